@@ -1,0 +1,67 @@
+"""Runtime settings: which adapter family, where embedded state lives, which project.
+
+Read from the environment (SPORTSFLOW_*), overridable by CLI flags. The emulator backend
+reads the endpoints that `sportsflow emulators up` wrote to `<home>/emulators.env`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal, Mapping
+
+Backend = Literal["local", "emulator", "gcp"]
+BACKENDS: tuple[Backend, ...] = ("local", "emulator", "gcp")
+DEFAULT_PROJECT = "sportsflow-local"
+
+
+class ConfigError(Exception):
+    """Settings that cannot work; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: Backend = "local"
+    home: Path = Path(".sportsflow")
+    project: str = DEFAULT_PROJECT
+    evidence_bucket: str = "sportsflow-evidence"
+    raw_bucket: str = "sportsflow-raw"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        backend = overrides.pop("backend", None) or env.get("SPORTSFLOW_BACKEND", "local")
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        settings = cls(
+            backend=backend,
+            home=Path(env.get("SPORTSFLOW_HOME", ".sportsflow")),
+            project=env.get("GOOGLE_CLOUD_PROJECT", DEFAULT_PROJECT),
+            evidence_bucket=env.get("SPORTSFLOW_EVIDENCE_BUCKET", "sportsflow-evidence"),
+            raw_bucket=env.get("SPORTSFLOW_RAW_BUCKET", "sportsflow-raw"),
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def emulator_env_file(self) -> Path:
+        return self.home / "emulators.env"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (the format `sportsflow emulators up` writes)."""
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    return values
+
+
+def emulator_environment(settings: Settings) -> dict[str, str]:
+    """The endpoints of running emulators, or a ConfigError saying how to start them."""
+    path = Path(os.environ.get("SPORTSFLOW_EMULATOR_ENV", settings.emulator_env_file))
+    if not path.exists():
+        raise ConfigError(f"no emulator endpoints at {path}: run `sportsflow emulators up` first "
+                          f"(with the same SPORTSFLOW_HOME)")
+    return read_env_file(path)

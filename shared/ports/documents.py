@@ -1,0 +1,84 @@
+"""Document store port: Firestore's model, reduced to what we use.
+
+Paths alternate collection/document: "fanin/2025-01-15", "fanin/2025-01-15/parts/p1".
+`version` is an opaque token that changes on every write; pass it back as a precondition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, TypeVar
+
+T = TypeVar("T")
+FilterOp = Literal["==", "!=", "<", "<=", ">", ">=", "in"]
+Filter = tuple[str, FilterOp, Any]
+
+
+class DocumentStoreError(Exception):
+    """Base of document-store errors."""
+
+
+class AlreadyExists(DocumentStoreError):
+    """create() of a document that exists."""
+
+
+class NotFound(DocumentStoreError):
+    """update()/delete() of a document that does not exist."""
+
+
+class PreconditionFailed(DocumentStoreError):
+    """The document changed since the version the caller read."""
+
+
+class TransactionAborted(DocumentStoreError):
+    """A transaction kept conflicting and gave up after its attempts."""
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    data: dict[str, Any]
+    version: str
+    create_time: datetime
+    update_time: datetime
+
+    @property
+    def id(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+class Transaction(Protocol):
+    """Reads must come before writes (Firestore's rule); writes apply atomically at commit."""
+
+    def get(self, path: str) -> Document | None: ...
+    def create(self, path: str, data: Mapping[str, Any]) -> None: ...
+    def set(self, path: str, data: Mapping[str, Any]) -> None: ...
+    def update(self, path: str, changes: Mapping[str, Any]) -> None: ...
+    def delete(self, path: str) -> None: ...
+
+
+class DocumentStore(Protocol):
+    def get(self, path: str) -> Document | None: ...
+
+    def create(self, path: str, data: Mapping[str, Any]) -> bool:
+        """Create if absent. True if this call created it, False if it already existed."""
+
+    def set(self, path: str, data: Mapping[str, Any]) -> Document:
+        """Create or overwrite the whole document."""
+
+    def update(self, path: str, changes: Mapping[str, Any], *, expected_version: str | None = None) -> Document:
+        """Merge top-level fields. Raises NotFound, or PreconditionFailed if
+        `expected_version` is given and the stored version differs."""
+
+    def delete(self, path: str, *, expected_version: str | None = None) -> None: ...
+
+    def run_transaction(self, fn: Callable[[Transaction], T], *, max_attempts: int = 5) -> T:
+        """Run fn atomically (serializable); retried on contention, then TransactionAborted."""
+
+    def query(self, collection: str, filters: Sequence[Filter] = (), *, order_by: str | None = None,
+              descending: bool = False, limit: int | None = None) -> list[Document]:
+        """Documents directly in `collection` (a collection path) matching all filters."""
+
+    def count(self, collection: str, filters: Sequence[Filter] = ()) -> int: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,178 @@
+"""THE topology of sportsflow (SPEC §1). Runtime, orchestrators, Terraform
+(`infra/topology.auto.tfvars.json`, generated) and docs all read this; a test keeps them in step."""
+from __future__ import annotations
+
+from shared.topology.model import (
+    FunctionSpec,
+    PhaseSpec,
+    SchedulerJobSpec,
+    SubscriptionSpec,
+    TopicSpec,
+    Topology,
+)
+
+PHASE3_PROCESSORS = (
+    "player_game_summary",
+    "team_offense_game_summary",
+    "team_defense_game_summary",
+    "upcoming_player_game_context",
+    "upcoming_team_game_context",
+)
+
+# node -> parents. Level 1 has no Phase 4 parents; player_composite_factors also waits
+# for the Phase 3 processor upcoming_player_game_context (SPEC §1).
+PHASE4_GRAPH: dict[str, tuple[str, ...]] = {
+    "team_defense_zone_analysis": (),
+    "player_shot_zone_analysis": (),
+    "player_daily_cache": (),
+    "player_composite_factors": (
+        "team_defense_zone_analysis",
+        "player_shot_zone_analysis",
+        "player_daily_cache",
+        "upcoming_player_game_context",
+    ),
+    "ml_feature_store_v2": (
+        "team_defense_zone_analysis",
+        "player_shot_zone_analysis",
+        "player_daily_cache",
+        "player_composite_factors",
+    ),
+}
+
+_TOPICS = (
+    TopicSpec(name="phase1-scrapers-complete", message_type="ScraperCompleted",
+              description="a scraper stored a raw payload for a date"),
+    TopicSpec(name="phase2-raw-complete", message_type="RawProcessed",
+              description="a raw processor loaded a raw table for a date"),
+    TopicSpec(name="phase3-analytics-complete", message_type="AnalyticsCompleted",
+              description="an analytics processor finished a date"),
+    TopicSpec(name="phase4-trigger", message_type="PrecomputeTrigger",
+              description="run these Phase 4 processors for a date (claimed exactly once)"),
+    TopicSpec(name="phase4-processor-complete", message_type="PrecomputeProcessorCompleted",
+              description="a Phase 4 processor finished a date"),
+    TopicSpec(name="phase4-precompute-complete", message_type="PrecomputeCompleted",
+              description="ml_feature_store_v2 is ready for a date"),
+    TopicSpec(name="prediction-request", message_type="PredictionRequest",
+              description="predict one player for a date"),
+    TopicSpec(name="prediction-ready", message_type="PredictionReady",
+              description="one player's predictions are written"),
+    TopicSpec(name="phase5-predictions-complete", message_type="PredictionsCompleted",
+              description="all requested players of a batch are predicted"),
+)
+
+
+def _push(topic: str, function: str, *, path: str = "", ordering: bool = False,
+          attempts: int = 5, ack_deadline_s: int = 60) -> SubscriptionSpec:
+    return SubscriptionSpec(
+        name=f"{topic}--{function.replace('_', '-')}",
+        topic=topic,
+        dead_letter_topic=f"{topic}-dead-letter",
+        max_delivery_attempts=attempts,
+        min_backoff_s=10,
+        max_backoff_s=600,
+        ack_deadline_s=ack_deadline_s,
+        enable_ordering=ordering,
+        push_function=function,
+        push_path=path,
+    )
+
+
+def _dead_letter_sink(topic: str) -> SubscriptionSpec:
+    """Pull subscription that keeps a topic's dead letters for inspection and replay."""
+    return SubscriptionSpec(
+        name=f"{topic}-dead-letter--sink",
+        topic=f"{topic}-dead-letter",
+        dead_letter_topic=None,
+        max_delivery_attempts=5,
+        ack_deadline_s=600,
+    )
+
+
+_FUNCTIONS = (
+    FunctionSpec(name="phase1_scrapers", phase=1, trigger="http", http_paths=("/",),
+                 handler="shared.pipeline.phase1:handle_scrape_request",
+                 publishes=("phase1-scrapers-complete",),
+                 description="fetch one provider payload for a date, store it raw, announce it"),
+    FunctionSpec(name="phase2_raw_processors", phase=2, trigger="topic",
+                 trigger_topic="phase1-scrapers-complete",
+                 handler="shared.pipeline.phase2:handle_scraper_completed",
+                 publishes=("phase2-raw-complete",),
+                 description="turn a raw payload into raw warehouse tables"),
+    FunctionSpec(name="phase3_analytics", phase=3, trigger="topic", trigger_topic="phase2-raw-complete",
+                 handler="shared.pipeline.phase3:handle_raw_processed",
+                 publishes=("phase3-analytics-complete",),
+                 description="run the analytics processors whose raw inputs are ready"),
+    FunctionSpec(name="phase3_to_phase4_orchestrator", phase=3, trigger="topic",
+                 trigger_topic="phase3-analytics-complete",
+                 handler="shared.orchestration.phase3_to_phase4:handle_analytics_completed",
+                 publishes=("phase4-trigger",),
+                 description="fan-in of the five Phase 3 processors; triggers Phase 4 exactly once"),
+    FunctionSpec(name="phase4_precompute", phase=4, trigger="topic", trigger_topic="phase4-trigger",
+                 handler="shared.pipeline.phase4:handle_precompute_trigger",
+                 publishes=("phase4-processor-complete",),
+                 description="run the triggered Phase 4 processors"),
+    FunctionSpec(name="phase4_orchestrator", phase=4, trigger="topic",
+                 trigger_topic="phase4-processor-complete",
+                 handler="shared.orchestration.dependency_graph:handle_precompute_processor_completed",
+                 publishes=("phase4-trigger", "phase4-precompute-complete"),
+                 description="Phase 4 dependency graph: triggers each node once when its parents are done"),
+    FunctionSpec(name="phase5_coordinator", phase=5, trigger="http",
+                 http_paths=("/trigger", "/start", "/retry", "/status", "/ready"),
+                 handler="shared.predictions.coordinator:app",
+                 publishes=("prediction-request", "phase5-predictions-complete"),
+                 description="fans out one prediction request per player and fans the results back in"),
+    FunctionSpec(name="phase5_prediction_worker", phase=5, trigger="topic",
+                 trigger_topic="prediction-request", concurrency=1, max_instances=100,
+                 handler="shared.predictions.worker:handle_prediction_request",
+                 publishes=("prediction-ready",),
+                 description="runs the five prediction systems for one player"),
+)
+
+_SUBSCRIPTIONS = (
+    *(_push(fn.trigger_topic, fn.name) for fn in _FUNCTIONS if fn.trigger == "topic"),
+    _push("phase4-precompute-complete", "phase5_coordinator", path="/trigger"),
+    _push("prediction-ready", "phase5_coordinator", path="/ready"),
+    *(_dead_letter_sink(t.name) for t in _TOPICS),
+)
+
+_SCHEDULER_JOBS = (
+    SchedulerJobSpec(name="phase1-daily-scrape", schedule="0 4 * * *", target_function="phase1_scrapers",
+                     body={"scrapers": "daily", "date": "yesterday"},
+                     description="box scores, team box scores, player registry for yesterday's games"),
+    SchedulerJobSpec(name="phase1-hourly-scrape", schedule="0 * * * *", target_function="phase1_scrapers",
+                     body={"scrapers": "hourly", "date": "today"},
+                     description="schedule, injury report and prop lines for today"),
+    SchedulerJobSpec(name="phase5-start-backup", schedule="0 6 * * *", target_function="phase5_coordinator",
+                     http_path="/start", body={"date": "today", "wait_minutes": 30},
+                     description="backup start if the Phase 4 event never came (≥80% or ≥100 players ready)"),
+    SchedulerJobSpec(name="phase5-retry-0615", schedule="15 6 * * *", target_function="phase5_coordinator",
+                     http_path="/retry", body={"date": "today"}, description="re-request only missing players"),
+    SchedulerJobSpec(name="phase5-retry-0630", schedule="30 6 * * *", target_function="phase5_coordinator",
+                     http_path="/retry", body={"date": "today"}, description="re-request only missing players"),
+    SchedulerJobSpec(name="phase5-status-0700", schedule="0 7 * * *", target_function="phase5_coordinator",
+                     http_path="/status", http_method="GET", body={"date": "today"},
+                     description="alert when prediction coverage < 90%"),
+)
+
+_PHASES = (
+    PhaseSpec(number=1, name="collection", description="scrapers fetch provider payloads and store them raw",
+              processors=("schedule", "player_boxscores", "team_boxscores", "player_registry", "prop_lines")),
+    PhaseSpec(number=2, name="raw", description="raw payloads become raw warehouse tables"),
+    PhaseSpec(number=3, name="analytics", description="five analytics processors per date",
+              processors=PHASE3_PROCESSORS),
+    PhaseSpec(number=4, name="precompute", description="dependency graph of five precompute processors",
+              processors=tuple(PHASE4_GRAPH)),
+    PhaseSpec(number=5, name="predictions", description="per-player predictions, fanned out and back in",
+              processors=("phase5_coordinator", "phase5_prediction_worker")),
+)
+
+TOPOLOGY = Topology(
+    topics=_TOPICS,
+    subscriptions=_SUBSCRIPTIONS,
+    functions=_FUNCTIONS,
+    scheduler_jobs=_SCHEDULER_JOBS,
+    phases=_PHASES,
+    phase3_required=frozenset(PHASE3_PROCESSORS),
+    phase4_graph=PHASE4_GRAPH,
+    phase4_final="ml_feature_store_v2",
+)

@@ -1,0 +1,43 @@
+"""Shared fixtures. Emulator tests read the endpoints `sportsflow emulators up` wrote.
+
+Locally they skip when no emulators run; CI sets SPORTSFLOW_REQUIRE_EMULATORS=1 so a
+missing emulator fails instead of silently skipping.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from shared.config import ConfigError, Settings, emulator_environment
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def emulators() -> dict[str, str]:
+    """Endpoints of the running emulators, exported into os.environ for the Google clients."""
+    try:
+        env = emulator_environment(Settings.from_env())
+    except ConfigError as err:
+        if os.environ.get("SPORTSFLOW_REQUIRE_EMULATORS") == "1":
+            pytest.fail(str(err))
+        pytest.skip(str(err))
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A fresh name for topics, collections, datasets, buckets: tests never share emulator state."""
+    return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA_DIR.exists():
+        pytest.skip(f"real data not found at {DATA_DIR} (see ../shared/data/README.md)")
+    return DATA_DIR
