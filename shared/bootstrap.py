@@ -1,0 +1,86 @@
+"""The one place that picks concrete adapters for a backend (cosmicpython's bootstrap).
+
+Adapters are opened lazily, so a function that only publishes never opens the warehouse.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+from shared.config import Settings, emulator_environment
+from shared.ports.bus import MessageBus
+from shared.ports.documents import DocumentStore
+from shared.ports.evidence import EvidenceStore
+from shared.ports.warehouse import Warehouse
+from shared.topology import TOPOLOGY, Topology
+
+
+@dataclass
+class Services:
+    settings: Settings
+    topology: Topology = TOPOLOGY
+    _overrides: dict = field(default_factory=dict)
+
+    @classmethod
+    def with_adapters(cls, settings: Settings, **adapters) -> "Services":
+        """Services with some adapters given (tests, the embedded pipeline runner)."""
+        services = cls(settings)
+        for name, adapter in adapters.items():
+            services.__dict__[name] = adapter  # pre-fills the cached_property
+        return services
+
+    @cached_property
+    def bus(self) -> MessageBus:
+        if self.settings.backend == "local":
+            from shared.adapters.local.bus import LocalBus
+            return LocalBus()
+        self._prepare_google_env()
+        from shared.adapters.gcp.pubsub import PubSubBus
+        return PubSubBus(self.settings.project)
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        if self.settings.backend == "local":
+            from shared.adapters.local.documents import SqliteDocumentStore
+            return SqliteDocumentStore(self._home_file("documents.sqlite"))
+        self._prepare_google_env()
+        from shared.adapters.gcp.firestore import FirestoreDocumentStore
+        return FirestoreDocumentStore(self.settings.project)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        if self.settings.backend == "local":
+            from shared.adapters.local.warehouse import DuckDBWarehouse
+            return DuckDBWarehouse(self._home_file("warehouse.duckdb"))
+        self._prepare_google_env()
+        from shared.adapters.gcp.bigquery import BigQueryWarehouse
+        return BigQueryWarehouse.from_env(self.settings.project)
+
+    @cached_property
+    def evidence(self) -> EvidenceStore:
+        if self.settings.backend == "local":
+            from shared.adapters.local.evidence import FileEvidenceStore
+            return FileEvidenceStore(self._home_file("evidence"))
+        self._prepare_google_env()
+        from shared.adapters.gcp.storage import GcsEvidenceStore
+        return GcsEvidenceStore(self.settings.evidence_bucket, project=self.settings.project)
+
+    def close(self) -> None:
+        for name in ("bus", "documents", "warehouse", "evidence"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()
+
+    def _home_file(self, name: str) -> Path:
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        return self.settings.home / name
+
+    def _prepare_google_env(self) -> None:
+        """Emulator backend: export the endpoints the harness wrote so the Google clients use them."""
+        if self.settings.backend == "emulator" and not self.__dict__.get("_emulator_env_loaded"):
+            env = emulator_environment(self.settings)
+            os.environ.update(env)  # the harness's endpoints win over stale shell variables
+            if "GOOGLE_CLOUD_PROJECT" in env:
+                self.settings = replace(self.settings, project=env["GOOGLE_CLOUD_PROJECT"])
+            self.__dict__["_emulator_env_loaded"] = True

@@ -1,0 +1,72 @@
+"""`sportsflow` — the command line. Each command is a thin shell over `shared`."""
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from shared.config import BACKENDS, ConfigError, Settings
+from shared.runtime.handlers import is_implemented
+from shared.topology import TOPOLOGY
+from shared.topology import render
+
+app = typer.Typer(help="sportsflow: event-driven sports data pipelines on Google Cloud serverless.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+console = Console()
+Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
+
+
+@app.callback()
+def root(ctx: typer.Context,
+         backend: Backend = typer.Option(None, "--backend", "-b", envvar="SPORTSFLOW_BACKEND",
+                                         help="adapter family: local (embedded, default), emulator, gcp"),
+         home: Path = typer.Option(None, "--home", envvar="SPORTSFLOW_HOME",
+                                   help="where embedded state and emulator endpoints live [default: ./.sportsflow]")):
+    """Global options; every command reads its Settings from here."""
+    overrides = {"backend": backend.value if backend else None, "home": home}
+    try:
+        ctx.obj = Settings.from_env(**overrides)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+class TopologyFormat(str, Enum):
+    table = "table"
+    mermaid = "mermaid"
+    json = "json"
+    tfvars = "tfvars"
+
+
+@app.command()
+def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format", "-f",
+                                                help="table, mermaid, json, or tfvars (Terraform variables)")):
+    """Print the one topology: topics, subscriptions, functions, schedules, the Phase 4 graph."""
+    if fmt is TopologyFormat.table:
+        implemented = {fn.name: is_implemented(fn) for fn in TOPOLOGY.functions}
+        console.print(render.as_tables(TOPOLOGY, implemented))
+        console.print("\n[bold]Mermaid[/bold] (paste into any Mermaid renderer):\n")
+        console.print(render.as_mermaid(TOPOLOGY), markup=False, highlight=False)
+    elif fmt is TopologyFormat.mermaid:
+        typer.echo(render.as_mermaid(TOPOLOGY), nl=False)
+    elif fmt is TopologyFormat.json:
+        typer.echo(render.as_json(TOPOLOGY))
+    else:
+        typer.echo(json.dumps(render.as_terraform_variables(TOPOLOGY), indent=2, sort_keys=True))
+
+
+def _mount_optional_commands() -> None:
+    try:
+        from shared.cli.emulators import app as emulators_app
+    except ImportError:  # while the harness is being built
+        return
+    app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
+
+
+_mount_optional_commands()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,119 @@
+"""Payloads of SPEC §1, one versioned model per topic (see shared.topology.definition)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, NonNegativeInt, model_validator
+
+from shared.contracts.envelope import Message
+
+Name = Field(min_length=1, max_length=128, pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class _Outcome(Message):
+    success: bool
+    error: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _failure_has_reason(self):
+        if not self.success and not self.error:
+            raise ValueError("a failed outcome needs an error saying why")
+        return self
+
+
+class ScraperCompleted(_Outcome):
+    """phase1-scrapers-complete: a scraper stored a raw payload for a date."""
+    MESSAGE_TYPE = "ScraperCompleted"
+    scraper: str = Name
+    game_date: date
+    payload_uri: str | None = None
+    payload_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    records: NonNegativeInt = 0
+    source: str = "synthetic"
+
+
+class RawProcessed(_Outcome):
+    """phase2-raw-complete: a raw processor loaded a raw table for a date."""
+    MESSAGE_TYPE = "RawProcessed"
+    source_table: str = Field(min_length=1)
+    analysis_date: date
+    processor_name: str = Name
+    records_processed: NonNegativeInt = 0
+    trigger_downstream: bool = Field(default=True, description="False during backfills: Phase 3 is not triggered")
+
+
+class AnalyticsCompleted(_Outcome):
+    """phase3-analytics-complete: one of the five Phase 3 processors finished a date."""
+    MESSAGE_TYPE = "AnalyticsCompleted"
+    processor_name: str = Name
+    analysis_date: date
+    records_processed: NonNegativeInt = 0
+
+
+class PrecomputeTrigger(Message):
+    """phase4-trigger: run these Phase 4 processors for a date (each claimed exactly once)."""
+    MESSAGE_TYPE = "PrecomputeTrigger"
+    analysis_date: date
+    processor_names: tuple[str, ...] = Field(min_length=1)
+    triggered_by: str = Field(min_length=1, description="orchestrator that claimed the trigger")
+    claim_id: str = Field(min_length=1)
+
+
+class PrecomputeProcessorCompleted(_Outcome):
+    """phase4-processor-complete: one Phase 4 processor finished a date."""
+    MESSAGE_TYPE = "PrecomputeProcessorCompleted"
+    processor_name: str = Name
+    analysis_date: date
+    records_processed: NonNegativeInt = 0
+
+
+class PrecomputeCompleted(Message):
+    """phase4-precompute-complete: ml_feature_store_v2 is ready for a date."""
+    MESSAGE_TYPE = "PrecomputeCompleted"
+    analysis_date: date
+    players_ready: NonNegativeInt
+    records_processed: NonNegativeInt = 0
+
+
+class PredictionRequest(Message):
+    """prediction-request: predict one player for a date."""
+    MESSAGE_TYPE = "PredictionRequest"
+    game_date: date
+    batch_id: str = Field(min_length=1)
+    player_id: int = Field(gt=0)
+    game_id: str = Field(min_length=1)
+    prop_types: tuple[Literal["points", "rebounds", "assists", "threes"], ...] = ("points",)
+
+
+class PredictionReady(_Outcome):
+    """prediction-ready: one player's predictions are written."""
+    MESSAGE_TYPE = "PredictionReady"
+    game_date: date
+    batch_id: str = Field(min_length=1)
+    player_id: int = Field(gt=0)
+    predictions_written: NonNegativeInt = 0
+
+
+class PredictionsCompleted(Message):
+    """phase5-predictions-complete: the coordinator's fan-in reached every requested player."""
+    MESSAGE_TYPE = "PredictionsCompleted"
+    game_date: date
+    batch_id: str = Field(min_length=1)
+    players_requested: NonNegativeInt
+    players_completed: NonNegativeInt
+    coverage: float = Field(ge=0, le=1)
+
+
+class DeadLetter(Message):
+    """What the runtime publishes to `<topic>-dead-letter`: the original bytes and the reason."""
+    MESSAGE_TYPE = "DeadLetter"
+    source_topic: str
+    function: str
+    error_kind: str
+    error_field: str = ""
+    reason: str
+    original_data_b64: str
+    original_attributes: dict[str, str] = Field(default_factory=dict)
+    delivery_attempt: int = 1
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,78 @@
+"""Dead letters: what could not be processed, with the reason, never lost.
+
+The runtime publishes a `DeadLetter` to `<topic>-dead-letter` for input that can never
+succeed; Pub/Sub itself forwards the original message there after max delivery attempts.
+`DeadLetterRecorder` keeps both kinds in the document store so `status` and replay can read them.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from typing import Any, Mapping
+
+from shared.contracts.codec import encode
+from shared.contracts.envelope import new_id, utc_now
+from shared.contracts.errors import InvalidMessage
+from shared.contracts.messages import DeadLetter
+from shared.ports.bus import MessageBus, ReceivedMessage
+from shared.ports.documents import DocumentStore
+
+COLLECTION = "dead_letters"
+log = logging.getLogger("sportsflow.runtime.dead_letters")
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}-dead-letter"
+
+
+def publish_dead_letter(bus: MessageBus, *, source_topic: str, function: str, error_kind: str, reason: str,
+                        data: bytes, attributes: Mapping[str, str], delivery_attempt: int, field: str = "",
+                        correlation_id: str | None = None) -> str:
+    letter = DeadLetter(source_topic=source_topic, function=function, error_kind=error_kind, error_field=field,
+                        reason=reason[:4000], original_data_b64=base64.b64encode(data).decode(),
+                        original_attributes=dict(attributes), delivery_attempt=delivery_attempt)
+    encoded = encode(letter, run_id=new_id(), correlation_id=correlation_id or attributes.get("correlation_id")
+                     or new_id(), producer=function)
+    message_id = bus.publish(dead_letter_topic(source_topic), encoded.data, encoded.attributes)
+    log.warning("dead-lettered", extra={"fields": {"source_topic": source_topic, "error_kind": error_kind,
+                                                   "error_field": field, "reason": reason[:500],
+                                                   "dead_letter_message_id": message_id}})
+    return message_id
+
+
+class DeadLetterRecorder:
+    """Subscriber for `*-dead-letter` topics: stores each dead letter once (idempotent by content)."""
+
+    def __init__(self, documents: DocumentStore):
+        self._documents = documents
+
+    def __call__(self, received: ReceivedMessage) -> None:
+        record = self._record_of(received)
+        # Keyed by what failed and why, so redelivered or re-published dead letters are stored once.
+        identity = f"{record['source_topic']}|{record['error_kind']}|{record['original_data_b64']}"
+        self._documents.create(f"{COLLECTION}/{hashlib.sha256(identity.encode()).hexdigest()[:32]}", record)
+
+    @staticmethod
+    def _record_of(received: ReceivedMessage) -> dict[str, Any]:
+        from shared.contracts.codec import decode  # local import: decode is only needed here
+
+        attrs = dict(received.attributes)
+        base = {"recorded_at": utc_now(), "subscription": received.subscription, "attributes": attrs}
+        try:
+            letter = decode(received.data, expected_type=DeadLetter.MESSAGE_TYPE).message
+            return {**base, **letter.model_dump(mode="json")}
+        except InvalidMessage:
+            # Forwarded by the bus after max delivery attempts: the original message as it was.
+            return {**base, "source_topic": attrs.get("CloudPubSubDeadLetterSourceTopic", ""),
+                    "function": attrs.get("CloudPubSubDeadLetterSourceSubscription", ""),
+                    "error_kind": "max_delivery_attempts_exceeded",
+                    "reason": f"not acknowledged after {attrs.get('CloudPubSubDeadLetterSourceDeliveryCount', '?')}"
+                              " delivery attempts",
+                    "original_data_b64": base64.b64encode(received.data).decode(),
+                    "delivery_attempt": int(attrs.get("CloudPubSubDeadLetterSourceDeliveryCount", 0) or 0)}
+
+
+def list_dead_letters(documents: DocumentStore, source_topic: str | None = None) -> list[dict[str, Any]]:
+    filters = [("source_topic", "==", source_topic)] if source_topic else []
+    return [doc.data for doc in documents.query(COLLECTION, filters)]
