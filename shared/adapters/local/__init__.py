@@ -1,0 +1,1 @@
+"""Embedded adapters: no server, state in SQLite/DuckDB/files or in process."""
