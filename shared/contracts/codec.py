@@ -82,7 +82,7 @@ def _parse_envelope(obj: object) -> Envelope:
         return Envelope.model_validate(obj)
     except ValidationError as err:
         field, reason = _first_problem(err)
-        raise InvalidMessage(Kind.BAD_ENVELOPE, field or "envelope", reason) from None
+        raise InvalidMessage(Kind.BAD_ENVELOPE, "envelope" if field == "<root>" else field, reason) from None
 
 
 def _model_of(envelope: Envelope) -> type[Message]:
@@ -99,7 +99,7 @@ def _model_of(envelope: Envelope) -> type[Message]:
 def _first_problem(err: ValidationError) -> tuple[str, str]:
     problems = err.errors(include_url=False)
     first = problems[0]
-    field = ".".join(str(p) for p in first["loc"])
+    field = ".".join(str(p) for p in first["loc"]) or "<root>"
     reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in problems[:5])
     return field, reasons
 

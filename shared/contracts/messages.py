@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field, NonNegativeInt, model_validator
+from pydantic import Field, NonNegativeInt, ValidationInfo, field_validator
 
 from shared.contracts.envelope import Message
 
@@ -13,13 +13,14 @@ Name = Field(min_length=1, max_length=128, pattern=r"^[a-z][a-z0-9_]*$")
 
 class _Outcome(Message):
     success: bool
-    error: str | None = Field(default=None, max_length=4000)
+    error: str | None = Field(default=None, max_length=4000, validate_default=True)
 
-    @model_validator(mode="after")
-    def _failure_has_reason(self):
-        if not self.success and not self.error:
+    @field_validator("error")
+    @classmethod
+    def _failure_has_reason(cls, error: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("success") is False and not error:
             raise ValueError("a failed outcome needs an error saying why")
-        return self
+        return error
 
 
 class ScraperCompleted(_Outcome):
