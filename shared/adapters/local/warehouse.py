@@ -1,0 +1,299 @@
+"""Embedded warehouse on DuckDB: BigQuery's model (datasets, DATE partitions, Standard SQL)
+in one local file, no server.
+
+Datasets are DuckDB schemas. Appends are idempotent per batch through a ledger table
+(`_sportsflow.applied_batches`) written in the same transaction as the rows. Rows are
+inserted column-wise (one `UNNEST` of a list parameter per column): ~0.5 s for 50k rows,
+where `executemany` takes ~30 s. One connection guarded by a lock serves all threads.
+
+`conform_rows` is BigQuery's row contract (unknown field, missing REQUIRED value, wrong
+type → SchemaMismatch naming the field); the BigQuery adapter validates with it too.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import duckdb
+
+from shared.adapters.local.bigquery_sql import to_duckdb
+from shared.ports.warehouse import FieldSpec, SchemaMismatch, TableSpec, WarehouseError
+
+DUCKDB_TYPES = {
+    "STRING": "VARCHAR",
+    "INT64": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "BOOL": "BOOLEAN",
+    "DATE": "DATE",
+    "TIMESTAMP": "TIMESTAMPTZ",
+    "JSON": "JSON",
+}
+_INT64_RANGE = (-(2**63), 2**63 - 1)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+_LEDGER = "_sportsflow.applied_batches"
+_TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
+
+
+# ---- the row contract -------------------------------------------------------------------
+
+def conform_rows(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as dicts holding every field of `spec`, values as Python types of the field type
+    (JSON values stay Python objects). Raises SchemaMismatch naming the offending field."""
+    fields = {f.name: f for f in spec.fields}
+    return [_conform_row(spec, fields, index, row) for index, row in enumerate(rows)]
+
+
+def _conform_row(spec: TableSpec, fields: Mapping[str, FieldSpec], index: int,
+                 row: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = [name for name in row if name not in fields]
+    if unknown:
+        raise SchemaMismatch(f"{spec.qualified_name} row {index}: unknown field {unknown[0]!r}")
+    conformed = {}
+    for name, field in fields.items():
+        value = row.get(name)
+        if value is None:
+            if field.mode == "REQUIRED":
+                raise SchemaMismatch(f"{spec.qualified_name} row {index}: "
+                                     f"field {name!r} is REQUIRED but missing")
+            conformed[name] = None
+            continue
+        try:
+            conformed[name] = _COERCERS[field.type](value)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise SchemaMismatch(f"{spec.qualified_name} row {index}: field {name!r} "
+                                 f"({field.type}) cannot hold {value!r}: {err}") from None
+    return conformed
+
+
+def _to_string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _to_int64(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError("not an integer")
+    number = int(value)
+    if not _INT64_RANGE[0] <= number <= _INT64_RANGE[1]:
+        raise OverflowError("outside INT64")
+    return number
+
+
+def _to_float64(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise TypeError("not a number")
+    return float(value)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise TypeError("not a boolean")
+
+
+def _to_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise TypeError("a datetime is not a DATE")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise TypeError("not a date")
+
+
+def _to_timestamp(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError("not a datetime")
+    # A naive datetime is UTC, as BigQuery reads a TIMESTAMP without an offset.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _to_json(value: Any) -> Any:
+    json.dumps(value, allow_nan=False)  # raises TypeError/ValueError when not JSON
+    return value
+
+
+_COERCERS: dict[str, Callable[[Any], Any]] = {
+    "STRING": _to_string,
+    "INT64": _to_int64,
+    "FLOAT64": _to_float64,
+    "BOOL": _to_bool,
+    "DATE": _to_date,
+    "TIMESTAMP": _to_timestamp,
+    "JSON": _to_json,
+}
+
+
+def rows_in_partition(spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Raise SchemaMismatch unless the table is partitioned and every row is in `partition`."""
+    if spec.partition_field is None:
+        raise WarehouseError(f"{spec.qualified_name} has no partition field")
+    for index, row in enumerate(rows):
+        if row[spec.partition_field] != partition:
+            raise SchemaMismatch(f"{spec.qualified_name} row {index}: field {spec.partition_field!r} "
+                                 f"is {row[spec.partition_field]!r}, outside partition {partition}")
+
+
+def checked_identifier(name: str) -> str:
+    """A dataset, table or field name safe to put in SQL (BigQuery's naming rules)."""
+    if not _IDENTIFIER.match(name):
+        raise WarehouseError(f"invalid name {name!r}: use letters, digits and underscores")
+    return name
+
+
+# ---- the DuckDB adapter ----------------------------------------------------------------------
+
+class DuckDBWarehouse:
+    """Warehouse port on one DuckDB database file (":memory:" for tests)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._connection = duckdb.connect(str(path))
+        self._lock = threading.RLock()
+        self._connection.execute("SET TimeZone = 'UTC'")
+        self._connection.execute("CREATE SCHEMA IF NOT EXISTS _sportsflow")
+        self._connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {_LEDGER} (table_name VARCHAR, batch_id VARCHAR, "
+            "row_count BIGINT, applied_at TIMESTAMPTZ DEFAULT current_timestamp, "
+            "PRIMARY KEY (table_name, batch_id))")
+
+    def ensure_dataset(self, dataset: str) -> None:
+        with self._lock:
+            self._connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{checked_identifier(dataset)}"')
+
+    def ensure_table(self, spec: TableSpec) -> None:
+        """Create the table (and its dataset) if absent; an existing table is left as it is."""
+        columns = ", ".join(
+            f'"{checked_identifier(f.name)}" {DUCKDB_TYPES[f.type]}'
+            + (" NOT NULL" if f.mode == "REQUIRED" else "")
+            for f in spec.fields)
+        with self._lock:
+            self.ensure_dataset(spec.dataset)
+            self._connection.execute(f"CREATE TABLE IF NOT EXISTS {_table(spec)} ({columns})")
+
+    def append_rows(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, batch_id: str) -> int:
+        conformed = conform_rows(spec, rows)
+        with self._lock, self._transaction():
+            already = self._connection.execute(
+                f"SELECT 1 FROM {_LEDGER} WHERE table_name = ? AND batch_id = ?",
+                [spec.qualified_name, batch_id]).fetchone()
+            if already:
+                return 0
+            self._insert(spec, conformed)
+            self._connection.execute(
+                f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) VALUES (?, ?, ?)",
+                [spec.qualified_name, batch_id, len(conformed)])
+        return len(conformed)
+
+    def replace_partition(self, spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> int:
+        conformed = conform_rows(spec, rows)
+        rows_in_partition(spec, partition, conformed)
+        with self._lock, self._transaction():
+            self._connection.execute(
+                f'DELETE FROM {_table(spec)} WHERE "{spec.partition_field}" = ?', [partition])
+            self._insert(spec, conformed)
+        return len(conformed)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        translated = to_duckdb(sql)
+        bound = _bind(translated.parameters, params or {})
+        with self._lock:
+            try:
+                relation = self._connection.sql(translated.sql, params=bound or None)
+                return [] if relation is None else _fetch_python(relation)
+            except duckdb.Error as err:
+                raise WarehouseError(f"query failed: {err}") from err
+
+    def drop_dataset(self, dataset: str) -> None:
+        """Delete a dataset and its tables (tests and local resets)."""
+        with self._lock:
+            self._connection.execute(f'DROP SCHEMA IF EXISTS "{checked_identifier(dataset)}" CASCADE')
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def _insert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        names = ", ".join(f'"{f.name}"' for f in spec.fields)
+        columns = ", ".join(f"UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[]))" for f in spec.fields)
+        values = [[_to_duckdb_value(f, row[f.name]) for row in rows] for f in spec.fields]
+        self._connection.execute(f"INSERT INTO {_table(spec)} ({names}) SELECT {columns}", values)
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self._connection)
+
+
+class _Transaction:
+    """BEGIN … COMMIT, or ROLLBACK when the block raises; DuckDB errors become WarehouseError."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        self._connection.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self._connection.execute("COMMIT")
+            return False
+        self._connection.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error):
+            raise WarehouseError(str(exc)) from exc
+        return False
+
+
+def _table(spec: TableSpec) -> str:
+    return f'"{checked_identifier(spec.dataset)}"."{checked_identifier(spec.name)}"'
+
+
+def _to_duckdb_value(field: FieldSpec, value: Any) -> Any:
+    if field.type == "JSON" and value is not None:
+        return json.dumps(value)
+    return value
+
+
+def _bind(names: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [name for name in names if name not in params]
+    if missing:
+        raise WarehouseError(f"query parameter @{missing[0]} has no value")
+    return {name: list(params[name]) if isinstance(params[name], tuple) else params[name]
+            for name in names}
+
+
+# ---- results as Python values -------------------------------------------------------------
+
+def _fetch_python(relation: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
+    # DuckDB needs pytz to hand out TIMESTAMPTZ values; cast them to UTC wall time instead and
+    # attach UTC here (the session TimeZone is UTC).
+    types = [str(t) for t in relation.types]
+    projection = ", ".join(
+        f"CAST(#{i} AS {t.replace(_TIMESTAMP_TZ, 'TIMESTAMP')})" if _TIMESTAMP_TZ in t else f"#{i}"
+        for i, t in enumerate(types, start=1))
+    converters = [_converter(t) for t in types]
+    names = relation.columns
+    return [{name: convert(value) for name, convert, value in zip(names, converters, row)}
+            for row in relation.project(projection).fetchall()]
+
+
+def _converter(duckdb_type: str) -> Callable[[Any], Any]:
+    if duckdb_type == _TIMESTAMP_TZ:
+        return lambda v: v if v is None else v.replace(tzinfo=timezone.utc)
+    if duckdb_type == "JSON":
+        return lambda v: v if v is None else json.loads(v)
+    if duckdb_type.startswith("DECIMAL"):
+        # BigQuery's decimal literals (1.5) are FLOAT64; DuckDB makes them DECIMAL.
+        return lambda v: v if v is None else float(v)
+    return lambda v: v
