@@ -1,0 +1,511 @@
+"""Document store on SQLite: Firestore's semantics in one embedded file.
+
+One table holds every document as JSON, keyed by its full path, with its parent
+collection path in its own column, so a query reads documents *directly* in a
+collection and never those of subcollections.
+
+Writes run in `BEGIN IMMEDIATE` transactions: the writer lock is taken before the
+first read, which makes every transaction serializable. A busy database (another
+thread or process holds the lock longer than `busy_timeout`) is retried with a short
+backoff, then reported as TransactionAborted. The file uses WAL so readers never block
+the writer; many threads (one connection each) and processes can share it. ":memory:"
+is one connection shared under a lock.
+
+Versions come from one counter in the file, bumped once per committed write
+transaction, so a token never repeats, not even after a delete and re-create.
+
+Datetimes are stored as {"$dt": "YYYY-MM-DDTHH:MM:SS.ffffffZ"}: always UTC, fixed
+width, so the string order is the time order and queries compare them as text. They
+come back timezone-aware (UTC). Naive datetimes are taken as UTC, as the Firestore
+client does. The key "$dt" is therefore reserved in maps.
+
+Filters and ordering follow Firestore's typing: a filter matches only values of the
+operand's type (`== 1` does not match `true`, `> 1` does not match a string), `!=`
+and order_by skip documents where the field is missing (`!=` also skips null), values
+of different types order null < bool < number < timestamp < string < array < map, and
+a query with an inequality but no order_by is ordered by that field.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
+
+from shared.ports.documents import (
+    AlreadyExists,
+    Document,
+    DocumentStoreError,
+    Filter,
+    NotFound,
+    PreconditionFailed,
+    TransactionAborted,
+)
+
+T = TypeVar("T")
+log = logging.getLogger("sportsflow.documents")
+
+_DATETIME_KEY = "$dt"
+_INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
+_RANGES = frozenset({"<", "<=", ">", ">="})
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_BACKOFF_BASE_SECONDS = 0.01
+_BACKOFF_CAP_SECONDS = 0.2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    path TEXT PRIMARY KEY,
+    collection TEXT NOT NULL,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    create_time TEXT NOT NULL,
+    update_time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, path);
+CREATE TABLE IF NOT EXISTS version_counter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO version_counter (id, value) VALUES (1, 0);
+"""
+
+
+# --- paths -----------------------------------------------------------------------
+
+def _segments(path: str) -> list[str]:
+    segments = path.split("/")
+    if not path or any(not segment for segment in segments):
+        raise ValueError(f"invalid path {path!r}: empty segment")
+    return segments
+
+
+def collection_of(document_path: str) -> str:
+    """The collection a document path sits in; ValueError unless the path names a document."""
+    segments = _segments(document_path)
+    if len(segments) % 2:
+        raise ValueError(f"{document_path!r} is a collection path, not a document path")
+    return "/".join(segments[:-1])
+
+
+def _check_collection_path(path: str) -> None:
+    if len(_segments(path)) % 2 == 0:
+        raise ValueError(f"{path!r} is a document path, not a collection path")
+
+
+# --- values ----------------------------------------------------------------------
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _timestamp_text(moment: datetime) -> str:
+    return _utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {_DATETIME_KEY: _timestamp_text(value)}
+    if isinstance(value, Mapping):
+        if _DATETIME_KEY in value:
+            raise ValueError(f"the map key {_DATETIME_KEY!r} is reserved by the SQLite document store")
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError("document map keys must be strings")
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot store a value of type {type(value).__name__} in a document")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {_DATETIME_KEY}:
+            return _parse_timestamp(value[_DATETIME_KEY])
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value
+
+
+def _to_json(data: Mapping[str, Any]) -> str:
+    return json.dumps(_encode(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# --- filters and ordering ----------------------------------------------------------
+
+def _field_path(field: str) -> str:
+    if not field:
+        raise ValueError("empty field name")
+    return '$."' + field.replace('"', '\\"') + '"'
+
+
+def _matches_equal(path: str, value: Any) -> tuple[str, list[Any]]:
+    """SQL that is true when the field equals `value`, with Firestore's type rules."""
+    kind = "json_type(data, ?)"
+    field = "json_extract(data, ?)"
+    if value is None:
+        return f"{kind} = 'null'", [path]
+    if isinstance(value, bool):
+        return f"{kind} = ?", [path, "true" if value else "false"]
+    if isinstance(value, (int, float)):
+        return f"({kind} IN ('integer', 'real') AND {field} = ?)", [path, path, value]
+    if isinstance(value, str):
+        return f"({kind} = 'text' AND {field} = ?)", [path, path, value]
+    if isinstance(value, (datetime, Mapping, list, tuple)):
+        shape = "array" if isinstance(value, (list, tuple)) else "object"
+        encoded = json.dumps(_encode(value), ensure_ascii=False)
+        return f"({kind} = '{shape}' AND {field} = json(?))", [path, path, encoded]
+    raise TypeError(f"cannot filter on a value of type {type(value).__name__}")
+
+
+def _matches_range(path: str, op: str, value: Any) -> tuple[str, list[Any]]:
+    kind = "json_type(data, ?)"
+    field = "json_extract(data, ?)"
+    if isinstance(value, datetime):
+        stamp = "json_extract(data, ?)"
+        stamp_path = path + '."' + _DATETIME_KEY + '"'
+        return f"(json_type(data, ?) = 'text' AND {stamp} {op} ?)", [stamp_path, stamp_path, _timestamp_text(value)]
+    if isinstance(value, bool):
+        return f"({kind} IN ('true', 'false') AND {field} {op} ?)", [path, path, int(value)]
+    if isinstance(value, (int, float)):
+        return f"({kind} IN ('integer', 'real') AND {field} {op} ?)", [path, path, value]
+    if isinstance(value, str):
+        return f"({kind} = 'text' AND {field} {op} ?)", [path, path, value]
+    raise ValueError(f"{op!r} needs a number, string, bool or datetime operand, not {type(value).__name__}")
+
+
+def _filter_sql(field: str, op: str, value: Any) -> tuple[str, list[Any]]:
+    path = _field_path(field)
+    if op == "==":
+        return _matches_equal(path, value)
+    if op == "!=":
+        equal, params = _matches_equal(path, value)
+        return f"(json_type(data, ?) <> 'null' AND NOT {equal})", [path, *params]
+    if op == "in":
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)) or not value:
+            raise ValueError(f"'in' needs a non-empty list of values for field {field!r}")
+        parts = [_matches_equal(path, item) for item in value]
+        return "(" + " OR ".join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+    if op in _RANGES:
+        return _matches_range(path, op, value)
+    raise ValueError(f"unsupported filter operator {op!r}")
+
+
+def _where_sql(collection: str, filters: Sequence[Filter]) -> tuple[str, list[Any]]:
+    _check_collection_path(collection)
+    clauses, params = ["collection = ?"], [collection]
+    for field, op, value in filters:
+        sql, filter_params = _filter_sql(field, op, value)
+        clauses.append(sql)
+        params.extend(filter_params)
+    return " AND ".join(clauses), params
+
+
+def _type_rank_sql() -> str:
+    """Firestore's cross-type order: null < bool < number < timestamp < string < array < map."""
+    return ("CASE json_type(data, ?) WHEN 'null' THEN 0 WHEN 'false' THEN 1 WHEN 'true' THEN 1 "
+            "WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 4 WHEN 'array' THEN 5 "
+            "ELSE CASE WHEN json_type(data, ?) = 'text' THEN 3 ELSE 6 END END")
+
+
+def _order_sql(order_field: str | None, descending: bool) -> tuple[str, list[Any], str, list[Any]]:
+    """(WHERE guard, its params, ORDER BY, its params): ordering by a field skips documents lacking it."""
+    direction = "DESC" if descending else "ASC"
+    if order_field is None:
+        return "", [], f"path {direction}", []
+    path = _field_path(order_field)
+    stamp_path = path + '."' + _DATETIME_KEY + '"'
+    order = f"{_type_rank_sql()} {direction}, json_extract(data, ?) {direction}, path {direction}"
+    return " AND json_type(data, ?) IS NOT NULL", [path], order, [path, stamp_path, path]
+
+
+def _implicit_order_field(filters: Sequence[Filter]) -> str | None:
+    return next((field for field, op, _ in filters if op in _INEQUALITIES), None)
+
+
+# --- rows ------------------------------------------------------------------------
+
+def _document(row: sqlite3.Row | tuple) -> Document:
+    path, data, version, create_time, update_time = row
+    return Document(path=path, data=_decode(json.loads(data)), version=str(version),
+                    create_time=_parse_timestamp(create_time), update_time=_parse_timestamp(update_time))
+
+
+def _read(conn: sqlite3.Connection, path: str) -> Document | None:
+    row = conn.execute("SELECT path, data, version, create_time, update_time FROM documents WHERE path = ?",
+                       (path,)).fetchone()
+    return _document(row) if row else None
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _BUSY_CODES
+
+
+class _Commit:
+    """Applies the writes of one write transaction; all of them share one version and time."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self._stamp: tuple[int, str] | None = None
+
+    def _version_and_time(self) -> tuple[int, str]:
+        if self._stamp is None:
+            (version,) = self._conn.execute(
+                "UPDATE version_counter SET value = value + 1 WHERE id = 1 RETURNING value").fetchone()
+            self._stamp = (version, _timestamp_text(datetime.now(timezone.utc)))
+        return self._stamp
+
+    def exists(self, path: str) -> Document | None:
+        return _read(self._conn, path)
+
+    def insert(self, path: str, data: Mapping[str, Any]) -> None:
+        version, now = self._version_and_time()
+        self._conn.execute(
+            "INSERT INTO documents (path, collection, data, version, create_time, update_time) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (path, collection_of(path), _to_json(data), version, now, now))
+
+    def put(self, path: str, data: Mapping[str, Any]) -> None:
+        version, now = self._version_and_time()
+        self._conn.execute(
+            "INSERT INTO documents (path, collection, data, version, create_time, update_time) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+            "data = excluded.data, version = excluded.version, update_time = excluded.update_time",
+            (path, collection_of(path), _to_json(data), version, now, now))
+
+    def merge(self, path: str, changes: Mapping[str, Any], expected_version: str | None = None) -> None:
+        current = self._require(path, expected_version)
+        self.put(path, {**current.data, **changes})
+
+    def remove(self, path: str, expected_version: str | None = None) -> None:
+        self._require(path, expected_version)
+        self._conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+
+    def _require(self, path: str, expected_version: str | None) -> Document:
+        current = _read(self._conn, path)
+        if current is None:
+            raise NotFound(path)
+        if expected_version is not None and current.version != expected_version:
+            raise PreconditionFailed(f"{path}: version {current.version}, expected {expected_version}")
+        return current
+
+
+class SqliteTransaction:
+    """Reads see the database under the writer lock; writes are kept until commit, as in Firestore."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self._writes: list[Callable[[_Commit], None]] = []
+
+    def get(self, path: str) -> Document | None:
+        if self._writes:
+            raise DocumentStoreError("reads must come before writes in a transaction")
+        collection_of(path)
+        return _read(self._conn, path)
+
+    def create(self, path: str, data: Mapping[str, Any]) -> None:
+        self._write(path, lambda commit: _create_or_fail(commit, path, data), data)
+
+    def set(self, path: str, data: Mapping[str, Any]) -> None:
+        self._write(path, lambda commit: commit.put(path, data), data)
+
+    def update(self, path: str, changes: Mapping[str, Any]) -> None:
+        self._write(path, lambda commit: commit.merge(path, changes), changes)
+
+    def delete(self, path: str) -> None:
+        self._write(path, lambda commit: commit.remove(path), {})
+
+    def _write(self, path: str, write: Callable[[_Commit], None], data: Mapping[str, Any]) -> None:
+        collection_of(path)
+        _to_json(data)  # reject unstorable values when the write is made, not at commit
+        self._writes.append(write)
+
+    def commit(self) -> None:
+        commit = _Commit(self._conn)
+        for write in self._writes:
+            write(commit)
+
+
+def _create_or_fail(commit: _Commit, path: str, data: Mapping[str, Any]) -> None:
+    if commit.exists(path):
+        raise AlreadyExists(path)
+    commit.insert(path, data)
+
+
+class _Connections:
+    """One connection per thread on a file; one shared, locked connection for ":memory:"."""
+
+    def __init__(self, database: str, busy_timeout: float):
+        self._database = database
+        self._busy_timeout_ms = int(busy_timeout * 1000)
+        self._in_memory = database == ":memory:"
+        self._local = threading.local()
+        self._shared_lock = threading.RLock()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+
+    @contextmanager
+    def session(self) -> Iterator[sqlite3.Connection]:
+        if self._in_memory:
+            with self._shared_lock:
+                yield self._connection()
+        else:
+            yield self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._in_memory and self._opened:
+            return self._opened[0]
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        if not self._in_memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL keeps commits atomic; fsync at checkpoints
+        with self._opened_lock:
+            self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._opened_lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
+        self._local = threading.local()
+
+
+class SqliteDocumentStore:
+    """DocumentStore on one SQLite file (or ":memory:"). See the module docstring for semantics.
+
+    `busy_timeout` is how long one attempt waits for another writer before it is retried.
+    """
+
+    def __init__(self, path: Path | str = ":memory:", *, busy_timeout: float = 5.0):
+        self._connections = _Connections(str(path), busy_timeout)
+        self._in_write_transaction(_create_schema)
+
+    # reads
+
+    def get(self, path: str) -> Document | None:
+        collection_of(path)
+        with self._connections.session() as conn:
+            return _read(conn, path)
+
+    def query(self, collection: str, filters: Sequence[Filter] = (), *, order_by: str | None = None,
+              descending: bool = False, limit: int | None = None) -> list[Document]:
+        where, params = _where_sql(collection, filters)
+        guard, guard_params, order, order_params = _order_sql(order_by or _implicit_order_field(filters), descending)
+        sql = (f"SELECT path, data, version, create_time, update_time FROM documents "
+               f"WHERE {where}{guard} ORDER BY {order}")
+        params = [*params, *guard_params, *order_params]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._connections.session() as conn:
+            return [_document(row) for row in conn.execute(sql, params)]
+
+    def count(self, collection: str, filters: Sequence[Filter] = ()) -> int:
+        where, params = _where_sql(collection, filters)
+        with self._connections.session() as conn:
+            (total,) = conn.execute(f"SELECT COUNT(*) FROM documents WHERE {where}", params).fetchone()
+        return total
+
+    # writes
+
+    def create(self, path: str, data: Mapping[str, Any]) -> bool:
+        def create_if_absent(conn: sqlite3.Connection) -> bool:
+            commit = _Commit(conn)
+            if commit.exists(path):
+                return False
+            commit.insert(path, data)
+            return True
+        collection_of(path)
+        _to_json(data)
+        return self._in_write_transaction(create_if_absent)
+
+    def set(self, path: str, data: Mapping[str, Any]) -> Document:
+        collection_of(path)
+        _to_json(data)
+        return self._write_and_read(path, lambda commit: commit.put(path, data))
+
+    def update(self, path: str, changes: Mapping[str, Any], *, expected_version: str | None = None) -> Document:
+        collection_of(path)
+        _to_json(changes)
+        return self._write_and_read(path, lambda commit: commit.merge(path, changes, expected_version))
+
+    def delete(self, path: str, *, expected_version: str | None = None) -> None:
+        collection_of(path)
+        self._in_write_transaction(lambda conn: _Commit(conn).remove(path, expected_version))
+
+    def run_transaction(self, fn: Callable[[SqliteTransaction], T], *, max_attempts: int = 5) -> T:
+        def attempt(conn: sqlite3.Connection) -> T:
+            transaction = SqliteTransaction(conn)
+            result = fn(transaction)
+            transaction.commit()
+            return result
+        return self._in_write_transaction(attempt, max_attempts=max_attempts)
+
+    def close(self) -> None:
+        self._connections.close()
+
+    # machinery
+
+    def _write_and_read(self, path: str, write: Callable[[_Commit], None]) -> Document:
+        def write_then_read(conn: sqlite3.Connection) -> Document:
+            write(_Commit(conn))
+            document = _read(conn, path)
+            assert document is not None
+            return document
+        return self._in_write_transaction(write_then_read)
+
+    def _in_write_transaction(self, work: Callable[[sqlite3.Connection], T], *, max_attempts: int = 5) -> T:
+        """Run `work` under BEGIN IMMEDIATE and commit; retry while the database is busy."""
+        for attempt in range(1, max_attempts + 1):
+            with self._connections.session() as conn:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                    return result
+                except sqlite3.OperationalError as error:
+                    _roll_back(conn)
+                    if not _is_busy(error):
+                        raise
+                except BaseException:
+                    _roll_back(conn)
+                    raise
+            log.info("document store busy, retrying",
+                     extra={"fields": {"attempt": attempt, "max_attempts": max_attempts}})
+            _back_off(attempt)
+        raise TransactionAborted(f"database stayed busy for {max_attempts} attempts")
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _back_off(attempt: int) -> None:
+    ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    time.sleep(random.uniform(ceiling / 2, ceiling))
