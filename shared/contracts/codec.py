@@ -15,6 +15,7 @@ from shared.contracts.errors import InvalidMessage, InvalidMessageKind as Kind
 
 # Pub/Sub allows 10 MB; our messages are small control events, so anything near this is a bug upstream.
 MAX_MESSAGE_BYTES = 1_000_000
+PUBSUB_MAX_MESSAGE_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,13 @@ class DecodedMessage:
 
 
 def encode(message: Message, *, run_id: str, correlation_id: str, producer: str = "",
-           attempt: int = 1) -> EncodedMessage:
+           attempt: int = 1, max_bytes: int = MAX_MESSAGE_BYTES) -> EncodedMessage:
     envelope = Envelope(message_type=message.MESSAGE_TYPE, schema_version=message.SCHEMA_VERSION,
                         run_id=run_id, correlation_id=correlation_id, producer=producer, attempt=attempt,
                         payload=message.model_dump(mode="json"))
     data = envelope.model_dump_json().encode()
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise InvalidMessage(Kind.OVERSIZE, "payload", f"{len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    if len(data) > max_bytes:
+        raise InvalidMessage(Kind.OVERSIZE, "payload", f"{len(data)} bytes exceeds {max_bytes}")
     return EncodedMessage(data=data, attributes=attributes_of(envelope))
 
 
@@ -54,9 +55,9 @@ def decode_base64(text: str | bytes) -> bytes:
         raise InvalidMessage(Kind.MALFORMED_BASE64, "message.data", f"not valid base64: {err}") from None
 
 
-def decode(data: bytes, *, expected_type: str | None = None) -> DecodedMessage:
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise InvalidMessage(Kind.OVERSIZE, "message.data", f"{len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+def decode(data: bytes, *, expected_type: str | None = None, max_bytes: int = MAX_MESSAGE_BYTES) -> DecodedMessage:
+    if len(data) > max_bytes:
+        raise InvalidMessage(Kind.OVERSIZE, "message.data", f"{len(data)} bytes exceeds {max_bytes}")
     envelope = _parse_envelope(_parse_json(data))
     model = _model_of(envelope)
     if expected_type and envelope.message_type != expected_type:

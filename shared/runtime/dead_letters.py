@@ -11,7 +11,7 @@ import hashlib
 import logging
 from typing import Any, Mapping
 
-from shared.contracts.codec import encode
+from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES, encode
 from shared.contracts.envelope import new_id, utc_now
 from shared.contracts.errors import InvalidMessage
 from shared.contracts.messages import DeadLetter
@@ -19,6 +19,7 @@ from shared.ports.bus import MessageBus, ReceivedMessage
 from shared.ports.documents import DocumentStore
 
 COLLECTION = "dead_letters"
+MAX_ORIGINAL_BYTES = 7_000_000  # base64 grows by 4/3: this still fits one Pub/Sub message
 log = logging.getLogger("sportsflow.runtime.dead_letters")
 
 
@@ -29,16 +30,26 @@ def dead_letter_topic(topic: str) -> str:
 def publish_dead_letter(bus: MessageBus, *, source_topic: str, function: str, error_kind: str, reason: str,
                         data: bytes, attributes: Mapping[str, str], delivery_attempt: int, field: str = "",
                         correlation_id: str | None = None) -> str:
+    kept, details = _keepable(data)
     letter = DeadLetter(source_topic=source_topic, function=function, error_kind=error_kind, error_field=field,
-                        reason=reason[:4000], original_data_b64=base64.b64encode(data).decode(),
-                        original_attributes=dict(attributes), delivery_attempt=delivery_attempt)
+                        reason=reason[:4000], original_data_b64=base64.b64encode(kept).decode(),
+                        original_attributes=dict(attributes), delivery_attempt=delivery_attempt, details=details)
     encoded = encode(letter, run_id=new_id(), correlation_id=correlation_id or attributes.get("correlation_id")
-                     or new_id(), producer=function)
+                     or new_id(), producer=function, max_bytes=PUBSUB_MAX_MESSAGE_BYTES)
     message_id = bus.publish(dead_letter_topic(source_topic), encoded.data, encoded.attributes)
     log.warning("dead-lettered", extra={"fields": {"source_topic": source_topic, "error_kind": error_kind,
                                                    "error_field": field, "reason": reason[:500],
                                                    "dead_letter_message_id": message_id}})
     return message_id
+
+
+def _keepable(data: bytes) -> tuple[bytes, dict[str, Any]]:
+    """The original bytes, unless even Pub/Sub could not carry them base64-encoded: then a
+    prefix, with the size and SHA-256 of the whole so it can be matched to its source."""
+    if len(data) <= MAX_ORIGINAL_BYTES:
+        return data, {}
+    return data[:MAX_ORIGINAL_BYTES], {"truncated": True, "original_size": len(data),
+                                       "original_sha256": hashlib.sha256(data).hexdigest()}
 
 
 class DeadLetterRecorder:
@@ -60,7 +71,8 @@ class DeadLetterRecorder:
         attrs = dict(received.attributes)
         base = {"recorded_at": utc_now(), "subscription": received.subscription, "attributes": attrs}
         try:
-            letter = decode(received.data, expected_type=DeadLetter.MESSAGE_TYPE).message
+            letter = decode(received.data, expected_type=DeadLetter.MESSAGE_TYPE,
+                            max_bytes=PUBSUB_MAX_MESSAGE_BYTES).message
             return {**base, **letter.model_dump(mode="json")}
         except InvalidMessage:
             # Forwarded by the bus after max delivery attempts: the original message as it was.
