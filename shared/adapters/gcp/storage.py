@@ -24,6 +24,7 @@ from google.cloud.storage.exceptions import DataCorruption
 from shared.adapters.local.evidence import (
     RESERVED_METADATA_PREFIX,
     deletion_refusal,
+    integrity_failure,
     normalize_retain_until,
     same_or_conflict,
     sha256_hex,
@@ -34,7 +35,6 @@ from shared.ports.evidence import (
     EvidenceConflict,
     EvidenceNotFound,
     EvidenceObject,
-    IntegrityError,
     RetentionLocked,
 )
 
@@ -79,16 +79,16 @@ class GcsEvidenceStore:
         blob = self._existing_blob(key)
         recorded = (blob.metadata or {}).get(SHA256_METADATA)
         if not recorded:
-            raise _integrity_failure(key, "no SHA-256 was recorded with it")
+            raise integrity_failure(key, "no SHA-256 was recorded with it")
         try:
             data = blob.download_as_bytes(if_generation_match=blob.generation, checksum="auto")
         except DataCorruption as err:
-            raise _integrity_failure(key, f"download checksum mismatch: {err}") from err
+            raise integrity_failure(key, f"download checksum mismatch: {err}") from err
         except (gexc.PreconditionFailed, gexc.NotFound) as err:
-            raise _integrity_failure(key, f"generation {blob.generation} was replaced while reading") from err
+            raise integrity_failure(key, f"generation {blob.generation} was replaced while reading") from err
         actual = sha256_hex(data)
         if actual != recorded:
-            raise _integrity_failure(key, f"sha256 {actual} does not match the recorded {recorded}")
+            raise integrity_failure(key, f"sha256 {actual} does not match the recorded {recorded}")
         return data
 
     def head(self, key: str) -> EvidenceObject | None:
@@ -156,8 +156,3 @@ def _is_retention_refusal(err: gexc.Forbidden) -> bool:
     """Google's 403 for a retained or held object names retention or hold; IAM denials do not."""
     message = (err.message or "").lower()
     return "retention" in message or "hold" in message
-
-
-def _integrity_failure(key: str, detail: str) -> IntegrityError:
-    log.error("evidence integrity failure", extra={"fields": {"key": key, "detail": detail}})
-    return IntegrityError(f"{key!r}: {detail}")

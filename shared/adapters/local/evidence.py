@@ -114,6 +114,12 @@ def same_or_conflict(existing: EvidenceObject | None, key: str, sha256: str) -> 
     return existing
 
 
+def integrity_failure(key: str, detail: str) -> IntegrityError:
+    """The IntegrityError for `key`, logged at ERROR (SPEC alerts on any evidence integrity failure)."""
+    log.error("evidence integrity failure", extra={"fields": {"key": key, "detail": detail}})
+    return IntegrityError(f"{key!r}: {detail}")
+
+
 class FileEvidenceStore:
     """EvidenceStore on a local directory (see the module docstring for the layout)."""
 
@@ -154,11 +160,11 @@ class FileEvidenceStore:
         try:
             data = data_path.read_bytes()
         except FileNotFoundError:
-            raise _integrity_failure(key, "its bytes are missing") from None
+            raise integrity_failure(key, "its bytes are missing") from None
         actual = sha256_hex(data)
         if actual != record["sha256"] or len(data) != record["size"]:
-            raise _integrity_failure(key, f"sha256 {actual} ({len(data)} bytes) does not match "
-                                          f"the recorded {record['sha256']} ({record['size']} bytes)")
+            raise integrity_failure(key, f"sha256 {actual} ({len(data)} bytes) does not match "
+                                         f"the recorded {record['sha256']} ({record['size']} bytes)")
         return data
 
     def head(self, key: str) -> EvidenceObject | None:
@@ -219,7 +225,7 @@ class FileEvidenceStore:
         try:
             return json.loads(raw)
         except ValueError:
-            raise _integrity_failure(key, "its sidecar is not valid JSON") from None
+            raise integrity_failure(key, "its sidecar is not valid JSON") from None
 
     @contextmanager
     def _locked_sidecar(self, key: str) -> Iterator[dict]:
@@ -274,12 +280,8 @@ def _to_object(record: dict, *, legal_hold: bool) -> EvidenceObject:
     )
 
 
-def _integrity_failure(key: str, detail: str) -> IntegrityError:
-    log.error("evidence integrity failure", extra={"fields": {"key": key, "detail": detail}})
-    return IntegrityError(f"{key!r}: {detail}")
-
 
 __all__ = [
     "FileEvidenceStore", "validate_key", "validate_metadata", "normalize_retain_until", "sha256_hex",
-    "deletion_refusal", "same_or_conflict",
+    "deletion_refusal", "same_or_conflict", "integrity_failure",
 ]
