@@ -8,6 +8,7 @@ One call, in order:
 2. per attempt: a rate-limit token (every attempt is a real request to the provider, so
    retries spend tokens too), then the request with the policy's timeout.
 3. retries on network errors, timeouts and 5xx only: 0.5 s, then 1.0 s, 3 attempts at most.
+   The half-open probe is a single request, no retries: SPEC lets "one probe through".
 4. the outcome goes to the breaker once per *call*: a call that exhausted its retries is one
    failure. SPEC's "5 consecutive failures" then means five calls the caller saw fail — each
    already retried — rather than five attempts, which a single call's retries (up to 3) would
@@ -31,7 +32,7 @@ import httpx
 
 from shared.resilience.circuit_breaker import CircuitBreaker, Permit
 from shared.resilience.errors import ProviderRejected, ProviderResponseInvalid, ProviderUnavailable
-from shared.resilience.policy import DEFAULT_POLICY, ProviderPolicy
+from shared.resilience.policy import DEFAULT_POLICY, ProviderPolicy, RetryPolicy
 from shared.resilience.rate_limit import TokenBucket
 from shared.resilience.registry import ProviderRegistry, process_registry
 from shared.resilience.retry import build_retrying, describe_failure, is_retryable, is_server_error
@@ -39,6 +40,7 @@ from shared.resilience.retry import build_retrying, describe_failure, is_retryab
 log = logging.getLogger("sportsflow.resilience")
 
 _EXCERPT_CHARS = 200
+NO_RETRIES = RetryPolicy(backoff_seconds=())
 
 
 class ProviderClient:
@@ -86,7 +88,7 @@ class ProviderClient:
             return response
 
         try:
-            response = build_retrying(self.policy.retry, provider=self.name, sleep=self._sleep)(attempt)
+            response = build_retrying(self._retry_policy(permit), provider=self.name, sleep=self._sleep)(attempt)
         except httpx.HTTPStatusError as error:
             raise self._status_error(permit, error, attempts) from error
         except httpx.TransportError as error:
@@ -117,6 +119,10 @@ class ProviderClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _retry_policy(self, permit: Permit) -> RetryPolicy:
+        # A half-open probe is one request: its job is to test the provider, not to lean on it.
+        return NO_RETRIES if permit.is_probe else self.policy.retry
 
     def _status_error(self, permit: Permit, error: httpx.HTTPStatusError, attempts: int) -> Exception:
         response = error.response
