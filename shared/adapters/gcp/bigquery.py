@@ -1,0 +1,310 @@
+"""Warehouse port on BigQuery (google-cloud-bigquery), in production or on `bqemulator`.
+
+Rows travel as NDJSON load jobs (no streaming inserts: streamed rows cannot be touched by
+DML for ~30 min and insertId de-duplication is only best effort).
+
+Idempotent append differs by target, chosen by the `emulator` flag:
+- BigQuery: the load job's id is derived from (table, batch_id). Job ids are unique per
+  project, so a repeated batch gets 409 Conflict; the earlier job is then inspected: if it
+  succeeded the batch is already applied (0 rows), if it failed the load reruns under the
+  next suffixed id (`…_r1`, `…_r2`).
+- bqemulator: it ignores the job id of a load (assigns its own) and accepts a repeated
+  query job id, so a Conflict never comes. There the rows are loaded into a staging table
+  and moved by one multi-statement transaction that also records the batch in the
+  dataset's `_sportsflow_batches` ledger, guarded by NOT EXISTS on that ledger.
+
+Partition replace: BigQuery loads with WRITE_TRUNCATE into `table$YYYYMMDD` (atomic per
+partition). bqemulator rejects partition decorators, so there a transaction deletes the
+partition and inserts the staged rows.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterator, Mapping, Sequence
+
+from google.api_core import exceptions as google_errors
+from google.cloud import bigquery
+
+from shared.adapters.local.warehouse import checked_identifier, conform_rows, rows_in_partition
+from shared.ports.warehouse import TableSpec, WarehouseError
+
+EMULATOR_HOST_VARIABLE = "BIGQUERY_EMULATOR_HOST"
+BATCH_LEDGER_TABLE = "_sportsflow_batches"
+MAX_LOAD_ATTEMPTS = 5
+_NDJSON = bigquery.SourceFormat.NEWLINE_DELIMITED_JSON
+
+
+def emulator_client(project: str, endpoint: str) -> bigquery.Client:
+    """A client for bqemulator at `endpoint` ("http://127.0.0.1:P")."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    return bigquery.Client(project, credentials=AnonymousCredentials(),
+                           client_options=ClientOptions(api_endpoint=endpoint))
+
+
+class BigQueryWarehouse:
+    """Warehouse port on BigQuery. Pass `client` to reuse one; `emulator=True` selects the
+    bqemulator paths for idempotent appends and partition replaces (see module docstring)."""
+
+    def __init__(self, project: str, *, location: str = "US", emulator: bool = False,
+                 client: bigquery.Client | None = None) -> None:
+        if client is None:
+            endpoint = os.environ.get(EMULATOR_HOST_VARIABLE) if emulator else None
+            client = (emulator_client(project, endpoint) if endpoint
+                      else bigquery.Client(project, location=location))
+        self._client = client
+        self._project = project
+        self._location = location
+        self._emulator = emulator
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, project: str | None = None,
+                 location: str = "US") -> "BigQueryWarehouse":
+        """The emulator when BIGQUERY_EMULATOR_HOST is set, else BigQuery with default credentials.
+        The project comes from `project` or GOOGLE_CLOUD_PROJECT."""
+        env = os.environ if env is None else env
+        project = project or env.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise WarehouseError("no project: pass project= or set GOOGLE_CLOUD_PROJECT")
+        endpoint = env.get(EMULATOR_HOST_VARIABLE)
+        if endpoint:
+            return cls(project, location=location, emulator=True,
+                       client=emulator_client(project, endpoint))
+        return cls(project, location=location)
+
+    # ---- schema ---------------------------------------------------------------------------
+
+    def ensure_dataset(self, dataset: str) -> None:
+        reference = bigquery.Dataset(f"{self._project}.{checked_identifier(dataset)}")
+        reference.location = self._location
+        with _as_warehouse_error("create dataset"):
+            self._client.create_dataset(reference, exists_ok=True)
+
+    def ensure_table(self, spec: TableSpec) -> None:
+        """Create the table (and its dataset) if absent; an existing table is left as it is."""
+        self.ensure_dataset(spec.dataset)
+        table = bigquery.Table(self._table_id(spec), schema=_schema(spec))
+        table.description = spec.description or None
+        if spec.partition_field:
+            table.time_partitioning = bigquery.TimePartitioning(
+                type_=bigquery.TimePartitioningType.DAY, field=spec.partition_field)
+        if spec.clustering:
+            table.clustering_fields = list(spec.clustering)
+        with _as_warehouse_error("create table"):
+            self._client.create_table(table, exists_ok=True)
+
+    def drop_dataset(self, dataset: str) -> None:
+        """Delete a dataset and its tables (tests and resets)."""
+        with _as_warehouse_error("delete dataset"):
+            self._client.delete_dataset(f"{self._project}.{checked_identifier(dataset)}",
+                                        delete_contents=True, not_found_ok=True)
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    def append_rows(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, batch_id: str) -> int:
+        payload = _ndjson(conform_rows(spec, rows))
+        if self._emulator:
+            return self._append_through_ledger(spec, payload, len(rows), batch_id)
+        return self._append_by_job_id(spec, payload, batch_id)
+
+    def replace_partition(self, spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> int:
+        conformed = conform_rows(spec, rows)
+        rows_in_partition(spec, partition, conformed)
+        if self._emulator:
+            self._replace_through_transaction(spec, partition, _ndjson(conformed))
+        elif conformed:
+            decorated = f"{self._table_id(spec)}${partition:%Y%m%d}"
+            self._load(decorated, spec, _ndjson(conformed), bigquery.WriteDisposition.WRITE_TRUNCATE)
+        else:
+            with _as_warehouse_error("delete partition"):
+                self._client.delete_table(f"{self._table_id(spec)}${partition:%Y%m%d}", not_found_ok=True)
+        return len(conformed)
+
+    def _append_by_job_id(self, spec: TableSpec, payload: bytes, batch_id: str) -> int:
+        base_id = append_job_id(spec, batch_id)
+        for attempt in range(MAX_LOAD_ATTEMPTS):
+            job_id = base_id if attempt == 0 else f"{base_id}_r{attempt}"
+            try:
+                job = self._client.load_table_from_file(
+                    io.BytesIO(payload), self._table_id(spec), job_id=job_id, location=self._location,
+                    job_config=_load_config(spec, bigquery.WriteDisposition.WRITE_APPEND))
+            except google_errors.Conflict:
+                if self._earlier_job_succeeded(job_id):
+                    return 0
+                continue
+            with _as_warehouse_error(f"append to {spec.qualified_name}"):
+                job.result()
+            return job.output_rows or 0
+        raise WarehouseError(f"batch {batch_id!r} into {spec.qualified_name} failed "
+                             f"{MAX_LOAD_ATTEMPTS} times; see jobs {base_id}*")
+
+    def _earlier_job_succeeded(self, job_id: str) -> bool:
+        earlier = self._client.get_job(job_id, location=self._location)
+        try:
+            earlier.result()  # waits if the earlier delivery's load is still running
+        except google_errors.GoogleAPICallError:
+            return False
+        return earlier.error_result is None
+
+    def _append_through_ledger(self, spec: TableSpec, payload: bytes, row_count: int, batch_id: str) -> int:
+        ledger = self._ensure_batch_ledger(spec.dataset)
+        batch_key = _digest(f"{spec.qualified_name}\n{batch_id}")
+        if self._ledger_attempt(ledger, batch_key) is not None:
+            return 0
+        attempt = uuid.uuid4().hex
+        with self._staged(spec, payload) as staging:
+            columns = ", ".join(f"`{f.name}`" for f in spec.fields)
+            not_recorded = f"NOT EXISTS (SELECT 1 FROM `{ledger}` WHERE batch_key = '{batch_key}')"
+            self._run_script(
+                f"INSERT INTO `{self._table_id(spec)}` ({columns}) "
+                f"SELECT {columns} FROM `{staging}` WHERE {not_recorded};",
+                f"INSERT INTO `{ledger}` (batch_key, table_name, attempt, row_count, applied_at) "
+                f"SELECT '{batch_key}', '{spec.name}', '{attempt}', {row_count}, CURRENT_TIMESTAMP() "
+                f"FROM (SELECT 1) WHERE {not_recorded};")
+        return row_count if self._ledger_attempt(ledger, batch_key) == attempt else 0
+
+    def _replace_through_transaction(self, spec: TableSpec, partition: date, payload: bytes) -> None:
+        # Scripts receive no query parameters on the emulator; the date literal is our own.
+        with self._staged(spec, payload) as staging:
+            columns = ", ".join(f"`{f.name}`" for f in spec.fields)
+            self._run_script(
+                f"DELETE FROM `{self._table_id(spec)}` "
+                f"WHERE `{spec.partition_field}` = DATE '{partition.isoformat()}';",
+                f"INSERT INTO `{self._table_id(spec)}` ({columns}) SELECT {columns} FROM `{staging}`;")
+
+    def _ensure_batch_ledger(self, dataset: str) -> str:
+        ledger = f"{self._project}.{dataset}.{BATCH_LEDGER_TABLE}"
+        schema = [bigquery.SchemaField("batch_key", "STRING", mode="REQUIRED"),
+                  bigquery.SchemaField("table_name", "STRING", mode="REQUIRED"),
+                  bigquery.SchemaField("attempt", "STRING", mode="REQUIRED"),
+                  bigquery.SchemaField("row_count", "INT64"),
+                  bigquery.SchemaField("applied_at", "TIMESTAMP")]
+        with _as_warehouse_error("create batch ledger"):
+            self._client.create_table(bigquery.Table(ledger, schema=schema), exists_ok=True)
+        return ledger
+
+    def _ledger_attempt(self, ledger: str, batch_key: str) -> str | None:
+        rows = self.query(f"SELECT attempt FROM `{ledger}` WHERE batch_key = @key", {"key": batch_key})
+        return rows[0]["attempt"] if rows else None
+
+    def _staged(self, spec: TableSpec, payload: bytes) -> "_StagingTable":
+        staging = f"{self._project}.{spec.dataset}._staging_{uuid.uuid4().hex}"
+        return _StagingTable(self, spec, staging, payload)
+
+    def _run_script(self, *statements: str) -> None:
+        script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;"])
+        with _as_warehouse_error("transaction"):
+            self._client.query(script, location=self._location, retry=None, job_retry=None).result(retry=None)
+
+    def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str) -> int:
+        with _as_warehouse_error(f"load into {destination}"):
+            job = self._client.load_table_from_file(
+                io.BytesIO(payload), destination, location=self._location,
+                job_config=_load_config(spec, disposition))
+            job.result()
+        return job.output_rows or 0
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        config = bigquery.QueryJobConfig(
+            query_parameters=[query_parameter(name, value) for name, value in (params or {}).items()])
+        # retry=None: the emulator answers some failures with 500, which the default retry
+        # would repeat for 600 s; a failed query is not worth repeating blindly anyway.
+        with _as_warehouse_error("query"):
+            job = self._client.query(sql, job_config=config, location=self._location,
+                                     retry=None, job_retry=None)
+            return [dict(row.items()) for row in job.result(retry=None)]
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _table_id(self, spec: TableSpec) -> str:
+        return f"{self._project}.{checked_identifier(spec.dataset)}.{checked_identifier(spec.name)}"
+
+
+class _StagingTable:
+    """A throwaway table holding the rows of one load, deleted on exit."""
+
+    def __init__(self, warehouse: BigQueryWarehouse, spec: TableSpec, table_id: str, payload: bytes) -> None:
+        self._warehouse, self._spec, self._table_id, self._payload = warehouse, spec, table_id, payload
+
+    def __enter__(self) -> str:
+        client = self._warehouse._client
+        with _as_warehouse_error("create staging table"):
+            client.create_table(bigquery.Table(self._table_id, schema=_schema(self._spec)))
+        if self._payload:
+            self._warehouse._load(self._table_id, self._spec, self._payload,
+                                  bigquery.WriteDisposition.WRITE_APPEND)
+        return self._table_id
+
+    def __exit__(self, *exc_info) -> None:
+        self._warehouse._client.delete_table(self._table_id, not_found_ok=True)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def append_job_id(spec: TableSpec, batch_id: str) -> str:
+    """The deterministic load-job id for one batch into one table."""
+    return f"sportsflow_append_{spec.dataset}_{spec.name}_{_digest(batch_id)[:32]}"
+
+
+def query_parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
+    """A typed query parameter for a Python value; a list becomes an ARRAY parameter whose
+    element type comes from its first non-null item (STRING when it has none)."""
+    if isinstance(value, (list, tuple)):
+        element = next((v for v in value if v is not None), None)
+        return bigquery.ArrayQueryParameter(name, _parameter_type(element) if element is not None
+                                            else "STRING", list(value))
+    return bigquery.ScalarQueryParameter(name, _parameter_type(value) if value is not None
+                                         else "STRING", value)
+
+
+def _parameter_type(value: Any) -> str:
+    # Order matters: bool is an int, datetime is a date.
+    for python_type, bigquery_type in ((bool, "BOOL"), (int, "INT64"), (float, "FLOAT64"),
+                                       (Decimal, "NUMERIC"), (str, "STRING"),
+                                       (datetime, "TIMESTAMP"), (date, "DATE")):
+        if isinstance(value, python_type):
+            return bigquery_type
+    raise WarehouseError(f"no BigQuery parameter type for {type(value).__name__}")
+
+
+def _schema(spec: TableSpec) -> list[bigquery.SchemaField]:
+    return [bigquery.SchemaField(checked_identifier(f.name), f.type, mode=f.mode,
+                                 description=f.description or None) for f in spec.fields]
+
+
+def _load_config(spec: TableSpec, disposition: str) -> bigquery.LoadJobConfig:
+    return bigquery.LoadJobConfig(source_format=_NDJSON, schema=_schema(spec),
+                                  write_disposition=disposition)
+
+
+def _ndjson(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    # JSON fields are embedded as JSON values, dates and timestamps as ISO strings.
+    return "".join(json.dumps(row, default=_isoformat) + "\n" for row in rows).encode()
+
+
+def _isoformat(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def _as_warehouse_error(action: str) -> Iterator[None]:
+    """Google API errors raised in the block become WarehouseError naming the action."""
+    try:
+        yield
+    except google_errors.GoogleAPICallError as err:
+        raise WarehouseError(f"{action}: {err.message}") from err
