@@ -17,6 +17,7 @@ from shared.contracts.errors import InvalidMessage
 from shared.contracts.messages import DeadLetter
 from shared.ports.bus import MessageBus, ReceivedMessage
 from shared.ports.documents import DocumentStore
+from shared.topology.model import DEAD_LETTER_SUFFIX
 
 COLLECTION = "dead_letters"
 MAX_ORIGINAL_BYTES = 7_000_000  # base64 grows by 4/3: this still fits one Pub/Sub message
@@ -24,7 +25,7 @@ log = logging.getLogger("sportsflow.runtime.dead_letters")
 
 
 def dead_letter_topic(topic: str) -> str:
-    return f"{topic}-dead-letter"
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
 def publish_dead_letter(bus: MessageBus, *, source_topic: str, function: str, error_kind: str, reason: str,
@@ -55,8 +56,9 @@ def _keepable(data: bytes) -> tuple[bytes, dict[str, Any]]:
 class DeadLetterRecorder:
     """Subscriber for `*-dead-letter` topics: stores each dead letter once (idempotent by content)."""
 
-    def __init__(self, documents: DocumentStore):
+    def __init__(self, documents: DocumentStore, source_topic: str):
         self._documents = documents
+        self._source_topic = source_topic
 
     def __call__(self, received: ReceivedMessage) -> None:
         record = self._record_of(received)
@@ -64,8 +66,7 @@ class DeadLetterRecorder:
         identity = f"{record['source_topic']}|{record['error_kind']}|{record['original_data_b64']}"
         self._documents.create(f"{COLLECTION}/{hashlib.sha256(identity.encode()).hexdigest()[:32]}", record)
 
-    @staticmethod
-    def _record_of(received: ReceivedMessage) -> dict[str, Any]:
+    def _record_of(self, received: ReceivedMessage) -> dict[str, Any]:
         from shared.contracts.codec import decode  # local import: decode is only needed here
 
         attrs = dict(received.attributes)
@@ -75,8 +76,9 @@ class DeadLetterRecorder:
                             max_bytes=PUBSUB_MAX_MESSAGE_BYTES).message
             return {**base, **letter.model_dump(mode="json")}
         except InvalidMessage:
-            # Forwarded by the bus after max delivery attempts: the original message as it was.
-            return {**base, "source_topic": attrs.get("CloudPubSubDeadLetterSourceTopic", ""),
+            # Forwarded by Pub/Sub after max delivery attempts: the original message as it was,
+            # with the source subscription (not topic) in its attributes.
+            return {**base, "source_topic": self._source_topic,
                     "function": attrs.get("CloudPubSubDeadLetterSourceSubscription", ""),
                     "error_kind": "max_delivery_attempts_exceeded",
                     "reason": f"not acknowledged after {attrs.get('CloudPubSubDeadLetterSourceDeliveryCount', '?')}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.topology.model import (
+    DEAD_LETTER_SUFFIX,
     FunctionSpec,
     PhaseSpec,
     SchedulerJobSpec,
@@ -66,7 +67,7 @@ def _push(topic: str, function: str, *, path: str = "", ordering: bool = False,
     return SubscriptionSpec(
         name=f"{topic}--{function.replace('_', '-')}",
         topic=topic,
-        dead_letter_topic=f"{topic}-dead-letter",
+        dead_letter_topic=f"{topic}{DEAD_LETTER_SUFFIX}",
         max_delivery_attempts=attempts,
         min_backoff_s=10,
         max_backoff_s=600,
@@ -80,8 +81,8 @@ def _push(topic: str, function: str, *, path: str = "", ordering: bool = False,
 def _dead_letter_sink(topic: str) -> SubscriptionSpec:
     """Pull subscription that keeps a topic's dead letters for inspection and replay."""
     return SubscriptionSpec(
-        name=f"{topic}-dead-letter--sink",
-        topic=f"{topic}-dead-letter",
+        name=f"{topic}{DEAD_LETTER_SUFFIX}--sink",
+        topic=f"{topic}{DEAD_LETTER_SUFFIX}",
         dead_letter_topic=None,
         max_delivery_attempts=5,
         ack_deadline_s=600,

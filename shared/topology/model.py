@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+DEAD_LETTER_SUFFIX = "-dead-letter"
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -20,7 +23,7 @@ class TopicSpec(_Frozen):
 
     @property
     def dead_letter_topic(self) -> str:
-        return f"{self.name}-dead-letter"
+        return f"{self.name}{DEAD_LETTER_SUFFIX}"
 
 
 class SubscriptionSpec(_Frozen):

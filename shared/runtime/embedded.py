@@ -1,0 +1,63 @@
+"""The topology deployed onto the embedded bus: what Terraform does for Google, in process.
+
+Every topic and subscription of the topology is created on the LocalBus; every push
+subscription gets its function's PubSubFunction as handler; every dead-letter sink gets a
+DeadLetterRecorder, so dead letters end up in the document store like in production tooling.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+from shared.bootstrap import Services
+from shared.runtime.dead_letters import DEAD_LETTER_SUFFIX, DeadLetterRecorder
+from shared.runtime.handlers import HandlerNotImplemented, resolve_handler
+from shared.runtime.pubsub_function import Handler, PubSubFunction
+from shared.topology.model import SubscriptionSpec
+
+log = logging.getLogger("sportsflow.runtime.embedded")
+
+
+class EmbeddedDeployment:
+    def __init__(self, services: Services, handlers: Mapping[str, Handler] | None = None):
+        self.services = services
+        self._handlers = dict(handlers or {})
+        self.deployed: list[str] = []
+        self.not_implemented: list[str] = []
+
+    def deploy(self) -> "EmbeddedDeployment":
+        bus, topology = self.services.bus, self.services.topology
+        for topic in topology.topics:
+            bus.create_topic(topic.name)
+            bus.create_topic(topic.dead_letter_topic)
+        for subscription in topology.subscriptions:
+            bus.create_subscription(subscription)
+            self._attach(subscription)
+        return self
+
+    def _attach(self, subscription: SubscriptionSpec) -> None:
+        if subscription.topic.endswith(DEAD_LETTER_SUFFIX):
+            source_topic = subscription.topic.removesuffix(DEAD_LETTER_SUFFIX)
+            self.services.bus.attach(subscription.name, DeadLetterRecorder(self.services.documents, source_topic))
+            return
+        if not subscription.push_function:
+            return
+        spec = self.services.topology.function(subscription.push_function)
+        if spec.trigger != "topic" or spec.trigger_topic != subscription.topic:
+            return  # HTTP push endpoints (e.g. the Phase 5 coordinator) are served by their own app
+        handler = self._handler_for(spec)
+        if handler is None:
+            return
+        function = PubSubFunction(spec, self.services.topology, handler, lambda: self.services)
+        self.services.bus.attach(subscription.name, function.on_received)
+        self.deployed.append(spec.name)
+
+    def _handler_for(self, spec) -> Handler | None:
+        if spec.name in self._handlers:
+            return self._handlers[spec.name]
+        try:
+            return resolve_handler(spec)
+        except HandlerNotImplemented as err:
+            self.not_implemented.append(spec.name)
+            log.info("function not deployed", extra={"fields": {"function": spec.name, "reason": str(err)}})
+            return None
