@@ -1,0 +1,148 @@
+"""`MessageBus` on Google Cloud Pub/Sub (or its emulator: the clients honour PUBSUB_EMULATOR_HOST).
+
+Synchronous pull, ack, and nack as `modify_ack_deadline(0)`. Subscriptions get the spec's
+dead-letter policy, retry policy, ack deadline and message ordering. Creates are idempotent.
+
+Names: every topic and subscription name is prefixed with `prefix` (tests use a unique one);
+callers always pass and receive unprefixed names, except in the dead-letter attributes
+Pub/Sub itself writes (`CloudPubSubDeadLetterSourceSubscription` holds the real name).
+Pub/Sub leaves `delivery_attempt` at 0 on subscriptions without a dead-letter policy.
+In production the Pub/Sub service agent needs publisher on the dead-letter topic and
+subscriber on the source subscription (granted in Terraform), or nothing is forwarded.
+Emulator quirks: it forwards a dead letter only when the source subscription is pulled
+again after the last failed attempt; redelivery backoff is ~2 s whatever the policy says.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Mapping, Sequence
+
+from google.api_core import exceptions
+from google.cloud import pubsub_v1
+from google.protobuf import duration_pb2
+from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage as PubsubReceivedMessage, RetryPolicy, Subscription
+
+from shared.ports.bus import OutboundMessage, ReceivedMessage
+from shared.topology.model import SubscriptionSpec
+
+
+class PubSubBus:
+    def __init__(self, project: str, *, prefix: str = "", publish_timeout_s: float = 30.0,
+                 publisher: pubsub_v1.PublisherClient | None = None,
+                 subscriber: pubsub_v1.SubscriberClient | None = None) -> None:
+        self.project = project
+        self.prefix = prefix
+        self._publish_timeout_s = publish_timeout_s
+        self._publisher = publisher or pubsub_v1.PublisherClient(
+            publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+        self._subscriber = subscriber or pubsub_v1.SubscriberClient()
+
+    # --- names -----------------------------------------------------------------------------
+    def topic_path(self, topic: str) -> str:
+        return self._publisher.topic_path(self.project, self.prefix + topic)
+
+    def subscription_path(self, subscription: str) -> str:
+        return self._subscriber.subscription_path(self.project, self.prefix + subscription)
+
+    # --- administration ----------------------------------------------------------------------
+    def create_topic(self, topic: str) -> None:
+        try:
+            self._publisher.create_topic(name=self.topic_path(topic))
+        except exceptions.AlreadyExists:
+            pass
+
+    def create_subscription(self, spec: SubscriptionSpec) -> None:
+        """Idempotent (an existing subscription is left as it is). The dead-letter topic is
+        created if absent: Pub/Sub forwards nothing to a topic that does not exist."""
+        if spec.dead_letter_topic:
+            self.create_topic(spec.dead_letter_topic)
+        try:
+            self._subscriber.create_subscription(request=self._subscription_of(spec))
+        except exceptions.AlreadyExists:
+            pass
+        except exceptions.NotFound as err:
+            raise LookupError(f"topic {spec.topic!r} does not exist (subscription {spec.name!r})") from err
+
+    def _subscription_of(self, spec: SubscriptionSpec) -> Subscription:
+        dead_letter = DeadLetterPolicy(dead_letter_topic=self.topic_path(spec.dead_letter_topic),
+                                       max_delivery_attempts=spec.max_delivery_attempts) \
+            if spec.dead_letter_topic else None
+        return Subscription(
+            name=self.subscription_path(spec.name),
+            topic=self.topic_path(spec.topic),
+            ack_deadline_seconds=spec.ack_deadline_s,
+            enable_message_ordering=spec.enable_ordering,
+            retry_policy=RetryPolicy(minimum_backoff=_duration(spec.min_backoff_s),
+                                     maximum_backoff=_duration(spec.max_backoff_s)),
+            dead_letter_policy=dead_letter,
+        )
+
+    # --- publishing --------------------------------------------------------------------------
+    def publish(self, topic: str, data: bytes, attributes: Mapping[str, str] | None = None,
+                ordering_key: str = "") -> str:
+        return self.publish_batch([OutboundMessage(topic, data, attributes or {}, ordering_key)])[0]
+
+    def publish_batch(self, messages: Sequence[OutboundMessage]) -> list[str]:
+        """All are handed to the client first (it batches them), then awaited in order."""
+        futures = [(m, self._publisher.publish(self.topic_path(m.topic), m.data, ordering_key=m.ordering_key,
+                                               **{str(k): str(v) for k, v in m.attributes.items()}))
+                   for m in messages]
+        ids: list[str] = []
+        for message, future in futures:
+            try:
+                ids.append(future.result(timeout=self._publish_timeout_s))
+            except Exception as err:
+                if message.ordering_key:
+                    # The client pauses a key after a failure; without this it rejects the key forever.
+                    self._publisher.resume_publish(self.topic_path(message.topic), message.ordering_key)
+                if isinstance(err, exceptions.NotFound):
+                    raise LookupError(f"topic {message.topic!r} does not exist") from err
+                raise
+        return ids
+
+    # --- consuming ---------------------------------------------------------------------------
+    def pull(self, subscription: str, max_messages: int = 10, timeout: float = 5.0) -> list[ReceivedMessage]:
+        path = self.subscription_path(subscription)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                response = self._subscriber.pull(
+                    request={"subscription": path, "max_messages": max_messages},
+                    timeout=max(remaining, 0.1), retry=None)
+                received = list(response.received_messages)
+            except exceptions.DeadlineExceeded:
+                received = []
+            # The server may answer empty before our timeout; ask again until it has passed.
+            if received or time.monotonic() >= deadline:
+                return [self._received(subscription, m) for m in received]
+
+    @staticmethod
+    def _received(subscription: str, received: PubsubReceivedMessage) -> ReceivedMessage:
+        message = received.message
+        return ReceivedMessage(
+            message_id=message.message_id, subscription=subscription, data=message.data,
+            attributes=dict(message.attributes), ordering_key=message.ordering_key,
+            delivery_attempt=received.delivery_attempt, publish_time=message.publish_time,
+            ack_id=received.ack_id)
+
+    def ack(self, subscription: str, ack_ids: Sequence[str]) -> None:
+        if ack_ids:
+            self._subscriber.acknowledge(request={"subscription": self.subscription_path(subscription),
+                                                  "ack_ids": list(ack_ids)})
+
+    def nack(self, subscription: str, ack_ids: Sequence[str]) -> None:
+        if ack_ids:
+            self._subscriber.modify_ack_deadline(request={"subscription": self.subscription_path(subscription),
+                                                          "ack_ids": list(ack_ids), "ack_deadline_seconds": 0})
+
+    def close(self) -> None:
+        self._publisher.stop()
+        self._subscriber.close()
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    duration = duration_pb2.Duration()
+    duration.FromTimedelta(timedelta(seconds=seconds))
+    return duration
