@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Start/stop/inspect the local emulators without the `sportsflow` entry point:
+#   scripts/emulators.sh up [--only pubsub,firestore]   |   down   |   status   |   setup
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${repo}/.venv/bin/python"
+[[ -x "${python}" ]] || python="python3"
+cd "${repo}"
+exec "${python}" -m shared.cli.emulators "$@"
