@@ -12,9 +12,9 @@ with its update time only, so `set` and `update` read the document back: normall
 is exactly the write; if another writer got in between, it is that writer's later
 state (still a valid precondition token).
 
-Query ordering follows Firestore: order_by skips documents lacking the field, and a
-query with an inequality filter but no order_by is ordered by the (first) inequality
-field. Field names in filters, order_by and update are top-level names, never dotted
+Query ordering follows Firestore: order_by skips documents lacking the field; a query
+without order_by is ordered ascending by its first inequality field if it has one, else
+by document id; `descending` needs order_by (Firestore cannot scan ids descending). Field names in filters, order_by and update are top-level names, never dotted
 paths. In production, equality on one field with order_by on another, or several
 inequalities, need composite indexes (the emulator needs none).
 """
@@ -46,7 +46,6 @@ T = TypeVar("T")
 log = logging.getLogger("sportsflow.documents")
 
 _NAMESPACE_COLLECTION = "ns"
-_INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
 
 
 def version_of(update_time: DatetimeWithNanoseconds) -> str:
@@ -129,13 +128,12 @@ class FirestoreDocumentStore:
 
     def query(self, collection: str, filters: Sequence[Filter] = (), *, order_by: str | None = None,
               descending: bool = False, limit: int | None = None) -> list[Document]:
+        if descending and order_by is None:
+            raise ValueError("descending needs order_by")
         query = self._filtered(collection, filters)
-        order_field = order_by or next((field for field, op, _ in filters if op in _INEQUALITIES), None)
-        direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
-        if order_field is not None:
-            query = query.order_by(_field(order_field), direction=direction)
-        elif descending:
-            query = query.order_by(FieldPath.document_id(), direction=direction)
+        if order_by is not None:
+            direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+            query = query.order_by(_field(order_by), direction=direction)
         if limit is not None:
             query = query.limit(limit)
         return [document for snapshot in query.stream() if (document := self._document(snapshot))]

@@ -23,7 +23,9 @@ Filters and ordering follow Firestore's typing: a filter matches only values of 
 operand's type (`== 1` does not match `true`, `> 1` does not match a string), `!=`
 and order_by skip documents where the field is missing (`!=` also skips null), values
 of different types order null < bool < number < timestamp < string < array < map, and
-a query with an inequality but no order_by is ordered by that field.
+a query without order_by is ordered ascending by its first inequality field if it has
+one, else by document id; `descending` needs order_by (Firestore cannot scan document
+ids in descending order).
 """
 from __future__ import annotations
 
@@ -408,6 +410,8 @@ class SqliteDocumentStore:
 
     def query(self, collection: str, filters: Sequence[Filter] = (), *, order_by: str | None = None,
               descending: bool = False, limit: int | None = None) -> list[Document]:
+        if descending and order_by is None:
+            raise ValueError("descending needs order_by")
         where, params = _where_sql(collection, filters)
         guard, guard_params, order, order_params = _order_sql(order_by or _implicit_order_field(filters), descending)
         sql = (f"SELECT path, data, version, create_time, update_time FROM documents "
