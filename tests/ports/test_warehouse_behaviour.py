@@ -1,14 +1,16 @@
 """Warehouse port behaviour: the same tests against DuckDB (always) and BigQuery (bqemulator)."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
+from google.api_core import exceptions as google_errors
 
-from shared.adapters.gcp.bigquery import BigQueryWarehouse
+from shared.adapters.gcp.bigquery import BigQueryWarehouse, append_job_id
 from shared.adapters.local.warehouse import DuckDBWarehouse
-from shared.ports.warehouse import FieldSpec, SchemaMismatch, TableSpec, Warehouse
+from shared.ports.warehouse import FieldSpec, SchemaMismatch, TableSpec, Warehouse, WarehouseError
 
 GAME_DAY = date(2025, 1, 15)
 NEXT_DAY = date(2025, 1, 16)
@@ -61,6 +63,13 @@ def test_ensure_table_is_idempotent(warehouse: Warehouse, spec: TableSpec) -> No
     warehouse.append_rows(spec, [game("ann", 10)], batch_id="b1")
     warehouse.ensure_table(spec)
     assert len(table_rows(warehouse, spec)) == 1
+
+
+def test_append_to_a_table_never_ensured_fails(warehouse: Warehouse, spec: TableSpec) -> None:
+    missing = TableSpec(spec.dataset, "never_created", spec.fields, partition_field="game_date")
+
+    with pytest.raises(WarehouseError):
+        warehouse.append_rows(missing, [game("ann", 1)], batch_id="b1")
 
 
 def test_every_type_round_trips(warehouse: Warehouse, spec: TableSpec) -> None:
@@ -176,3 +185,78 @@ def test_bigquery_dialect_gives_bigquery_answers(warehouse: Warehouse, spec: Tab
         {"player": "bob", "game_date": NEXT_DAY, "points_per_minute": 0.5, "double_digit_games": 1,
          "next_day": date(2025, 1, 17)},
     ]
+
+
+def test_concurrent_deliveries_of_one_batch_append_once(warehouse: Warehouse, spec: TableSpec) -> None:
+    batch = [game(f"p{i}", i) for i in range(20)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        appended = list(pool.map(lambda _: warehouse.append_rows(spec, batch, batch_id="dup"), range(4)))
+
+    assert sorted(appended) == [0, 0, 0, 20]
+    assert len(table_rows(warehouse, spec)) == 20
+
+
+# ---- BigQuery's production append path ------------------------------------------------------
+# bqemulator ignores load job ids, so the job-id idempotency used against real BigQuery is
+# shown here with a client double that keeps BigQuery's rule: a job id is used once per project.
+
+class _Job:
+    def __init__(self, job_id: str, rows: int, failure: str | None) -> None:
+        self.job_id, self.output_rows, self._failure = job_id, rows, failure
+
+    @property
+    def error_result(self) -> dict | None:
+        return {"reason": "invalid", "message": self._failure} if self._failure else None
+
+    def result(self) -> "_Job":
+        if self._failure:
+            raise google_errors.BadRequest(self._failure)
+        return self
+
+
+class _JobIdClient:
+    def __init__(self, failing_loads: int = 0) -> None:
+        self.jobs: dict[str, _Job] = {}
+        self._failing_loads = failing_loads
+
+    def load_table_from_file(self, file_obj, destination, *, job_id, location, job_config) -> _Job:
+        if job_id in self.jobs:
+            raise google_errors.Conflict(f"Already Exists: Job {job_id}")
+        failure = "bad input" if self._failing_loads > 0 else None
+        self._failing_loads -= 1
+        self.jobs[job_id] = _Job(job_id, len(file_obj.read().splitlines()), failure)
+        return self.jobs[job_id]
+
+    def get_job(self, job_id, *, location) -> _Job:
+        return self.jobs[job_id]
+
+
+def production_spec() -> TableSpec:
+    return TableSpec("raw", "games", (FieldSpec("game_date", "DATE", "REQUIRED"), FieldSpec("player", "STRING")),
+                     partition_field="game_date")
+
+
+def test_bigquery_repeated_batch_hits_job_id_conflict_and_appends_nothing() -> None:
+    client = _JobIdClient()
+    warehouse = BigQueryWarehouse("prod", client=client)
+    rows = [{"game_date": GAME_DAY, "player": "ann"}, {"game_date": GAME_DAY, "player": "bob"}]
+
+    assert warehouse.append_rows(production_spec(), rows, batch_id="b1") == 2
+    assert warehouse.append_rows(production_spec(), rows, batch_id="b1") == 0
+    assert warehouse.append_rows(production_spec(), rows, batch_id="b2") == 2
+    assert list(client.jobs) == [append_job_id(production_spec(), "b1"), append_job_id(production_spec(), "b2")]
+
+
+def test_bigquery_batch_whose_load_failed_is_loaded_again_under_a_new_job_id() -> None:
+    client = _JobIdClient(failing_loads=1)
+    warehouse = BigQueryWarehouse("prod", client=client)
+    rows = [{"game_date": GAME_DAY, "player": "ann"}]
+
+    with pytest.raises(WarehouseError, match="bad input"):
+        warehouse.append_rows(production_spec(), rows, batch_id="b1")
+    assert warehouse.append_rows(production_spec(), rows, batch_id="b1") == 1
+    assert warehouse.append_rows(production_spec(), rows, batch_id="b1") == 0
+
+    first = append_job_id(production_spec(), "b1")
+    assert list(client.jobs) == [first, f"{first}_r1"]

@@ -31,6 +31,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
 from shared.adapters.local.warehouse import checked_identifier, conform_rows, rows_in_partition
 from shared.ports.warehouse import TableSpec, WarehouseError
@@ -195,14 +196,24 @@ class BigQueryWarehouse:
         rows = self.query(f"SELECT attempt FROM `{ledger}` WHERE batch_key = @key", {"key": batch_key})
         return rows[0]["attempt"] if rows else None
 
-    def _staged(self, spec: TableSpec, payload: bytes) -> "_StagingTable":
+    @contextmanager
+    def _staged(self, spec: TableSpec, payload: bytes) -> Iterator[str]:
+        """A throwaway table holding `payload`, deleted when the block ends."""
         staging = f"{self._project}.{spec.dataset}._staging_{uuid.uuid4().hex}"
-        return _StagingTable(self, spec, staging, payload)
+        with _as_warehouse_error("create staging table"):
+            self._client.create_table(bigquery.Table(staging, schema=_schema(spec)))
+        try:
+            if payload:
+                self._load(staging, spec, payload, bigquery.WriteDisposition.WRITE_APPEND)
+            yield staging
+        finally:
+            self._client.delete_table(staging, not_found_ok=True)
 
     def _run_script(self, *statements: str) -> None:
         script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;"])
         with _as_warehouse_error("transaction"):
-            self._client.query(script, location=self._location, retry=None, job_retry=None).result(retry=None)
+            self._client.query(script, location=self._location, **self._retries()).result(
+                retry=self._retries()["retry"])
 
     def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str) -> int:
         with _as_warehouse_error(f"load into {destination}"):
@@ -217,37 +228,22 @@ class BigQueryWarehouse:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         config = bigquery.QueryJobConfig(
             query_parameters=[query_parameter(name, value) for name, value in (params or {}).items()])
-        # retry=None: the emulator answers some failures with 500, which the default retry
-        # would repeat for 600 s; a failed query is not worth repeating blindly anyway.
         with _as_warehouse_error("query"):
-            job = self._client.query(sql, job_config=config, location=self._location,
-                                     retry=None, job_retry=None)
-            return [dict(row.items()) for row in job.result(retry=None)]
+            job = self._client.query(sql, job_config=config, location=self._location, **self._retries())
+            return [dict(row.items()) for row in job.result(retry=self._retries()["retry"])]
 
     def close(self) -> None:
         self._client.close()
 
+    def _retries(self) -> dict[str, Any]:
+        # The emulator answers bad rows with 500, which the default retry repeats for 600 s:
+        # no retries there. BigQuery keeps the client's defaults (transient errors, quota).
+        if self._emulator:
+            return {"retry": None, "job_retry": None}
+        return {"retry": DEFAULT_RETRY, "job_retry": DEFAULT_JOB_RETRY}
+
     def _table_id(self, spec: TableSpec) -> str:
         return f"{self._project}.{checked_identifier(spec.dataset)}.{checked_identifier(spec.name)}"
-
-
-class _StagingTable:
-    """A throwaway table holding the rows of one load, deleted on exit."""
-
-    def __init__(self, warehouse: BigQueryWarehouse, spec: TableSpec, table_id: str, payload: bytes) -> None:
-        self._warehouse, self._spec, self._table_id, self._payload = warehouse, spec, table_id, payload
-
-    def __enter__(self) -> str:
-        client = self._warehouse._client
-        with _as_warehouse_error("create staging table"):
-            client.create_table(bigquery.Table(self._table_id, schema=_schema(self._spec)))
-        if self._payload:
-            self._warehouse._load(self._table_id, self._spec, self._payload,
-                                  bigquery.WriteDisposition.WRITE_APPEND)
-        return self._table_id
-
-    def __exit__(self, *exc_info) -> None:
-        self._warehouse._client.delete_table(self._table_id, not_found_ok=True)
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -284,8 +280,9 @@ def _schema(spec: TableSpec) -> list[bigquery.SchemaField]:
 
 
 def _load_config(spec: TableSpec, disposition: str) -> bigquery.LoadJobConfig:
-    return bigquery.LoadJobConfig(source_format=_NDJSON, schema=_schema(spec),
-                                  write_disposition=disposition)
+    # CREATE_NEVER: a missing table is an error, not an unpartitioned table made on the fly.
+    return bigquery.LoadJobConfig(source_format=_NDJSON, schema=_schema(spec), write_disposition=disposition,
+                                  create_disposition=bigquery.CreateDisposition.CREATE_NEVER)
 
 
 def _ndjson(rows: Sequence[Mapping[str, Any]]) -> bytes:
