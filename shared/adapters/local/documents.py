@@ -268,14 +268,12 @@ class _Commit:
             self._stamp = (version, _timestamp_text(datetime.now(timezone.utc)))
         return self._stamp
 
-    def exists(self, path: str) -> Document | None:
-        return _read(self._conn, path)
-
-    def insert(self, path: str, data: Mapping[str, Any]) -> None:
-        version, now = self._version_and_time()
-        self._conn.execute(
-            "INSERT INTO documents (path, collection, data, version, create_time, update_time) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (path, collection_of(path), _to_json(data), version, now, now))
+    def create(self, path: str, data: Mapping[str, Any]) -> bool:
+        """Insert unless the document exists; True if inserted."""
+        if _read(self._conn, path) is not None:
+            return False
+        self.put(path, data)
+        return True
 
     def put(self, path: str, data: Mapping[str, Any]) -> None:
         version, now = self._version_and_time()
@@ -316,21 +314,20 @@ class SqliteTransaction:
         return _read(self._conn, path)
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
-        self._write(path, lambda commit: _create_or_fail(commit, path, data), data)
+        data = _frozen(path, data)
+        self._writes.append(lambda commit: _create_or_fail(commit, path, data))
 
     def set(self, path: str, data: Mapping[str, Any]) -> None:
-        self._write(path, lambda commit: commit.put(path, data), data)
+        data = _frozen(path, data)
+        self._writes.append(lambda commit: commit.put(path, data))
 
     def update(self, path: str, changes: Mapping[str, Any]) -> None:
-        self._write(path, lambda commit: commit.merge(path, changes), changes)
+        changes = _frozen(path, changes)
+        self._writes.append(lambda commit: commit.merge(path, changes))
 
     def delete(self, path: str) -> None:
-        self._write(path, lambda commit: commit.remove(path), {})
-
-    def _write(self, path: str, write: Callable[[_Commit], None], data: Mapping[str, Any]) -> None:
         collection_of(path)
-        _to_json(data)  # reject unstorable values when the write is made, not at commit
-        self._writes.append(write)
+        self._writes.append(lambda commit: commit.remove(path))
 
     def commit(self) -> None:
         commit = _Commit(self._conn)
@@ -338,10 +335,15 @@ class SqliteTransaction:
             write(commit)
 
 
+def _frozen(path: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A checked copy taken when the write is made: later changes by the caller do not leak in."""
+    collection_of(path)
+    return _decode(json.loads(_to_json(data)))
+
+
 def _create_or_fail(commit: _Commit, path: str, data: Mapping[str, Any]) -> None:
-    if commit.exists(path):
+    if not commit.create(path, data):
         raise AlreadyExists(path)
-    commit.insert(path, data)
 
 
 class _Connections:
@@ -432,24 +434,15 @@ class SqliteDocumentStore:
     # writes
 
     def create(self, path: str, data: Mapping[str, Any]) -> bool:
-        def create_if_absent(conn: sqlite3.Connection) -> bool:
-            commit = _Commit(conn)
-            if commit.exists(path):
-                return False
-            commit.insert(path, data)
-            return True
         collection_of(path)
-        _to_json(data)
-        return self._in_write_transaction(create_if_absent)
+        return self._in_write_transaction(lambda conn: _Commit(conn).create(path, data))
 
     def set(self, path: str, data: Mapping[str, Any]) -> Document:
         collection_of(path)
-        _to_json(data)
         return self._write_and_read(path, lambda commit: commit.put(path, data))
 
     def update(self, path: str, changes: Mapping[str, Any], *, expected_version: str | None = None) -> Document:
         collection_of(path)
-        _to_json(changes)
         return self._write_and_read(path, lambda commit: commit.merge(path, changes, expected_version))
 
     def delete(self, path: str, *, expected_version: str | None = None) -> None:
