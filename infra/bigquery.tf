@@ -1,0 +1,29 @@
+# Datasets, and date-partitioned tables once later work declares them in var.bigquery_tables.
+
+resource "google_bigquery_dataset" "dataset" {
+  for_each = toset(var.bigquery_datasets)
+
+  dataset_id                 = each.value
+  location                   = var.bigquery_location
+  delete_contents_on_destroy = false
+  labels                     = { app = "sportsflow" }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_bigquery_table" "table" {
+  for_each = var.bigquery_tables
+
+  dataset_id               = google_bigquery_dataset.dataset[each.value.dataset].dataset_id
+  table_id                 = each.key
+  description              = each.value.description
+  schema                   = each.value.schema
+  clustering               = length(each.value.clustering) > 0 ? each.value.clustering : null
+  require_partition_filter = true
+  deletion_protection      = true
+
+  time_partitioning {
+    type  = "DAY"
+    field = each.value.partition_field
+  }
+}

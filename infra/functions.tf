@@ -1,0 +1,78 @@
+# One Cloud Function (gen2) per topology function. None is publicly invokable: topic
+# functions are called by their push subscription, HTTP functions by Cloud Scheduler,
+# both with OIDC tokens (SPEC §5 Security).
+
+resource "google_cloudfunctions2_function" "function" {
+  for_each = var.functions
+
+  name        = local.function_ids[each.key]
+  location    = var.region
+  description = each.value.description
+  labels      = { app = "sportsflow" }
+
+  build_config {
+    runtime         = "python311"
+    entry_point     = "handle"
+    service_account = google_service_account.function_builder.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = var.function_source_objects[each.key]
+      }
+    }
+  }
+
+  service_config {
+    timeout_seconds                  = each.value.timeout_seconds
+    available_memory                 = "${each.value.memory_mb}M"
+    available_cpu                    = each.value.concurrency > 1 ? "1" : null
+    max_instance_count               = each.value.max_instances
+    max_instance_request_concurrency = each.value.concurrency
+    ingress_settings                 = var.function_ingress
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.function[each.key].email
+
+    environment_variables = {
+      SPORTSFLOW_BACKEND         = "gcp"
+      SPORTSFLOW_FUNCTION        = each.key
+      GOOGLE_CLOUD_PROJECT       = var.project_id
+      SPORTSFLOW_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
+      SPORTSFLOW_RAW_BUCKET      = google_storage_bucket.raw.name
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.function_source_objects), each.key)
+      error_message = "No packaged source for function ${each.key}: add functions/${each.key}/main.py and run scripts/package_functions.py (its tfvars go to -var-file)."
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_project_iam_member.function_builder,
+    google_storage_bucket_iam_member.function_builder_reads_sources,
+  ]
+}
+
+# --- who may invoke ------------------------------------------------------------------
+resource "google_cloud_run_v2_service_iam_member" "push_invoker" {
+  for_each = local.push_invoked_functions
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.function[each.value].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.push_invoker.member
+}
+
+resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
+  for_each = local.scheduled_functions
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.function[each.value].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.scheduler_invoker.member
+}

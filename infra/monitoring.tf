@@ -1,0 +1,274 @@
+# Alerts: dead letters, stuck push subscriptions, function errors (pipeline health), and
+# the log-based rules of SPEC §2 (validation) and §3 (live matches). The structured log
+# lines these count are listed in infra/README.md.
+
+resource "google_monitoring_notification_channel" "email" {
+  for_each = toset(var.notification_emails)
+
+  display_name = "sportsflow alerts: ${each.value}"
+  type         = "email"
+  labels       = { email_address = each.value }
+}
+
+locals {
+  notification_channels = [for channel in google_monitoring_notification_channel.email : channel.id]
+
+  push_subscription_ids = join(", ", [for name in keys(local.push_subscriptions) : "\"${name}\""])
+  pull_subscription_ids = join(", ", [for name in keys(local.pull_subscriptions) : "\"${name}\""])
+  function_service_ids  = join(", ", [for id in values(local.function_ids) : "\"${id}\""])
+
+  # Log-based counters: jsonPayload.message is the `message` of a sportsflow log line.
+  log_events = {
+    validation_finished = {
+      description = "Outcome validations finished (one line per validation)."
+      filter      = "jsonPayload.message=\"validation finished\""
+      labels      = []
+    }
+    validation_slow = {
+      description = "Outcome validations slower than the latency threshold."
+      filter      = "jsonPayload.message=\"validation finished\" AND jsonPayload.duration_ms>${var.alert_thresholds.validation_slow_ms}"
+      labels      = []
+    }
+    validation_failed = {
+      description = "Outcome validations that failed."
+      filter      = "jsonPayload.message=\"validation finished\" AND jsonPayload.succeeded=false"
+      labels      = []
+    }
+    evidence_integrity_failure = {
+      description = "Evidence whose bytes no longer match their recorded SHA-256."
+      filter      = "jsonPayload.message=\"evidence integrity failure\""
+      labels      = []
+    }
+    synthetic_validation_failed = {
+      description = "The 5-minute synthetic validation failed somewhere along the path."
+      filter      = "jsonPayload.message=\"synthetic validation failed\""
+      labels      = []
+    }
+    live_match_stale = {
+      description = "The live-match watchdog flagged a stale or frozen match (labelled by ladder step)."
+      filter      = "jsonPayload.message=\"live match stale\""
+      labels      = ["ladder_step", "reason"]
+    }
+    prediction_coverage_low = {
+      description = "The Phase 5 status check found prediction coverage below target."
+      filter      = "jsonPayload.message=\"prediction coverage low\""
+      labels      = []
+    }
+  }
+
+  # Fire on the first occurrence within a 5-minute window.
+  any_occurrence_alerts = {
+    evidence_integrity_failure = {
+      severity      = "CRITICAL"
+      metric_filter = ""
+      documentation = "Evidence failed its SHA-256 check (SPEC §2: 100% integrity). Find the key in the `evidence integrity failure` log lines; put the object on legal hold and investigate."
+    }
+    synthetic_validation_failed = {
+      severity      = "ERROR"
+      metric_filter = ""
+      documentation = "The synthetic validation that runs every 5 minutes failed (SPEC §2). The log line names the failing step."
+    }
+    live_match_stale = {
+      severity      = "ERROR"
+      metric_filter = " AND metric.labels.ladder_step=\"error\""
+      documentation = "A live match stayed stale or frozen after a forced reconcile (SPEC §3 watchdog ladder reached `error`)."
+    }
+    prediction_coverage_low = {
+      severity      = "WARNING"
+      metric_filter = ""
+      documentation = "Prediction coverage is below 90% at the 7:00 PT status check (SPEC §1)."
+    }
+  }
+
+  ratio_alerts = {
+    validation_latency = {
+      numerator     = "validation_slow"
+      denominator   = "validation_finished"
+      window        = "300s"
+      threshold     = var.alert_thresholds.validation_slow_ratio
+      documentation = "More than 5% of outcome validations took longer than 2 s in 5 minutes (SPEC §2)."
+    }
+    validation_failures = {
+      numerator     = "validation_failed"
+      denominator   = "validation_finished"
+      window        = "900s"
+      threshold     = var.alert_thresholds.validation_failure_ratio
+      documentation = "More than 1% of outcome validations failed in 15 minutes (SPEC §2)."
+    }
+  }
+}
+
+resource "google_logging_metric" "event" {
+  for_each = local.log_events
+
+  name        = "sportsflow/${each.key}"
+  description = each.value.description
+  filter      = each.value.filter
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+
+    dynamic "labels" {
+      for_each = each.value.labels
+      content {
+        key        = labels.value
+        value_type = "STRING"
+      }
+    }
+  }
+
+  label_extractors = { for label in each.value.labels : label => "EXTRACT(jsonPayload.${label})" }
+}
+
+resource "google_monitoring_alert_policy" "log_event" {
+  for_each = local.any_occurrence_alerts
+
+  display_name          = "sportsflow: ${replace(each.key, "_", " ")}"
+  combiner              = "OR"
+  severity              = each.value.severity
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "${each.key} logged"
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.event[each.key].name}\"${each.value.metric_filter}"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    content   = each.value.documentation
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "log_ratio" {
+  for_each = local.ratio_alerts
+
+  display_name          = "sportsflow: ${replace(each.key, "_", " ")}"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "${each.value.numerator} / ${each.value.denominator} > ${each.value.threshold}"
+    condition_threshold {
+      filter             = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.event[each.value.numerator].name}\""
+      denominator_filter = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.event[each.value.denominator].name}\""
+      comparison         = "COMPARISON_GT"
+      threshold_value    = each.value.threshold
+      duration           = "0s"
+      aggregations {
+        alignment_period     = each.value.window
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      denominator_aggregations {
+        alignment_period     = each.value.window
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    content   = each.value.documentation
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "dead_letters" {
+  display_name          = "sportsflow: dead letters waiting"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "undelivered messages on a dead-letter sink"
+    condition_threshold {
+      filter          = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=one_of(${local.pull_subscription_ids})"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "Messages reached a dead-letter sink: they could not be processed (bad input) or failed every delivery attempt. Inspect with `sportsflow` dead-letter tooling, fix, replay."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "push_backlog" {
+  display_name          = "sportsflow: push subscription backlog"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "oldest unacked message older than ${var.alert_thresholds.push_oldest_unacked_age_seconds}s"
+    condition_threshold {
+      filter          = "metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=one_of(${local.push_subscription_ids})"
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_thresholds.push_oldest_unacked_age_seconds
+      duration        = "300s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "A push subscription is not draining: its function keeps failing or is overloaded (SPEC §1 target: predictions < 60 min after Phase 2)."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "function_errors" {
+  display_name          = "sportsflow: function error rate"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "5xx responses above ${var.alert_thresholds.function_error_ratio * 100}% of requests"
+    condition_threshold {
+      filter             = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND metric.labels.response_code_class=\"5xx\" AND resource.labels.service_name=one_of(${local.function_service_ids})"
+      denominator_filter = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=one_of(${local.function_service_ids})"
+      comparison         = "COMPARISON_GT"
+      threshold_value    = var.alert_thresholds.function_error_ratio
+      duration           = "300s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+      denominator_aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+    }
+  }
+
+  documentation {
+    content   = "A function answers 5xx to more than the threshold of its requests (Pub/Sub will redeliver, then dead-letter)."
+    mime_type = "text/markdown"
+  }
+}
