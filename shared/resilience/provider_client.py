@@ -44,6 +44,16 @@ NO_RETRIES = RetryPolicy(backoff_seconds=())
 
 
 class ProviderClient:
+    """GETs from one provider through its breaker, rate limiter, timeout and retries.
+
+    `transport` swaps the HTTP transport (e.g. `httpx.MockTransport`). `sleep` is used for
+    retry backoff and rate-limit waits. Guards: from `registry` if given (its clock applies);
+    otherwise the process-wide registry, unless `clock`/`sleep` are passed, which gives this
+    client private guards on that clock (tests). Thread-safe: one client may serve many threads.
+    Non-retryable httpx errors that are our own bug (unsupported scheme, malformed request)
+    are raised unchanged.
+    """
+
     def __init__(
         self,
         name: str,
@@ -74,7 +84,13 @@ class ProviderClient:
             headers=headers,
         )
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """A 2xx response, or a `ProviderError` subclass saying what happened."""
         permit = self.breaker.acquire()
         attempts = 0
@@ -151,6 +167,8 @@ def _without_query(url: httpx.URL) -> str:
     return str(url.copy_with(query=None))
 
 
-def provider_client(name: str, base_url: str, *, policy: ProviderPolicy = DEFAULT_POLICY, **kwargs: Any) -> ProviderClient:
-    """A client whose breaker and rate limiter are shared with every other client of `name` in this process."""
+def provider_client(
+    name: str, base_url: str, *, policy: ProviderPolicy = DEFAULT_POLICY, **kwargs: Any
+) -> ProviderClient:
+    """A client sharing its breaker and rate limiter with every other client of `name` in this process."""
     return ProviderClient(name, base_url, policy=policy, registry=process_registry(), **kwargs)

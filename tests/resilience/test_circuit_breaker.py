@@ -211,7 +211,7 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(operations)
 def test_never_more_than_one_probe_outstanding(ops: list[tuple[str, int]]) -> None:
     clock = FakeClock()
