@@ -168,6 +168,24 @@ def test_update_with_a_stale_version_fails_and_changes_nothing(store):
     assert store.update("games/g1", {"n": 3}, expected_version=current.version).data == {"n": 3}
 
 
+def test_a_version_from_elsewhere_is_a_failed_precondition(store):
+    store.set("games/g1", {"n": 1})
+
+    with pytest.raises(PreconditionFailed):
+        store.update("games/g1", {"n": 2}, expected_version="not-a-version")
+
+
+def test_transaction_writes_are_taken_when_made(store):
+    def write_then_mutate(tx: Transaction) -> None:
+        data = {"parts": ["p1"]}
+        tx.set("ledger/d1", data)
+        data["parts"].append("p2")
+
+    store.run_transaction(write_then_mutate)
+
+    assert store.get("ledger/d1").data == {"parts": ["p1"]}
+
+
 def test_a_version_is_never_reused_after_delete_and_recreate(store):
     old = store.set("games/g1", {"n": 1})
     store.delete("games/g1")
