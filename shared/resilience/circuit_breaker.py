@@ -117,6 +117,7 @@ class CircuitBreaker:
         with self._lock:
             now = self._clock()
             transition = self._half_open_if_due(now)
+            self._forget_failures_before(now - self.policy.window_seconds)
             snap = BreakerSnapshot(
                 provider=self.provider,
                 state=self._state,
@@ -213,7 +214,9 @@ class CircuitBreaker:
 
     def _remember_failure(self, now: float) -> None:
         self._failure_times.append(now)
-        window_start = now - self.policy.window_seconds
+        self._forget_failures_before(now - self.policy.window_seconds)
+
+    def _forget_failures_before(self, window_start: float) -> None:
         while self._failure_times and self._failure_times[0] <= window_start:
             self._failure_times.popleft()
 

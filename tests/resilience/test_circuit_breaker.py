@@ -61,6 +61,15 @@ def test_failures_spread_over_more_than_sixty_seconds_do_not_open_it(breaker: Ci
     assert breaker.state is BreakerState.OPEN
 
 
+def test_the_snapshot_counts_only_failures_inside_the_window(breaker: CircuitBreaker, clock: FakeClock) -> None:
+    fail_times(breaker, 3)
+    clock.advance(30)
+    fail_times(breaker, 1)
+    assert breaker.snapshot().consecutive_failures == 4
+    clock.advance(30)
+    assert breaker.snapshot().consecutive_failures == 1
+
+
 def test_open_circuit_fails_fast_saying_who_and_when(breaker: CircuitBreaker, clock: FakeClock) -> None:
     open_breaker(breaker)
     clock.advance(30)
