@@ -526,10 +526,10 @@ class LocalBus:
             _DEAD_LETTER_SOURCE_SUBSCRIPTION: state.spec.name,
             _DEAD_LETTER_SOURCE_PROJECT: self.project,
             _DEAD_LETTER_SOURCE_DELIVERY_COUNT: str(copy.attempts),
-            _DEAD_LETTER_SOURCE_PUBLISH_TIME: self.clock.wall_time(copy.published_at)
-                                                  .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            _DEAD_LETTER_SOURCE_PUBLISH_TIME: _rfc3339_millis(self.clock.wall_time(copy.published_at)),
         }
-        self._publish_locked(state.spec.dead_letter_topic, copy.data, attributes, copy.ordering_key)  # type: ignore[arg-type]
+        dead_letter_topic: str = state.spec.dead_letter_topic  # type: ignore[assignment]  # checked by caller
+        self._publish_locked(dead_letter_topic, copy.data, attributes, copy.ordering_key)
         self._counts["dead_lettered"] += 1
         log.warning("dead-lettered after max delivery attempts",
                     extra={"fields": {"subscription": state.spec.name, "message_id": copy.message_id,
@@ -541,3 +541,8 @@ class LocalBus:
             return self._subscriptions[subscription]
         except KeyError:
             raise UnknownSubscription(f"subscription {subscription!r} does not exist") from None
+
+
+def _rfc3339_millis(moment: datetime) -> str:
+    """Pub/Sub's timestamp format in dead-letter attributes: 2025-01-15T03:18:41.282Z."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
