@@ -4,6 +4,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${repo}/.venv/bin/python"
-[[ -x "${python}" ]] || python="python3"
-cd "${repo}"
+if [[ ! -x "${python}" ]]; then  # no project venv: run from the checkout
+  python="python3"
+  export PYTHONPATH="${repo}${PYTHONPATH:+:${PYTHONPATH}}"
+fi
 exec "${python}" -m shared.cli.emulators "$@"

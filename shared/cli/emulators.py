@@ -12,7 +12,7 @@ from rich.table import Table
 from shared.config import Settings
 from shared.emulators import (
     SERVICES, BqEmulatorTools, EmulatorStartError, EmulatorStatus, EmulatorUnavailable, ToolSetupError,
-    emulator_status, select_services, start_emulators, stop_emulators,
+    emulator_status, start_emulators, stop_emulators,
 )
 
 app = typer.Typer(help="Start, stop and inspect the local Google emulators.", no_args_is_help=True,
@@ -43,7 +43,6 @@ def up(ctx: typer.Context,
     """Start the emulators (idempotent: running ones are kept, dead ones restarted) and write the env file."""
     settings: Settings = ctx.obj
     try:
-        select_services(only)
         start_emulators(settings, only, timeout=timeout, progress=_progress)
     except (ValueError, EmulatorUnavailable, ToolSetupError) as err:
         console.print(f"[red]{err}[/red]")

@@ -49,6 +49,12 @@ class ToolSetupError(Exception):
     """The bqemulator venv could not be prepared; the message says which step failed."""
 
 
+def isolated_environment(**overrides: str) -> dict[str, str]:
+    """Our environment without what would leak our packages into the bqemulator venv's Python."""
+    leaking = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    return {**{k: v for k, v in os.environ.items() if k not in leaking}, **overrides}
+
+
 def default_tools_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     return Path(env.get("SPORTSFLOW_TOOLS_DIR", "~/.cache/sportsflow/tools")).expanduser()
@@ -138,11 +144,12 @@ class BqEmulatorTools:
     def _check_offline_load(self, progress: Progress) -> None:
         progress("checking that DuckDB loads spatial without downloading")
         _run([str(self.python), "-c", _LOAD_SPATIAL], "load the spatial extension offline",
-             env={**os.environ, "HOME": str(self.home)})
+             env=isolated_environment(HOME=str(self.home)))
 
 
 def _run(argv: list[str], step: str, *, capture: bool = True, env: Mapping[str, str] | None = None) -> str:
-    result = subprocess.run(argv, capture_output=capture, text=True, env=env)
+    result = subprocess.run(argv, capture_output=capture, text=True,
+                            env=isolated_environment() if env is None else env)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout or "").strip()[-2000:] if capture else "see the output above"
         raise ToolSetupError(f"bqemulator setup failed to {step} (exit {result.returncode}): {detail}")

@@ -100,6 +100,8 @@ def start_emulators(
             running[record.service] = record
             progress(f"{record.service}: ready at {record.endpoint} in {record.startup_seconds:.1f} s")
         files.save(running)
+    for extra_failure in failures[1:]:
+        progress(str(extra_failure))
     if failures:
         raise failures[0]
     return read_env_file(files.env) if running else {}
@@ -195,7 +197,7 @@ def _launch(service: EmulatorService, settings: Settings, files: EmulatorFiles,
     ports = reuse_or_pick_ports(previous_ports, service.ports_needed)
     launch = service.launch(ports, settings.project)
     log_path = files.log(service.name)
-    pid = spawn(launch.argv, log_path, env={**os.environ, **launch.env}, cwd=files.directory)
+    pid = spawn(launch.argv, log_path, env=os.environ if launch.env is None else launch.env, cwd=files.directory)
     return _Launched(service=service, pid=pid, ports=ports, argv=launch.argv, log=log_path,
                      launched_at=time.monotonic(), launched_wall=time.time(),
                      probe_url=service.probe_url(ports[0], settings.project))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from shared.emulators.bqemulator_venv import BqEmulatorTools, Progress
+from shared.emulators.bqemulator_venv import BqEmulatorTools, Progress, isolated_environment
 from shared.emulators.network import LOOPBACK
 
 GCLOUD_PLATFORM = Path("/usr/lib/google-cloud-sdk/platform")
@@ -30,7 +30,7 @@ class EmulatorUnavailable(Exception):
 @dataclass(frozen=True)
 class Launch:
     argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)  # set over the inherited environment
+    env: dict[str, str] | None = None  # the whole environment; None inherits ours
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _bigquery(ports: list[int], project: str) -> Launch:
          "--grpc-host", LOOPBACK, "--grpc-port", str(ports[1]), "--project", project,
          "--ephemeral", "--log-format", "json", "--log-level", "info"],
         # DuckDB finds the pre-installed spatial extension under this HOME and skips the download.
-        env={"HOME": str(tools.home)},
+        env=isolated_environment(HOME=str(tools.home)),
     )
 
 

@@ -37,7 +37,7 @@ class EmulatorFiles:
 
     @property
     def directory(self) -> Path:
-        return self.settings.home / "emulators"
+        return (self.settings.home / "emulators").resolve()  # absolute: recorded log paths outlive the cwd
 
     @property
     def state(self) -> Path:
