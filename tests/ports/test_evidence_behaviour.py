@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 import time
 from contextlib import ExitStack
@@ -267,3 +268,16 @@ def test_s3_object_lock_refuses_raw_delete(adapter: Adapter) -> None:
         adapter.raw.delete_object(Bucket=adapter.bucket, Key="decision.json", VersionId=head["VersionId"])
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assert adapter.store.get("decision.json") == b"{}"
+
+
+@pytest.mark.parametrize("adapter", ["file"], indirect=True)
+def test_file_store_writes_read_only_files_and_leaves_no_debris(adapter: Adapter) -> None:
+    adapter.store.put("decisions/g1.json", b"{}", retain_until=_later())
+    with pytest.raises(EvidenceConflict):
+        adapter.store.put("decisions/g1.json", b"[]", retain_until=_later())
+    adapter.store.put("decisions/g1.json", b"{}", retain_until=_later())
+
+    data = adapter.store.data_path("decisions/g1.json")
+    files = sorted(p.name for p in data.parent.iterdir())
+    assert files == sorted([data.name, "g1.json~meta.json"])  # the losers removed what they wrote
+    assert all(stat.S_IMODE((data.parent / name).stat().st_mode) == 0o444 for name in files)
