@@ -109,12 +109,13 @@ def function_dirs(functions_root: Path) -> list[Path]:
     return sorted(main.parent for main in functions_root.glob("*/main.py"))
 
 
-def package_all(root: Path, out: Path) -> dict[str, str]:
-    """Zip every function under `root/functions` into `out`; returns {function: object name}."""
+def package_all(root: Path, out: Path, functions_root: Path | None = None) -> dict[str, str]:
+    """Zip every function under `functions_root` (default `root/functions`) into `out`;
+    returns {function: object name}."""
     requirements = requirements_from_pyproject(root / "pyproject.toml")
     out.mkdir(parents=True, exist_ok=True)
     objects: dict[str, str] = {}
-    for function_dir in function_dirs(root / "functions"):
+    for function_dir in function_dirs(functions_root or root / "functions"):
         archive = deterministic_zip(function_entries(function_dir, root / SHARED_PACKAGE, requirements))
         name = function_dir.name
         for stale in out.glob(f"{name}-*.zip"):
@@ -130,15 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("dist"), help="where zips and the manifest go")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1],
-                        help="repository root holding functions/, shared/ and pyproject.toml")
+                        help="repository root holding shared/ and pyproject.toml")
+    parser.add_argument("--functions", type=Path, default=None,
+                        help="directory of <name>/main.py function folders [default: <root>/functions]")
     args = parser.parse_args(argv)
     try:
-        objects = package_all(args.root, args.out)
+        objects = package_all(args.root, args.out, args.functions)
     except PackagingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if not objects:
-        print(f"warning: no functions/<name>/main.py under {args.root}", file=sys.stderr)
+        print(f"warning: no <name>/main.py under {args.functions or args.root / 'functions'}", file=sys.stderr)
     for function, name in objects.items():
         print(f"{function}: {args.out / name}")
     print(f"manifest: {args.out / MANIFEST}")
