@@ -270,3 +270,48 @@ def test_terraform_fmt_is_clean():
     result = subprocess.run([terraform, "fmt", "-check", "-recursive", str(INFRA)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"run `terraform fmt -recursive infra`:\n{result.stdout}"
+
+
+# --- the deploy pipeline ---------------------------------------------------------------
+def cloudbuild_steps() -> dict[str, dict]:
+    yaml = pytest.importorskip("yaml")
+    build = yaml.safe_load((INFRA.parent / "cloudbuild.yaml").read_text())
+    return {step["id"]: step for step in build["steps"]}
+
+
+def step_command(step: dict) -> str:
+    return " ".join([step.get("entrypoint", ""), *map(str, step.get("args", []))])
+
+
+def test_cloudbuild_images_are_pinned_by_tag():
+    for step_id, step in cloudbuild_steps().items():
+        image = step["name"]
+        tag = image.rsplit("/", 1)[-1].partition(":")[2]
+        assert tag and tag != "latest" and any(ch.isdigit() for ch in tag), f"{step_id}: pin {image} to a version"
+
+
+def test_cloudbuild_tests_package_upload_then_plans_with_the_source_map():
+    steps = cloudbuild_steps()
+    commands = {step_id: step_command(step) for step_id, step in steps.items()}
+    assert "pip install --quiet -e '.[test]'" in commands["unit-tests"]
+    assert 'pytest -m "not emulator"' in commands["unit-tests"]
+    assert "fmt -check -recursive infra" in commands["terraform-fmt"]
+    assert "scripts/package_functions.py --out dist/" in commands["package-functions"]
+    assert "gcloud storage cp" in commands["upload-sources"] and "dist/*.zip" in commands["upload-sources"]
+    assert "-var-file=../dist/function_sources.tfvars.json" in commands["terraform-plan"]
+    assert commands["terraform-apply"].strip() == "apply -input=false tfplan"
+
+
+def test_cloudbuild_deploys_only_after_the_tests_pass():
+    steps = cloudbuild_steps()
+
+    def upstream(step_id: str) -> set[str]:
+        found: set[str] = set()
+        for parent in steps[step_id].get("waitFor", []):
+            if parent != "-":
+                found |= {parent} | upstream(parent)
+        return found
+
+    for deploying in ["source-bucket", "upload-sources", "terraform-plan", "terraform-apply"]:
+        assert {"unit-tests", "terraform-fmt"} <= upstream(deploying), deploying
+    assert {"package-functions", "upload-sources"} <= upstream("terraform-apply")
