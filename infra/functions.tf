@@ -18,7 +18,7 @@ resource "google_cloudfunctions2_function" "function" {
     source {
       storage_source {
         bucket = google_storage_bucket.function_source.name
-        object = var.function_source_objects[each.key]
+        object = lookup(var.function_source_objects, each.key, null) # missing: the precondition below explains
       }
     }
   }

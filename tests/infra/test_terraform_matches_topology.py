@@ -160,7 +160,7 @@ def test_functions_run_the_shared_runtime_on_gcp_as_their_own_identity():
     body = resource("google_cloudfunctions2_function", "function")
     build, service = body["build_config"][0], body["service_config"][0]
     assert (build["runtime"], build["entry_point"]) == ("python311", "handle")
-    assert build["source"][0]["storage_source"][0]["object"] == "${var.function_source_objects[each.key]}"
+    assert build["source"][0]["storage_source"][0]["object"] == "${lookup(var.function_source_objects, each.key, null)}"
     assert service["environment_variables"]["SPORTSFLOW_BACKEND"] == "gcp"
     assert {"GOOGLE_CLOUD_PROJECT", "SPORTSFLOW_EVIDENCE_BUCKET", "SPORTSFLOW_RAW_BUCKET"} <= set(
         service["environment_variables"])
