@@ -63,7 +63,8 @@ _TOPICS = (
 
 
 def _push(topic: str, function: str, *, path: str = "", ordering: bool = False,
-          attempts: int = 5, ack_deadline_s: int = 60) -> SubscriptionSpec:
+          attempts: int = 5, ack_deadline_s: int = 600) -> SubscriptionSpec:
+    """For push, the ack deadline is the request timeout: it must outlast the function (540 s)."""
     return SubscriptionSpec(
         name=f"{topic}--{function.replace('_', '-')}",
         topic=topic,

@@ -91,3 +91,8 @@ def test_cli_prints_every_format():
     assert json.loads(runner.invoke(app, ["topology", "-f", "json"]).output)["phase4_final"] == "ml_feature_store_v2"
     assert set(json.loads(runner.invoke(app, ["topology", "-f", "tfvars"]).output)) == {
         "topics", "subscriptions", "functions", "scheduler_jobs"}
+
+
+def test_push_ack_deadline_outlasts_the_function_so_running_work_is_not_redelivered():
+    for sub in (s for s in TOPOLOGY.subscriptions if s.push_function):
+        assert sub.ack_deadline_s >= TOPOLOGY.function(sub.push_function).timeout_s, sub.name
