@@ -5,7 +5,6 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Mapping
 
 from pydantic import ValidationError
 

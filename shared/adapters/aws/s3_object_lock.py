@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import boto3
 from botocore.exceptions import ClientError, FlexibleChecksumError
 
-from shared.adapters.local.evidence import (
+from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
     deletion_refusal,
     integrity_failure,

@@ -33,7 +33,7 @@ from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
-from shared.adapters.local.warehouse import checked_identifier, conform_rows, rows_in_partition
+from shared.ports.warehouse_rows import checked_identifier, conform_rows, rows_in_partition
 from shared.ports.warehouse import TableSpec, WarehouseError
 
 EMULATOR_HOST_VARIABLE = "BIGQUERY_EMULATOR_HOST"

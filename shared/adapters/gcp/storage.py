@@ -21,7 +21,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption
 
-from shared.adapters.local.evidence import (
+from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
     deletion_refusal,
     integrity_failure,
