@@ -22,6 +22,8 @@ _METADATA_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 MAX_METADATA_BYTES = 2048
 RESERVED_METADATA_PREFIX = "sportsflow-"
+# Where cloud adapters keep the SHA-256 recorded at write time, beside the caller's metadata.
+SHA256_METADATA = RESERVED_METADATA_PREFIX + "sha256"
 
 
 def validate_key(key: str) -> str:

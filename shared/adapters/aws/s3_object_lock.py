@@ -24,8 +24,15 @@ from typing import Any, Mapping
 import boto3
 from botocore.exceptions import ClientError, FlexibleChecksumError
 
+from shared.ports.evidence import (
+    EvidenceError,
+    EvidenceNotFound,
+    EvidenceObject,
+    RetentionLocked,
+)
 from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
+    SHA256_METADATA,
     deletion_refusal,
     integrity_failure,
     normalize_retain_until,
@@ -34,16 +41,9 @@ from shared.ports.evidence_rules import (
     validate_key,
     validate_metadata,
 )
-from shared.ports.evidence import (
-    EvidenceError,
-    EvidenceNotFound,
-    EvidenceObject,
-    RetentionLocked,
-)
 
 log = logging.getLogger("sportsflow.evidence")
 
-SHA256_METADATA = RESERVED_METADATA_PREFIX + "sha256"
 LOCK_MODE = "COMPLIANCE"
 _NO_RETENTION = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # 412: the key exists. 409: a concurrent conditional write to the same key is in flight.

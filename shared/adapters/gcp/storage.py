@@ -21,8 +21,15 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption
 
+from shared.ports.evidence import (
+    EvidenceConflict,
+    EvidenceNotFound,
+    EvidenceObject,
+    RetentionLocked,
+)
 from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
+    SHA256_METADATA,
     deletion_refusal,
     integrity_failure,
     normalize_retain_until,
@@ -31,16 +38,9 @@ from shared.ports.evidence_rules import (
     validate_key,
     validate_metadata,
 )
-from shared.ports.evidence import (
-    EvidenceConflict,
-    EvidenceNotFound,
-    EvidenceObject,
-    RetentionLocked,
-)
 
 log = logging.getLogger("sportsflow.evidence")
 
-SHA256_METADATA = RESERVED_METADATA_PREFIX + "sha256"
 RETENTION_MODE = "Locked"
 _NO_RETENTION = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
