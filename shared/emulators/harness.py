@@ -86,16 +86,8 @@ def start_emulators(
         for name in to_start:
             if services[name].prepare is not None:
                 services[name].prepare(progress)
-        launched: dict[str, _Launched] = {}
-        try:
-            for name in to_start:
-                launched[name] = _launch(services[name], settings, files, previous_ports.get(name, []))
-                progress(f"{name}: launched (pid {launched[name].pid}), waiting until it answers")
-            started, failures = _wait_until_ready(launched, timeout)
-        except BaseException:
-            for entry in launched.values():
-                stop_group(entry.pid)
-            raise
+        started, failures = _start_with_port_retries(to_start, services, settings, files, previous_ports,
+                                                     timeout, progress)
         for record in started:
             running[record.service] = record
             progress(f"{record.service}: ready at {record.endpoint} in {record.startup_seconds:.1f} s")
@@ -189,6 +181,46 @@ def _stop_if_ours(record: RunningEmulator) -> None:
 def _owns_group(record: RunningEmulator) -> bool:
     """Still our process, or the leader is gone (then only our orphans can be in its group)."""
     return is_running(record.pid, record.argv) or not Path(f"/proc/{record.pid}").exists()
+
+
+_PORT_RACE_RETRIES = 2
+
+
+def _start_with_port_retries(names, services, settings, files, previous_ports, timeout, progress):
+    """Launch and wait. When every failure is a lost port race (picked free, taken by another
+    process before the service bound it), relaunch those services on fresh ports."""
+    started: list[RunningEmulator] = []
+    ports_of = dict(previous_ports)
+    for attempt in range(_PORT_RACE_RETRIES + 1):
+        ready, failures = _launch_and_wait(names, services, settings, files, ports_of, timeout, progress)
+        started += ready
+        if not failures or attempt == _PORT_RACE_RETRIES or not all(map(_lost_its_port, failures)):
+            return started, failures
+        names, ports_of = [f.service for f in failures], {}
+        for failure in failures:
+            progress(f"{failure.service}: its port was taken meanwhile; retrying on fresh ports")
+    return started, []
+
+
+def _launch_and_wait(names, services, settings, files, ports_of, timeout, progress):
+    launched: dict[str, _Launched] = {}
+    try:
+        for name in names:
+            launched[name] = _launch(services[name], settings, files, ports_of.get(name, []))
+            progress(f"{name}: launched (pid {launched[name].pid}), waiting until it answers")
+        return _wait_until_ready(launched, timeout)
+    except BaseException:
+        for entry in launched.values():
+            stop_group(entry.pid)
+        raise
+
+
+def _lost_its_port(failure: "EmulatorStartError") -> bool:
+    try:
+        tail = Path(failure.log_path).read_text(errors="replace")[-20_000:]
+    except OSError:
+        return False
+    return "Address already in use" in tail or "address already in use" in tail
 
 
 def _launch(service: EmulatorService, settings: Settings, files: EmulatorFiles,

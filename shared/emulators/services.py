@@ -62,8 +62,10 @@ def _pubsub(ports: list[int], project: str) -> Launch:
 
 def _firestore(ports: list[int], project: str) -> Launch:
     jar = _single_file("cloud-firestore-emulator/cloud-firestore-emulator.jar", "Firestore emulator jar")
+    # The WebSocket (emulator UI) port is ours to pick too: left to the JVM it is an
+    # ephemeral port that can collide with another service's port picked a moment earlier.
     return Launch(["java", "-cp", str(jar), "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
-                   "start", f"--host={LOOPBACK}", f"--port={ports[0]}"])
+                   "start", f"--host={LOOPBACK}", f"--port={ports[0]}", f"--websocket_port={ports[1]}"])
 
 
 def _bigquery(ports: list[int], project: str) -> Launch:
@@ -119,7 +121,7 @@ SERVICES: dict[str, EmulatorService] = {
         ),
         EmulatorService(
             name="firestore", launch=_firestore, probe_path="/",
-            exports=lambda port: {"FIRESTORE_EMULATOR_HOST": f"{LOOPBACK}:{port}"},
+            exports=lambda port: {"FIRESTORE_EMULATOR_HOST": f"{LOOPBACK}:{port}"}, ports_needed=2,
         ),
         EmulatorService(
             name="bigquery", launch=_bigquery, probe_path="/bigquery/v2/projects/{project}/datasets",

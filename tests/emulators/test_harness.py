@@ -67,6 +67,26 @@ def test_a_service_that_exits_fails_with_the_tail_of_its_log(tmp_path):
     assert EmulatorFiles(settings).load() == {}
 
 
+def test_a_service_that_loses_its_port_race_is_relaunched_on_fresh_ports(tmp_path):
+    settings = _settings(tmp_path)
+    lost_once = tmp_path / "lost-once"
+    ports_tried: list[int] = []
+
+    def launch(ports, project):
+        ports_tried.append(ports[0])
+        return Launch(["sh", "-c", f"if [ -e {lost_once} ]; then python3 -m http.server {ports[0]} "
+                                   f"--bind 127.0.0.1; true; else touch {lost_once}; "
+                                   f"echo 'java.net.BindException: Address already in use'; exit 1; fi"])
+
+    racer = EmulatorService(name="racer", launch=launch, exports=lambda port: {"RACER_HOST": f"127.0.0.1:{port}"},
+                            probe_path="/", startup_timeout=20)
+    try:
+        env = start_emulators(settings, services={"racer": racer})
+        assert len(ports_tried) == 2 and env["RACER_HOST"] == f"127.0.0.1:{ports_tried[1]}"
+    finally:
+        stop_emulators(settings)
+
+
 def test_a_service_that_never_answers_times_out_and_its_whole_group_is_stopped(tmp_path):
     settings = _settings(tmp_path)
     pid_file = tmp_path / "silent.pid"
