@@ -26,6 +26,8 @@ class Settings:
     project: str = DEFAULT_PROJECT
     evidence_bucket: str = "sportsflow-evidence"
     raw_bucket: str = "sportsflow-raw"
+    provider_url: str | None = None
+    phase3_trigger_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -39,6 +41,9 @@ class Settings:
             project=env.get("GOOGLE_CLOUD_PROJECT", DEFAULT_PROJECT),
             evidence_bucket=env.get("SPORTSFLOW_EVIDENCE_BUCKET", "sportsflow-evidence"),
             raw_bucket=env.get("SPORTSFLOW_RAW_BUCKET", "sportsflow-raw"),
+            provider_url=env.get("SPORTSFLOW_PROVIDER_URL") or None,
+            # Off during backfills: Phase 2 loads raw tables without triggering Phase 3.
+            phase3_trigger_enabled=env.get("SPORTSFLOW_PHASE3_TRIGGER", "on").lower() not in ("off", "0", "false"),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

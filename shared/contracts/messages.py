@@ -52,13 +52,21 @@ class AnalyticsCompleted(_Outcome):
     records_processed: NonNegativeInt = 0
 
 
-class PrecomputeTrigger(Message):
-    """phase4-trigger: run these Phase 4 processors for a date (each claimed exactly once)."""
-    MESSAGE_TYPE = "PrecomputeTrigger"
+class _ProcessorTrigger(Message):
     analysis_date: date
     processor_names: tuple[str, ...] = Field(min_length=1)
     triggered_by: str = Field(min_length=1, description="orchestrator that claimed the trigger")
     claim_id: str = Field(min_length=1)
+
+
+class AnalyticsTrigger(_ProcessorTrigger):
+    """phase3-trigger: run these Phase 3 processors for a date (their raw inputs are loaded)."""
+    MESSAGE_TYPE = "AnalyticsTrigger"
+
+
+class PrecomputeTrigger(_ProcessorTrigger):
+    """phase4-trigger: run these Phase 4 processors for a date (each claimed exactly once)."""
+    MESSAGE_TYPE = "PrecomputeTrigger"
 
 
 class PrecomputeProcessorCompleted(_Outcome):

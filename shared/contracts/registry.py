@@ -7,6 +7,7 @@ from shared.contracts.envelope import Message
 MODELS: tuple[type[Message], ...] = (
     messages.ScraperCompleted,
     messages.RawProcessed,
+    messages.AnalyticsTrigger,
     messages.AnalyticsCompleted,
     messages.PrecomputeTrigger,
     messages.PrecomputeProcessorCompleted,

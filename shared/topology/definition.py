@@ -12,6 +12,15 @@ from shared.topology.model import (
     Topology,
 )
 
+
+PHASE2_PROCESSORS = (
+    "raw_schedule",
+    "raw_player_boxscores",
+    "raw_team_boxscores",
+    "raw_player_registry",
+    "raw_prop_lines",
+)
+
 PHASE3_PROCESSORS = (
     "player_game_summary",
     "team_offense_game_summary",
@@ -19,6 +28,15 @@ PHASE3_PROCESSORS = (
     "upcoming_player_game_context",
     "upcoming_team_game_context",
 )
+
+# Phase 3 processor -> the raw tables (Phase 2 processors) it reads for its date.
+PHASE3_GRAPH: dict[str, tuple[str, ...]] = {
+    "player_game_summary": ("raw_schedule", "raw_player_boxscores", "raw_team_boxscores"),
+    "team_offense_game_summary": ("raw_schedule", "raw_team_boxscores"),
+    "team_defense_game_summary": ("raw_schedule", "raw_team_boxscores"),
+    "upcoming_player_game_context": ("raw_schedule", "raw_player_registry", "raw_prop_lines"),
+    "upcoming_team_game_context": ("raw_schedule",),
+}
 
 # node -> parents. Level 1 has no Phase 4 parents; player_composite_factors also waits
 # for the Phase 3 processor upcoming_player_game_context (SPEC §1).
@@ -45,6 +63,8 @@ _TOPICS = (
               description="a scraper stored a raw payload for a date"),
     TopicSpec(name="phase2-raw-complete", message_type="RawProcessed",
               description="a raw processor loaded a raw table for a date"),
+    TopicSpec(name="phase3-trigger", message_type="AnalyticsTrigger",
+              description="run these Phase 3 processors for a date (their raw inputs are loaded)"),
     TopicSpec(name="phase3-analytics-complete", message_type="AnalyticsCompleted",
               description="an analytics processor finished a date"),
     TopicSpec(name="phase4-trigger", message_type="PrecomputeTrigger",
@@ -100,13 +120,18 @@ _FUNCTIONS = (
                  handler="shared.pipeline.phase2:handle_scraper_completed",
                  publishes=("phase2-raw-complete",),
                  description="turn a raw payload into raw warehouse tables"),
-    FunctionSpec(name="phase3_analytics", phase=3, trigger="topic", trigger_topic="phase2-raw-complete",
-                 handler="shared.pipeline.phase3:handle_raw_processed",
+    FunctionSpec(name="phase2_to_phase3_orchestrator", phase=2, trigger="topic",
+                 trigger_topic="phase2-raw-complete",
+                 handler="shared.orchestration.handlers:handle_raw_processed",
+                 publishes=("phase3-trigger",),
+                 description="triggers each Phase 3 processor once its raw tables are loaded for the date"),
+    FunctionSpec(name="phase3_analytics", phase=3, trigger="topic", trigger_topic="phase3-trigger",
+                 handler="shared.pipeline.phase3:handle_analytics_trigger",
                  publishes=("phase3-analytics-complete",),
-                 description="run the analytics processors whose raw inputs are ready"),
+                 description="run the triggered analytics processors"),
     FunctionSpec(name="phase3_to_phase4_orchestrator", phase=3, trigger="topic",
                  trigger_topic="phase3-analytics-complete",
-                 handler="shared.orchestration.phase3_to_phase4:handle_analytics_completed",
+                 handler="shared.orchestration.handlers:handle_analytics_completed",
                  publishes=("phase4-trigger",),
                  description="fan-in of the five Phase 3 processors; triggers Phase 4 exactly once"),
     FunctionSpec(name="phase4_precompute", phase=4, trigger="topic", trigger_topic="phase4-trigger",
@@ -115,7 +140,7 @@ _FUNCTIONS = (
                  description="run the triggered Phase 4 processors"),
     FunctionSpec(name="phase4_orchestrator", phase=4, trigger="topic",
                  trigger_topic="phase4-processor-complete",
-                 handler="shared.orchestration.dependency_graph:handle_precompute_processor_completed",
+                 handler="shared.orchestration.handlers:handle_precompute_processor_completed",
                  publishes=("phase4-trigger", "phase4-precompute-complete"),
                  description="Phase 4 dependency graph: triggers each node once when its parents are done"),
     FunctionSpec(name="phase5_coordinator", phase=5, trigger="http",
@@ -159,7 +184,8 @@ _SCHEDULER_JOBS = (
 _PHASES = (
     PhaseSpec(number=1, name="collection", description="scrapers fetch provider payloads and store them raw",
               processors=("schedule", "player_boxscores", "team_boxscores", "player_registry", "prop_lines")),
-    PhaseSpec(number=2, name="raw", description="raw payloads become raw warehouse tables"),
+    PhaseSpec(number=2, name="raw", description="raw payloads become raw warehouse tables",
+              processors=PHASE2_PROCESSORS),
     PhaseSpec(number=3, name="analytics", description="five analytics processors per date",
               processors=PHASE3_PROCESSORS),
     PhaseSpec(number=4, name="precompute", description="dependency graph of five precompute processors",
@@ -175,6 +201,7 @@ TOPOLOGY = Topology(
     scheduler_jobs=_SCHEDULER_JOBS,
     phases=_PHASES,
     phase3_required=frozenset(PHASE3_PROCESSORS),
+    phase3_graph=PHASE3_GRAPH,
     phase4_graph=PHASE4_GRAPH,
     phase4_final="ml_feature_store_v2",
 )

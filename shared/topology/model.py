@@ -91,6 +91,7 @@ class Topology(_Frozen):
     scheduler_jobs: tuple[SchedulerJobSpec, ...]
     phases: tuple[PhaseSpec, ...]
     phase3_required: frozenset[str]
+    phase3_graph: dict[str, tuple[str, ...]] = Field(description="Phase 3 processor -> raw (Phase 2) parents")
     phase4_graph: dict[str, tuple[str, ...]] = Field(description="node -> parents (Phase 3 or Phase 4 processors)")
     phase4_final: str
 
@@ -113,6 +114,11 @@ class Topology(_Frozen):
         for job in self.scheduler_jobs:
             if job.target_function not in functions:
                 problems.append(f"scheduler job {job.name}: unknown function {job.target_function}")
+        raw = set(next((p.processors for p in self.phases if p.number == 2), ()))
+        if set(self.phase3_graph) != set(self.phase3_required):
+            problems.append("phase3_graph must list exactly the Phase 3 required processors")
+        for node, parents in self.phase3_graph.items():
+            problems += [f"phase3 node {node}: unknown raw parent {p}" for p in parents if p not in raw]
         known_nodes = set(self.phase4_graph) | set(self.phase3_required)
         for node, parents in self.phase4_graph.items():
             problems += [f"phase4 node {node}: unknown parent {p}" for p in parents if p not in known_nodes]
