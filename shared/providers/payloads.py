@@ -5,7 +5,7 @@ resolution step in Phase 2 attaches NBA person ids), team rows carry ids and gam
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
