@@ -1,0 +1,72 @@
+"""SQL fragments of the upcoming contexts: D's scheduled teams, and each team's record this
+season strictly before D (no look-ahead: only partitions game_date < @d are read)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from shared.pipeline import formulas as f
+
+# One row per team playing on D.
+SCHEDULED_TEAMS_CTE = """
+scheduled AS (
+  SELECT game_date, game_id, start_time_utc, season_type, home_team_id AS team_id,
+         home_team_abbr AS team_abbr, away_team_abbr AS opponent_abbr, TRUE AS is_home
+  FROM nba_raw.schedule WHERE game_date = @d
+  UNION ALL
+  SELECT game_date, game_id, start_time_utc, season_type, away_team_id AS team_id,
+         away_team_abbr AS team_abbr, home_team_abbr AS opponent_abbr, FALSE AS is_home
+  FROM nba_raw.schedule WHERE game_date = @d
+)"""
+
+# Each team's season before D: sums to turn into ratings, recency for rest and form.
+TEAM_SEASON_CTE = """
+team_history AS (
+  SELECT team_abbr, game_date, won, points, opponent_points, possessions, team_minutes,
+         ROW_NUMBER() OVER (PARTITION BY team_abbr ORDER BY game_date DESC, game_id DESC) AS recency
+  FROM nba_analytics.team_offense_game_summary
+  WHERE game_date < @d AND game_date >= @season_start
+),
+team_season AS (
+  SELECT team_abbr,
+         COUNT(*) AS games,
+         SUM(CASE WHEN won THEN 1 ELSE 0 END) AS wins,
+         SUM(points) AS points,
+         SUM(opponent_points) AS points_allowed,
+         SUM(possessions) AS possessions,
+         SUM(team_minutes) AS team_minutes,
+         MAX(game_date) AS last_game_date,
+         SUM(CASE WHEN game_date >= DATE_SUB(@d, INTERVAL 7 DAY) THEN 1 ELSE 0 END) AS games_last_7_days,
+         SUM(CASE WHEN recency <= 10 THEN 1 ELSE 0 END) AS games_last10,
+         SUM(CASE WHEN recency <= 10 AND won THEN 1 ELSE 0 END) AS wins_last10,
+         SUM(CASE WHEN recency <= 10 THEN points - opponent_points ELSE 0 END) AS margin_last10
+  FROM team_history
+  GROUP BY team_abbr
+)"""
+
+TEAM_SEASON_COLUMNS = ("games", "wins", "points", "points_allowed", "possessions", "team_minutes",
+                       "last_game_date", "games_last_7_days", "games_last10", "wins_last10", "margin_last10")
+
+
+def team_season_select(alias: str, prefix: str) -> str:
+    return ", ".join(f"{alias}.{c} AS {prefix}{c}" for c in TEAM_SEASON_COLUMNS)
+
+
+def team_ratings(row: Mapping[str, Any], prefix: str) -> dict[str, float | None]:
+    """Season-to-date ratings from the sums selected with `prefix` (all None without games)."""
+    poss = row[f"{prefix}possessions"]
+    games = row[f"{prefix}games"] or 0
+    offense = f.offensive_rating(row[f"{prefix}points"], poss) if games else None
+    defense = f.defensive_rating(row[f"{prefix}points_allowed"], poss) if games else None
+    return {
+        "win_pct": f.rounded(f.win_pct(row[f"{prefix}wins"], games)),
+        "offensive_rating": f.rounded(offense, 2),
+        "defensive_rating": f.rounded(defense, 2),
+        "net_rating": f.rounded(None if offense is None or defense is None else offense - defense, 2),
+        "pace": f.rounded(f.pace(poss, row[f"{prefix}team_minutes"]) if games and row[f"{prefix}team_minutes"]
+                          else None, 2),
+    }
+
+
+def days_since(day: date, previous: date | None) -> int | None:
+    return None if previous is None else (day - previous).days
