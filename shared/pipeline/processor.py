@@ -89,9 +89,9 @@ class Processor(ABC):
         """The message announcing this run on completion_topic."""
 
 
-def ensure_tables(services: "Services", processors: Sequence[Processor]) -> None:
+def ensure_tables(services: "Services", processors: Sequence[Processor], extra: Sequence[TableSpec] = ()) -> None:
     warehouse = services.warehouse
-    for spec in {p.output for p in processors} | {run_history.RUN_HISTORY_TABLE}:
+    for spec in {p.output for p in processors} | set(extra) | {run_history.RUN_HISTORY_TABLE}:
         warehouse.ensure_dataset(spec.dataset)
         warehouse.ensure_table(spec)
 

@@ -1,13 +1,14 @@
-"""The topology deployed onto the embedded bus: what Terraform does for Google, in process.
+"""The topology deployed in process: what Terraform does for Google.
 
-Every topic and subscription of the topology is created on the LocalBus; every push
-subscription gets its function's PubSubFunction as handler; every dead-letter sink gets a
-DeadLetterRecorder, so dead letters end up in the document store like in production tooling.
+Every topic and subscription of the topology is created on the bus; every push
+subscription is routed to its function's PubSubFunction; every dead-letter sink to a
+DeadLetterRecorder, so dead letters end up in the document store. The embedded bus gets the
+routes attached (it pushes); on the Pub/Sub emulator a PullDispatcher delivers them.
 """
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from typing import Callable, Mapping
 
 from shared.bootstrap import Services
 from shared.runtime.dead_letters import DEAD_LETTER_SUFFIX, DeadLetterRecorder
@@ -19,11 +20,16 @@ log = logging.getLogger("sportsflow.runtime.embedded")
 
 
 class EmbeddedDeployment:
-    def __init__(self, services: Services, handlers: Mapping[str, Handler] | None = None):
+    def __init__(self, services: Services, handlers: Mapping[str, Handler] | None = None,
+                 wrap: Callable[[str, Handler], Handler] | None = None):
+        """`handlers` override resolved ones by function name; `wrap` decorates every handler
+        (e.g. chaos: transient failures injected before the real work)."""
         self.services = services
         self._handlers = dict(handlers or {})
+        self._wrap = wrap
         self.deployed: list[str] = []
         self.not_implemented: list[str] = []
+        self.routes: dict[str, Callable] = {}  # subscription -> subscriber
 
     def deploy(self) -> "EmbeddedDeployment":
         bus, topology = self.services.bus, self.services.topology
@@ -32,13 +38,16 @@ class EmbeddedDeployment:
             bus.create_topic(topic.dead_letter_topic)
         for subscription in topology.subscriptions:
             bus.create_subscription(subscription)
-            self._attach(subscription)
+            self._route(subscription)
+        if hasattr(bus, "attach"):  # the embedded bus pushes; others are pulled by a PullDispatcher
+            for subscription, subscriber in self.routes.items():
+                bus.attach(subscription, subscriber)
         return self
 
-    def _attach(self, subscription: SubscriptionSpec) -> None:
+    def _route(self, subscription: SubscriptionSpec) -> None:
         if subscription.topic.endswith(DEAD_LETTER_SUFFIX):
             source_topic = subscription.topic.removesuffix(DEAD_LETTER_SUFFIX)
-            self.services.bus.attach(subscription.name, DeadLetterRecorder(self.services.documents, source_topic))
+            self.routes[subscription.name] = DeadLetterRecorder(self.services.documents, source_topic)
             return
         if not subscription.push_function:
             return
@@ -49,15 +58,17 @@ class EmbeddedDeployment:
         if handler is None:
             return
         function = PubSubFunction(spec, self.services.topology, handler, lambda: self.services)
-        self.services.bus.attach(subscription.name, function.on_received)
+        self.routes[subscription.name] = function.on_received
         self.deployed.append(spec.name)
 
     def _handler_for(self, spec) -> Handler | None:
         if spec.name in self._handlers:
-            return self._handlers[spec.name]
-        try:
-            return resolve_handler(spec)
-        except HandlerNotImplemented as err:
-            self.not_implemented.append(spec.name)
-            log.info("function not deployed", extra={"fields": {"function": spec.name, "reason": str(err)}})
-            return None
+            handler = self._handlers[spec.name]
+        else:
+            try:
+                handler = resolve_handler(spec)
+            except HandlerNotImplemented as err:
+                self.not_implemented.append(spec.name)
+                log.info("function not deployed", extra={"fields": {"function": spec.name, "reason": str(err)}})
+                return None
+        return self._wrap(spec.name, handler) if self._wrap else handler

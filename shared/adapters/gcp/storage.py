@@ -58,6 +58,14 @@ class GcsEvidenceStore:
         self._client = client or storage.Client(project=project)
         self._bucket = self._client.bucket(bucket)
 
+    def ensure_bucket(self, *, location: str = "US") -> None:
+        """Create the bucket if absent (emulators; in production Terraform owns it)."""
+        if not self._bucket.exists():
+            try:
+                create_evidence_bucket(self._client, self._bucket.name, location=location)
+            except gexc.Conflict:
+                pass  # created concurrently
+
     def put(self, key: str, data: bytes, *, retain_until: datetime,
             content_type: str = "application/json", metadata: Mapping[str, str] | None = None) -> EvidenceObject:
         sha256 = sha256_hex(data)

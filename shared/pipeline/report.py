@@ -1,0 +1,87 @@
+"""What a pipeline run produced for a date, comparable across runs and backends.
+
+A table's checksum is order-independent and ignores what legitimately differs between two
+runs of the same date (run ids, processing timestamps): the SHA-256 over the sorted
+SHA-256s of each row's canonical JSON.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from shared.ports.warehouse import TableSpec, Warehouse
+
+# Columns that name a run or when it happened, not what it computed.
+VOLATILE_COLUMNS = frozenset({"run_id", "correlation_id", "processed_at", "created_at", "updated_at",
+                              "loaded_at", "started_at", "finished_at"})
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: str
+    rows: int
+    checksum: str
+
+
+@dataclass
+class RunReport:
+    analysis_date: date
+    backend: str
+    source: str
+    tables: list[TableResult] = field(default_factory=list)
+    triggers: dict[str, int] = field(default_factory=dict)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+    chaos_seed: int | None = None
+    faults: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "date": self.analysis_date.isoformat(), "backend": self.backend, "source": self.source,
+            "chaos_seed": self.chaos_seed, "duration_s": round(self.duration_s, 3),
+            "tables": {t.table: {"rows": t.rows, "checksum": t.checksum} for t in self.tables},
+            "triggers": dict(sorted(self.triggers.items())),
+            "dead_letters": self.dead_letters,
+            "faults_injected": self.faults,
+        }
+
+
+def table_results(warehouse: Warehouse, specs: Iterable[TableSpec], day: date) -> list[TableResult]:
+    results = []
+    for spec in sorted(specs, key=lambda s: s.qualified_name):
+        rows = warehouse.query(f"SELECT * FROM {spec.qualified_name} WHERE {spec.partition_field} = @d", {"d": day})
+        results.append(TableResult(spec.qualified_name, len(rows), content_checksum(rows)))
+    return results
+
+
+def content_checksum(rows: Iterable[dict[str, Any]]) -> str:
+    row_hashes = sorted(_row_hash(row) for row in rows)
+    return hashlib.sha256("".join(row_hashes).encode()).hexdigest()
+
+
+def _row_hash(row: dict[str, Any]) -> str:
+    content = {k: _canonical(v) for k, v in row.items() if k not in VOLATILE_COLUMNS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """One spelling per value, whichever backend returned it."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return _canonical(json.loads(value))
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value

@@ -1,0 +1,202 @@
+"""Run the pipeline for dates: scrape Phase 1, then let the deployed functions carry every
+message through Phases 2–4, then report what each table holds for the date.
+
+Embedded backend: the LocalBus delivers in virtual time (`drain`), deterministically for a
+seed. Emulator backend: the same functions, the real Google clients, and a PullDispatcher in
+place of Pub/Sub push. `--chaos SEED` injects duplicates, reordering, lost acks (failure after
+the effect, before the ack) and transient handler failures on the bus, and 5xx/slow responses
+at the provider — the report must not change.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable
+
+from shared.bootstrap import Services
+from shared.config import Settings
+from shared.contracts.codec import encode
+from shared.contracts.envelope import Message, utc_now
+from shared.orchestration.fan_in import FanInLedger
+from shared.orchestration.rules import PHASE5_TARGET
+from shared.pipeline.processor import ensure_tables
+from shared.pipeline.report import RunReport, table_results
+from shared.pipeline.tables import pipeline_processors, pipeline_tables
+from shared.runtime.dead_letters import list_dead_letters
+from shared.runtime.embedded import EmbeddedDeployment
+from shared.runtime.errors import TransientError
+from shared.runtime.pull_dispatcher import PullDispatcher
+
+log = logging.getLogger("sportsflow.pipeline.runner")
+Progress = Callable[[str], None]
+CHAOS_TRANSIENT_FAILURE_RATE = 0.1
+SCRAPE_ATTEMPTS = 3
+# The registry first: Phase 2 resolves box-score names against it (any order works; this
+# one avoids retries).
+SCRAPE_ORDER = ("player_registry", "schedule", "team_boxscores", "player_boxscores", "prop_lines")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    source: str = "synthetic"
+    seed: int = 0
+    chaos_seed: int | None = None
+
+
+class Pipeline:
+    """One deployment of the pipeline (services, functions, a provider), reused across dates."""
+
+    def __init__(self, settings: Settings, options: RunOptions, progress: Progress | None = None):
+        self.settings = settings
+        self.options = options
+        self._progress = progress or (lambda message: log.info(message))
+        self._chaos_rng = random.Random(options.chaos_seed)
+        self._injected_failures = 0
+        self.services = Services.with_adapters(settings, **_chaos_bus(settings, options))
+        self._server = None
+        self._deployment: EmbeddedDeployment | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def __enter__(self) -> "Pipeline":
+        from shared.pipeline.sources import provider_server
+        from shared.resilience import ProviderClient
+
+        self._prepare_storage()
+        self._server = provider_server(self.options.source, seed=self.options.seed,
+                                       chaos_seed=self.options.chaos_seed)
+        self._client = ProviderClient(f"provider-{uuid.uuid4().hex[:6]}", self._server.start())
+        self._deployment = EmbeddedDeployment(self.services, wrap=self._chaos_wrap if self._chaotic else None)
+        self._deployment.deploy()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._server:
+            self._server.stop()
+        self.services.close()
+
+    @property
+    def _chaotic(self) -> bool:
+        return self.options.chaos_seed is not None
+
+    def _prepare_storage(self) -> None:
+        ensure_tables(self.services, pipeline_processors(), extra=pipeline_tables())
+        if self.settings.backend == "emulator":
+            self.services.evidence.ensure_bucket()
+
+    # --- one date ----------------------------------------------------------------------
+    def run_date(self, day: date) -> RunReport:
+        started, since = time.monotonic(), utc_now()
+        correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
+        self._scrape(day, correlation_id)
+        self._deliver()
+        report = RunReport(analysis_date=day, backend=self.settings.backend, source=self.options.source,
+                           chaos_seed=self.options.chaos_seed)
+        report.tables = table_results(self.services.warehouse, pipeline_tables(), day)
+        report.triggers = self.triggers(day)
+        report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents)
+                               if letter["recorded_at"] >= since]
+        report.faults = self._fault_counts()
+        report.duration_s = time.monotonic() - started
+        return report
+
+    def is_finished(self, day: date) -> bool:
+        claim = FanInLedger(self.services.documents).claims(day).get(PHASE5_TARGET)
+        return bool(claim and claim["published"])
+
+    def triggers(self, day: date) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for claim in FanInLedger(self.services.documents).claims(day).values():
+            counts[claim["orchestrator"]] = counts.get(claim["orchestrator"], 0) + 1
+        return counts
+
+    # --- phases --------------------------------------------------------------------------
+    def _scrape(self, day: date, correlation_id: str) -> None:
+        from shared.pipeline.phase1 import run_scraper
+
+        for scraper in SCRAPE_ORDER:
+            self._progress(f"{day} scraping {scraper}")
+            for attempt in range(1, SCRAPE_ATTEMPTS + 1):
+                try:
+                    run_scraper(scraper, day, services=self.services, client=self._client,
+                                publish=self._publisher(correlation_id), source_label=self.options.source)
+                    break
+                except Exception as err:  # the scheduler job's retry, in process
+                    if attempt == SCRAPE_ATTEMPTS or not _retryable(err):
+                        raise
+                    log.warning("scrape failed; retrying", extra={"fields": {"scraper": scraper, "error": str(err)}})
+
+    def _publisher(self, correlation_id: str) -> Callable[[str, Message], str]:
+        def publish(topic: str, message: Message) -> str:
+            encoded = encode(message, run_id=uuid.uuid4().hex, correlation_id=correlation_id,
+                             producer="phase1_scrapers")
+            return self.services.bus.publish(topic, encoded.data, encoded.attributes)
+        return publish
+
+    def _deliver(self) -> None:
+        bus = self.services.bus
+        if hasattr(bus, "drain"):
+            summary = bus.drain(max_seconds=7 * 24 * 3600)  # virtual time: every backoff fits
+            if summary.pending:
+                raise RuntimeError(f"{summary.pending} messages still pending after draining the bus")
+        else:
+            PullDispatcher(bus, self._deployment.routes).run_until_idle()
+
+    # --- chaos ----------------------------------------------------------------------------
+    def _chaos_wrap(self, name: str, handler):
+        def flaky(message, ctx):
+            if self._chaos_rng.random() < CHAOS_TRANSIENT_FAILURE_RATE:
+                self._injected_failures += 1
+                raise TransientError(f"chaos: injected transient failure in {name}")
+            return handler(message, ctx)
+        return flaky
+
+    def _fault_counts(self) -> dict[str, int]:
+        faults = getattr(self.services.bus, "faults", None)
+        counts = dict(vars(faults.counts)) if faults is not None and hasattr(faults, "counts") else {}
+        if self._chaotic:
+            counts["transient_handler_failures"] = self._injected_failures
+            counts.update({f"provider_{k}": v for k, v in self._server.fault_counts().items()})
+        return counts
+
+
+def _chaos_bus(settings: Settings, options: RunOptions) -> dict:
+    if settings.backend != "local":
+        return {}
+    from shared.adapters.local.bus import LocalBus
+    from shared.adapters.local.bus_faults import FaultPlan
+
+    faults = FaultPlan.chaos(options.chaos_seed) if options.chaos_seed is not None else None
+    return {"bus": LocalBus(faults=faults)}
+
+
+def _retryable(err: Exception) -> bool:
+    from shared.resilience import ProviderUnavailable
+    return isinstance(err, ProviderUnavailable)
+
+
+def _summary(letter: dict) -> dict:
+    return {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "error_field", "reason")}
+
+
+def run_dates(settings: Settings, options: RunOptions, days: Iterable[date], *, skip_finished: bool = False,
+              progress: Progress | None = None, on_report: Callable[[RunReport], None] | None = None
+              ) -> list[RunReport]:
+    reports = []
+    with Pipeline(settings, options, progress) as pipeline:
+        for day in days:
+            if skip_finished and pipeline.is_finished(day):
+                continue
+            report = pipeline.run_date(day)
+            reports.append(report)
+            if on_report:
+                on_report(report)
+    return reports
+
+
+def data_path(source: str) -> Path | None:
+    return Path(source.split(":", 1)[1]) if source.startswith("replay:") else None

@@ -1,0 +1,28 @@
+"""Every processor and every table of Phases 2–4, gathered from the phase packages."""
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+from shared.pipeline.processor import Processor
+from shared.ports.warehouse import TableSpec
+
+PHASE_PACKAGES = ("shared.pipeline.phase2", "shared.pipeline.phase3", "shared.pipeline.phase4")
+
+
+def _phases() -> list[ModuleType]:
+    return [import_module(name) for name in PHASE_PACKAGES]
+
+
+def pipeline_processors() -> list[Processor]:
+    return [processor for phase in _phases() for processor in phase.PROCESSORS.values()]
+
+
+def pipeline_tables() -> list[TableSpec]:
+    """Every table a date's run writes: the processors' outputs and the specs their phase's
+    `tables` module declares (e.g. the identity review table), without duplicates."""
+    specs = {p.output for p in pipeline_processors()}
+    for phase in _phases():
+        tables = import_module(f"{phase.__name__}.tables")
+        specs |= {value for value in vars(tables).values() if isinstance(value, TableSpec)}
+    return sorted(specs, key=lambda spec: spec.qualified_name)
