@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from shared.config import BACKENDS, ConfigError, Settings
+from shared.cli.emulators import app as emulators_app
+from shared.cli.pipeline import register as register_pipeline_commands
 from shared.runtime.handlers import is_implemented
 from shared.topology import TOPOLOGY
 from shared.topology import render
@@ -57,15 +59,8 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
         typer.echo(json.dumps(render.as_terraform_variables(TOPOLOGY), indent=2, sort_keys=True))
 
 
-def _mount_optional_commands() -> None:
-    try:
-        from shared.cli.emulators import app as emulators_app
-    except ImportError:  # while the harness is being built
-        return
-    app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
-
-
-_mount_optional_commands()
+register_pipeline_commands(app)
+app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
 
 
 def main() -> None:

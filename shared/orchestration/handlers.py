@@ -7,7 +7,7 @@ from shared.orchestration.dependency_graph import DependencyOrchestrator, Evalua
 from shared.orchestration.fan_in import FanInLedger
 from shared.runtime.context import FunctionContext
 
-_RULES = {
+RULES = {
     rules.PHASE2_TO_PHASE3: rules.phase2_to_phase3_rules(),
     rules.PHASE3_TO_PHASE4: rules.phase3_to_phase4_rules(),
     rules.PHASE4: rules.phase4_rules(),
@@ -15,7 +15,7 @@ _RULES = {
 
 
 def orchestrator(name: str, fctx: FunctionContext) -> DependencyOrchestrator:
-    return DependencyOrchestrator(name, _RULES[name], FanInLedger(fctx.services.documents))
+    return DependencyOrchestrator(name, RULES[name], FanInLedger(fctx.services.documents))
 
 
 def _on_completion(name: str, part: str, message, fctx: FunctionContext, *, fire: bool = True

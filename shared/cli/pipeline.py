@@ -1,0 +1,161 @@
+"""`sportsflow run | backfill | status`: the prediction pipeline from the command line."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from shared.config import BACKENDS, ConfigError, Settings
+from shared.pipeline.report import RunReport
+from shared.pipeline.runner import Pipeline, RunOptions
+
+err = Console(stderr=True)
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(backfill)
+    app.command()(status)
+
+
+def run(ctx: typer.Context,
+        day: datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="the date to run (YYYY-MM-DD)"),
+        source: str = typer.Option("synthetic", help="synthetic, or replay:PATH (a ../shared/data-style folder)"),
+        backend: str = typer.Option(None, help="local (default) or emulator; overrides the global --backend"),
+        chaos: int = typer.Option(None, "--chaos", help="inject duplicates, reordering, lost acks, transient "
+                                                         "failures and provider faults, seeded"),
+        seed: int = typer.Option(0, help="seed of the synthetic season"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object (tables, checksums, triggers, "
+                                                            "dead letters)")):
+    """Run the pipeline for one date: scrape, then Phases 2–4, then report every table."""
+    settings = _settings(ctx, backend)
+    options = RunOptions(source=_checked_source(source), seed=seed, chaos_seed=chaos)
+    with _failures_explained(), err.status(f"running {day.date()} on {settings.backend}") as spinner:
+        with Pipeline(settings, options, progress=lambda m: spinner.update(m)) as pipeline:
+            report = pipeline.run_date(day.date())
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_report(report)
+
+
+def backfill(ctx: typer.Context,
+             start: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="first date (YYYY-MM-DD)"),
+             end: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="last date, inclusive"),
+             source: str = typer.Option("synthetic", help="synthetic, or replay:PATH"),
+             backend: str = typer.Option(None, help="local (default) or emulator"),
+             seed: int = typer.Option(0, help="seed of the synthetic season"),
+             redo: bool = typer.Option(False, help="run dates that already finished again (normally skipped)"),
+             raw_only: bool = typer.Option(False, help="load raw tables only: Phase 2 does not trigger Phase 3")):
+    """Run every date from START to END in order (history first), resumable: finished dates are skipped."""
+    settings = _settings(ctx, backend)
+    if raw_only:
+        settings = replace(settings, phase3_trigger_enabled=False)
+    days = [start.date() + timedelta(days=i) for i in range((end.date() - start.date()).days + 1)]
+    if not days:
+        raise typer.BadParameter("--end is before --start")
+    counts = {"run": 0, "skipped": 0, "rows": 0}
+    began = time.monotonic()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn())
+    with _failures_explained(), Progress(*columns, console=err) as bar:
+        task = bar.add_task("backfill", total=len(days))
+        with Pipeline(settings, RunOptions(source=_checked_source(source), seed=seed)) as pipeline:
+            for day in days:
+                bar.update(task, description=f"backfill {day}")
+                if not redo and pipeline.is_finished(day):
+                    counts["skipped"] += 1
+                else:
+                    report = pipeline.run_date(day)
+                    counts["run"] += 1
+                    counts["rows"] += sum(t.rows for t in report.tables)
+                bar.advance(task)
+    err.print(f"backfill {days[0]}..{days[-1]}: {counts['run']} dates run, {counts['skipped']} already finished "
+              f"(skipped), {counts['rows']} rows written, {time.monotonic() - began:.1f} s")
+
+
+def status(ctx: typer.Context,
+           day: datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="the date (YYYY-MM-DD)"),
+           backend: str = typer.Option(None, help="local (default) or emulator"),
+           as_json: bool = typer.Option(False, "--json")):
+    """Per phase what is done and missing, when each trigger was claimed, and the dead letters."""
+    from shared.bootstrap import Services
+    from shared.pipeline.status import date_status
+
+    settings = _settings(ctx, backend)
+    with _failures_explained():
+        services = Services(settings)
+        state = date_status(services.documents, day.date())
+        services.close()
+    if as_json:
+        typer.echo(json.dumps(state.as_json(), indent=2, default=str))
+        return
+    phases = Table("phase", "done", "missing", title=f"{day.date()}: processors")
+    for p in state.phases:
+        phases.add_row(f"{p.phase} {p.name}", ", ".join(p.done) or "—", ", ".join(p.missing) or "—")
+    triggers = Table("orchestrator", "trigger", "state", "waiting for", title="triggers")
+    for t in state.triggers:
+        when = (f"published {t.published_at:%H:%M:%S}" if t.published
+                else f"claimed {t.claimed_at:%H:%M:%S}, NOT published" if t.claimed_at else "not claimed")
+        triggers.add_row(t.orchestrator, t.target, when, ", ".join(t.missing) or "—")
+    out.print(phases, triggers)
+    out.print(f"dead letters: {len(state.dead_letters)}")
+    for letter in state.dead_letters:
+        out.print(f"  {letter['source_topic']} · {letter['error_kind']} · {letter['reason']}")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _settings(ctx: typer.Context, backend: str | None) -> Settings:
+    settings: Settings = ctx.obj
+    if backend:
+        if backend not in BACKENDS:
+            raise typer.BadParameter(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        settings = replace(settings, backend=backend)
+    if settings.backend == "gcp":
+        raise typer.BadParameter("the pipeline runs on gcp as deployed functions; use local or emulator here")
+    return settings
+
+
+def _checked_source(source: str) -> str:
+    if source == "synthetic":
+        return source
+    if source.startswith("replay:"):
+        path = Path(source.split(":", 1)[1])
+        if not path.is_dir():
+            raise typer.BadParameter(f"replay data folder {path} does not exist (e.g. replay:../shared/data)")
+        return f"replay:{path}"
+    raise typer.BadParameter(f"unknown source {source!r}: use synthetic or replay:PATH")
+
+
+class _failures_explained:
+    """Known failures as one line saying what to do next, instead of a traceback."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        from shared.resilience import ProviderError
+
+        if isinstance(error, (ConfigError, ProviderError)):
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1)
+        return False
+
+
+def _print_report(report: RunReport) -> None:
+    table = Table("table", "rows", "checksum", title=f"{report.analysis_date} · {report.backend} · {report.source}")
+    for t in report.tables:
+        table.add_row(t.table, str(t.rows), t.checksum[:16])
+    out.print(table)
+    out.print("triggers: " + ", ".join(f"{k}={v}" for k, v in sorted(report.triggers.items())))
+    out.print(f"dead letters: {len(report.dead_letters)} · {report.duration_s:.2f} s")
+    if report.faults:
+        out.print("faults injected: " + ", ".join(f"{k}={v}" for k, v in report.faults.items()))
