@@ -1,0 +1,287 @@
+"""Phase 2: one processor per scraper, turning the stored payload of a date into its raw table.
+
+Each run reads the payload the ScraperCompleted names from the evidence store (SHA-256
+verified), parses it with the scraper's payload model and replaces the date's partition.
+The run key is `<date>:<payload sha256>`: the same payload is processed once, a new payload
+for the date replaces the partition. Box-score names are resolved to NBA person ids with
+the player registry loaded for the date; rows that cannot be identified go to
+nba_raw.player_identity_review instead, never guessed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Sequence
+
+from pydantic import ValidationError
+
+from shared.contracts.envelope import Message
+from shared.contracts.messages import RawProcessed, ScraperCompleted
+from shared.identity import PlayerResolver, Resolution
+from shared.pipeline.phase2.tables import (PLAYER_BOXSCORES, PLAYER_IDENTITY_REVIEW, PLAYER_REGISTRY,
+                                           PROP_LINES, SCHEDULE, TEAM_BOXSCORES)
+from shared.pipeline.processor import DataQualityError, Processor, ProcessorContext
+from shared.ports.evidence import EvidenceError, EvidenceNotFound
+from shared.ports.warehouse import SchemaMismatch
+from shared.ports.warehouse_rows import conform_rows
+from shared.providers.payloads import (PAYLOADS, Payload, PlayerBoxScore, PlayerBoxScores, PlayerRegistry,
+                                       PropLines, Schedule, TeamBoxScores)
+from shared.runtime.errors import PermanentError, TransientError
+
+log = logging.getLogger("sportsflow.pipeline.phase2")
+
+REGISTRY_SQL = f"""
+SELECT person_id, full_name, is_active, team_abbr, as_of_date
+FROM {PLAYER_REGISTRY.qualified_name}
+WHERE as_of_date = (SELECT MAX(as_of_date) FROM {PLAYER_REGISTRY.qualified_name} WHERE as_of_date <= @d)
+"""
+
+GAME_IDS_SQL = f"""
+SELECT 1 AS preference, game_id, home_team_abbr AS team_abbr FROM {SCHEDULE.qualified_name} WHERE game_date = @d
+UNION ALL
+SELECT 1 AS preference, game_id, away_team_abbr AS team_abbr FROM {SCHEDULE.qualified_name} WHERE game_date = @d
+UNION ALL
+SELECT 2 AS preference, game_id, team_abbr FROM {TEAM_BOXSCORES.qualified_name} WHERE game_date = @d
+ORDER BY preference DESC
+"""
+
+
+# ---- reading the stored payload ---------------------------------------------------------------
+
+def scraper_message(ctx: ProcessorContext) -> ScraperCompleted:
+    if not isinstance(ctx.trigger, ScraperCompleted):
+        raise PermanentError(f"a raw processor runs on a ScraperCompleted, got {type(ctx.trigger).__name__}")
+    if not (ctx.trigger.payload_uri and ctx.trigger.payload_sha256):
+        raise PermanentError(f"{ctx.trigger.scraper} {ctx.trigger.game_date}: a successful scrape "
+                             "must name its stored payload (payload_uri and payload_sha256)")
+    return ctx.trigger
+
+
+def evidence_key(payload_uri: str) -> str:
+    """The evidence-store key of a payload URI: a bare key, or `<scheme>://<bucket>/<key>`."""
+    scheme, separator, rest = payload_uri.partition("://")
+    if not separator:
+        return payload_uri
+    bucket, _, key = rest.partition("/")
+    if not key:
+        raise PermanentError(f"payload URI {payload_uri!r} names no object")
+    return key
+
+
+def read_payload(ctx: ProcessorContext, scraper: str) -> Payload:
+    """The payload the trigger names, its bytes verified against the trigger's SHA-256."""
+    message = scraper_message(ctx)
+    try:
+        data = ctx.services.evidence.get(evidence_key(message.payload_uri or ""))
+    except EvidenceNotFound:
+        raise PermanentError(f"payload {message.payload_uri} does not exist") from None
+    except EvidenceError as err:  # an integrity failure: the stored bytes changed
+        raise PermanentError(f"payload {message.payload_uri}: {type(err).__name__}: {err}") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != message.payload_sha256:
+        raise PermanentError(f"payload {message.payload_uri} has SHA-256 {actual}, "
+                             f"the message says {message.payload_sha256}")
+    try:
+        return PAYLOADS[scraper].model_validate_json(data)
+    except ValidationError as err:
+        raise DataQualityError(f"payload {message.payload_uri} is not a valid {scraper} payload: {err}") from None
+
+
+def latest_registry(ctx: ProcessorContext) -> list[dict[str, Any]]:
+    """The registry partition with the latest as_of_date ≤ D; TransientError while none is loaded."""
+    rows = ctx.services.warehouse.query(REGISTRY_SQL, {"d": ctx.analysis_date})
+    if not rows:
+        raise TransientError(f"player registry for {ctx.analysis_date} not loaded yet")
+    return rows
+
+
+# ---- the processors ---------------------------------------------------------------------------
+
+class RawProcessor(Processor):
+    """A scraper's payload for date D → the raw table's partition D."""
+
+    phase = 2
+    completion_topic = "phase2-raw-complete"
+    scraper: ClassVar[str]
+
+    def run_key(self, ctx: ProcessorContext) -> str:
+        return f"{ctx.analysis_date.isoformat()}:{scraper_message(ctx).payload_sha256}"
+
+    def extract(self, ctx: ProcessorContext) -> Any:
+        return read_payload(ctx, self.scraper)
+
+    def provenance(self, ctx: ProcessorContext, payload: Payload) -> dict[str, str]:
+        return {"source": payload.source, "payload_sha256": scraper_message(ctx).payload_sha256 or ""}
+
+    def validate(self, ctx: ProcessorContext, rows: Sequence[Mapping[str, Any]]) -> None:
+        partition = self.output.partition_field or ""
+        stray = sorted({str(row[partition]) for row in rows if row[partition] != ctx.analysis_date})
+        if stray:
+            raise DataQualityError(f"{self.name}: the {ctx.analysis_date} payload holds rows for {stray}")
+
+    def completion(self, ctx: ProcessorContext, records: int) -> Message:
+        return RawProcessed(source_table=self.output.qualified_name, analysis_date=ctx.analysis_date,
+                            processor_name=self.name, success=True, records_processed=records,
+                            trigger_downstream=ctx.services.settings.phase3_trigger_enabled)
+
+
+class RawSchedule(RawProcessor):
+    name = "raw_schedule"
+    scraper = "schedule"
+    output = SCHEDULE
+
+    def transform(self, ctx: ProcessorContext, extracted: Schedule) -> list[dict[str, Any]]:
+        provenance = self.provenance(ctx, extracted)
+        return [{**game.model_dump(), **provenance} for game in extracted.games]
+
+
+class RawTeamBoxScores(RawProcessor):
+    name = "raw_team_boxscores"
+    scraper = "team_boxscores"
+    output = TEAM_BOXSCORES
+
+    def transform(self, ctx: ProcessorContext, extracted: TeamBoxScores) -> list[dict[str, Any]]:
+        provenance = self.provenance(ctx, extracted)
+        return [{**row.model_dump(), **provenance} for row in extracted.rows]
+
+
+class RawPlayerRegistry(RawProcessor):
+    name = "raw_player_registry"
+    scraper = "player_registry"
+    output = PLAYER_REGISTRY
+
+    def transform(self, ctx: ProcessorContext, extracted: PlayerRegistry) -> list[dict[str, Any]]:
+        provenance = self.provenance(ctx, extracted)
+        return [{"as_of_date": ctx.analysis_date, **player.model_dump(), **provenance}
+                for player in extracted.players]
+
+    def validate(self, ctx: ProcessorContext, rows: Sequence[Mapping[str, Any]]) -> None:
+        super().validate(ctx, rows)
+        repeated = [pid for pid, n in Counter(row["person_id"] for row in rows).items() if n > 1]
+        if repeated:
+            raise DataQualityError(f"{self.name}: person ids listed twice on {ctx.analysis_date}: {repeated[:10]}")
+
+
+@dataclass(frozen=True)
+class BoxScoreInputs:
+    payload: PlayerBoxScores
+    registry: list[dict[str, Any]]
+    game_ids: dict[str, str]  # team abbr → game id on D
+
+
+# run_processor hands `load` only the output rows; the quarantined rows of the same run travel
+# beside them here. A ContextVar is per thread, so concurrent runs never see each other's.
+_quarantined: ContextVar[tuple[str, list[dict[str, Any]]] | None] = ContextVar("phase2_quarantined", default=None)
+
+
+class RawPlayerBoxScores(RawProcessor):
+    name = "raw_player_boxscores"
+    scraper = "player_boxscores"
+    output = PLAYER_BOXSCORES
+    review = PLAYER_IDENTITY_REVIEW
+
+    def extract(self, ctx: ProcessorContext) -> BoxScoreInputs:
+        payload = read_payload(ctx, self.scraper)
+        if not payload.rows:  # no games on D: nothing to identify or attach
+            return BoxScoreInputs(payload, [], {})
+        return BoxScoreInputs(payload, latest_registry(ctx), self._game_ids(ctx))
+
+    def _game_ids(self, ctx: ProcessorContext) -> dict[str, str]:
+        rows = ctx.services.warehouse.query(GAME_IDS_SQL, {"d": ctx.analysis_date})
+        if not rows:
+            raise TransientError(f"schedule and team box scores for {ctx.analysis_date} not loaded yet")
+        return {row["team_abbr"]: row["game_id"] for row in rows}  # schedule rows come last and win
+
+    def transform(self, ctx: ProcessorContext, extracted: BoxScoreInputs) -> list[dict[str, Any]]:
+        resolver = PlayerResolver(extracted.registry)
+        provenance = self.provenance(ctx, extracted.payload)
+        resolutions = [resolver.resolve(row.player_name, row.team_abbr, ctx.analysis_date)
+                       for row in extracted.payload.rows]
+        resolutions = _refuse_shared_ids(resolutions)
+        missing_games = sorted({row.team_abbr for row in extracted.payload.rows} - set(extracted.game_ids))
+        if missing_games:
+            raise DataQualityError(f"{self.name}: no game on {ctx.analysis_date} for team(s) {missing_games} "
+                                   "in the schedule or team box scores")
+        identified, quarantined = [], []
+        for row, resolution in zip(extracted.payload.rows, resolutions):
+            if resolution.resolved:
+                identified.append(_boxscore_row(row, resolution, extracted.game_ids[row.team_abbr], provenance))
+            else:
+                quarantined.append(_review_row(row, resolution, provenance))
+        _quarantined.set((ctx.run_id, quarantined))
+        self._log_outcome(ctx, resolutions)
+        return identified
+
+    def load(self, ctx: ProcessorContext, rows: list[dict[str, Any]]) -> int:
+        stashed = _quarantined.get()
+        _quarantined.set(None)
+        if stashed is None or stashed[0] != ctx.run_id:
+            raise RuntimeError(f"{self.name}: load without the quarantine of run {ctx.run_id}")
+        try:
+            review_rows = conform_rows(self.review, stashed[1])
+        except SchemaMismatch as err:
+            raise DataQualityError(str(err)) from None
+        warehouse = ctx.services.warehouse
+        warehouse.replace_partition(self.review, ctx.analysis_date, review_rows)
+        return warehouse.replace_partition(self.output, ctx.analysis_date, rows)
+
+    def _log_outcome(self, ctx: ProcessorContext, resolutions: Sequence[Resolution]) -> None:
+        methods = Counter(r.method for r in resolutions)
+        log.info("players identified", extra={"fields": {
+            "processor": self.name, "analysis_date": ctx.analysis_date.isoformat(), "rows": len(resolutions),
+            "quarantined": methods["unknown"] + methods["ambiguous"], "methods": dict(methods)}})
+
+
+def _refuse_shared_ids(resolutions: Sequence[Resolution]) -> list[Resolution]:
+    """Two box-score rows of one date resolving to one person means a name went wrong: both are
+    quarantined as ambiguous rather than either kept."""
+    counts = Counter(r.person_id for r in resolutions if r.resolved)
+    return [Resolution(None, "ambiguous", (r.person_id,), f"{counts[r.person_id]} rows of the date resolve "
+                       f"to person {r.person_id}") if r.resolved and counts[r.person_id] > 1 else r
+            for r in resolutions]
+
+
+def _boxscore_row(row: PlayerBoxScore, resolution: Resolution, game_id: str,
+                  provenance: Mapping[str, str]) -> dict[str, Any]:
+    return {**row.model_dump(), "game_id": game_id, "player_id": resolution.person_id,
+            "resolution_method": resolution.method, **provenance}
+
+
+def _review_row(row: PlayerBoxScore, resolution: Resolution, provenance: Mapping[str, str]) -> dict[str, Any]:
+    return {"game_date": row.game_date, "player_name": row.player_name, "team_abbr": row.team_abbr,
+            "reason": resolution.method, "candidates": json.dumps(list(resolution.candidates)), **provenance}
+
+
+class RawPropLines(RawProcessor):
+    """Prop names are resolved where possible (player_id NULL otherwise) and counted, not
+    quarantined: a line without an id is still a market, Phase 3 simply cannot join it."""
+
+    name = "raw_prop_lines"
+    scraper = "prop_lines"
+    output = PROP_LINES
+
+    def extract(self, ctx: ProcessorContext) -> tuple[PropLines, list[dict[str, Any]]]:
+        payload = read_payload(ctx, self.scraper)
+        return payload, (latest_registry(ctx) if payload.rows else [])
+
+    def transform(self, ctx: ProcessorContext, extracted: tuple[PropLines, list[dict[str, Any]]]
+                  ) -> list[dict[str, Any]]:
+        payload, registry = extracted
+        resolver = PlayerResolver(registry)
+        ids = {name: resolver.resolve(name, None, ctx.analysis_date).person_id
+               for name in {row.player_name for row in payload.rows}}
+        unresolved = sorted(name for name, person_id in ids.items() if person_id is None)
+        log.info("prop names identified", extra={"fields": {
+            "processor": self.name, "analysis_date": ctx.analysis_date.isoformat(), "names": len(ids),
+            "unresolved_names": len(unresolved), "unresolved": unresolved[:20]}})
+        provenance = self.provenance(ctx, payload)
+        return [{"game_date": ctx.analysis_date, **row.model_dump(), "player_id": ids[row.player_name],
+                 **provenance} for row in payload.rows]
+
+
+PROCESSORS: dict[str, RawProcessor] = {p.scraper: p for p in (
+    RawSchedule(), RawPlayerBoxScores(), RawTeamBoxScores(), RawPlayerRegistry(), RawPropLines())}
