@@ -1,0 +1,55 @@
+"""player_shot_zone_analysis: for each player of a team playing on D, where his points come
+from (three, two, free throw) over his last 10 games before D."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from shared.pipeline import formulas as f
+from shared.pipeline.phase4.base import PLAYERS_ON_D_CTES, PrecomputeProcessor
+from shared.pipeline.phase4.tables import PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_ZONE_WINDOW, ZONES
+from shared.pipeline.processor import ProcessorContext
+
+_SUMS = ("minutes", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")
+
+SQL = f"""
+WITH {PLAYERS_ON_D_CTES},
+recent AS (
+  SELECT player_id, COUNT(*) AS games, {", ".join(f"SUM({s}) AS {s}" for s in _SUMS)}
+  FROM player_history WHERE recency <= {PLAYER_ZONE_WINDOW}
+  GROUP BY player_id
+)
+SELECT p.player_id, p.player_name, p.team_abbr, p.game_id, r.games,
+       {", ".join(f"r.{s}" for s in _SUMS)}
+FROM players_on_d AS p
+JOIN recent AS r ON r.player_id = p.player_id
+"""
+
+
+class PlayerShotZoneAnalysis(PrecomputeProcessor):
+    name = "player_shot_zone_analysis"
+    output = PLAYER_SHOT_ZONE_ANALYSIS
+    sql = SQL
+    key_fields = ("player_id",)
+
+    def output_row(self, ctx: ProcessorContext, row: Mapping[str, Any]) -> dict[str, Any]:
+        return shot_zones({**row, "game_date": ctx.analysis_date})
+
+
+def shot_zones(row: Mapping[str, Any]) -> dict[str, Any]:
+    fgm, fga, fg3m, fg3a, ftm, fta = (row[s] or 0 for s in ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta"))
+    minutes = row["minutes"] or 0.0
+    points = f.shot_zone_points(fgm, fg3m, ftm)
+    total = sum(points.values())
+    made_attempted = {"three": (fg3m, fg3a), "two": (fgm - fg3m, fga - fg3a), "free_throw": (ftm, fta)}
+    out: dict[str, Any] = {k: row[k] for k in ("game_date", "player_id", "player_name", "team_abbr", "game_id")}
+    out["games_in_sample"] = row["games"]
+    out["minutes"] = f.rounded(minutes, 2)
+    for zone in ZONES:
+        made, attempted = made_attempted[zone]
+        out[f"{zone}_attempts_per36"] = f.rounded(f.per_36(attempted, minutes), 2)
+        out[f"{zone}_pct"] = f.rounded(f.ratio(made, attempted))
+        out[f"{zone}_points_share"] = f.rounded(f.ratio(points[zone], total))
+    out["fg3a_rate"] = f.rounded(f.three_point_attempt_rate(fg3a, fga))
+    out["ft_rate"] = f.rounded(f.free_throw_rate(fta, fga))
+    out["primary_zone"] = max(ZONES, key=lambda z: (points[z], z)) if total else None
+    return out
