@@ -39,7 +39,7 @@ ALIASES: tuple[Alias, ...] = (
           "Nickname in the prop lines (7 lines); NBA.com, the box scores and the logs say 'Moritz Wagner'. "
           "His brother Franz is a different person with a different first name."),
     Alias("Carlton Carrington", 1642267, "Bub Carrington",
-          "Legal name in the prop lines (36 lines); NBA.com and the box scores use his nickname 'Bub'."),
+          "Legal name in the prop lines (42 lines); NBA.com and the box scores use his nickname 'Bub'."),
     Alias("B.J. Boston Jr", 1630527, "Brandon Boston",
           "Nickname in the prop lines (12 lines); NBA.com lists 'Brandon Boston', the box scores and logs "
           "'Brandon Boston Jr.' (which normalisation already matches)."),
