@@ -129,7 +129,6 @@ def test_the_hard_names_resolve_to_the_logged_ids(season, box_resolutions):
     """The cases normalisation, suffixes, aliases and team disambiguation exist for."""
     logged_id = {log["player"]: int(log["player_id"]) for log in season.logs}
     ids = {row["firstName"]: r.person_id for row, _, r in box_resolutions}
-    checked = 0
     # (box-score spelling, log spelling): the registry spells them "Luka Dončić", "Kristaps
     # Porziņģis", "Jimmy Butler III", "Brandon Boston", "KJ Martin", and has two of each Williams/Davis.
     for box_name, log_name in [("Luka Doncic", "Luka Doncic"), ("Kristaps Porzingis", "Kristaps Porzingis"),

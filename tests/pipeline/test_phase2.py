@@ -332,3 +332,18 @@ def test_a_bucket_uri_names_its_object():
 def test_a_uri_payload_reference_is_read_from_the_evidence_store(services):
     outcome = deliver(services, scraped(services, "schedule", schedule(), uri_prefix="gs://sportsflow-evidence/"))
     assert outcome.records == 1
+
+
+def test_the_schedule_game_id_wins_over_the_team_box_scores(services):
+    deliver(services, scraped(services, "player_registry", registry()))
+    disagreeing = TeamBoxScores(source="synthetic", as_of=D, rows=tuple(
+        row.model_copy(update={"game_id": "provider-2"}) for row in team_boxscores().rows))
+    deliver(services, scraped(services, "team_boxscores", disagreeing))
+    deliver(services, scraped(services, "schedule", schedule()))
+    deliver(services, scraped(services, "player_boxscores", player_boxscores(box("Luka Doncic", "DAL", 31))))
+    assert [r["game_id"] for r in rows(services, PLAYER_BOXSCORES)] == ["0022400601"]
+
+
+def test_prop_lines_wait_for_the_registry(services):
+    with pytest.raises(TransientError, match="player registry"):
+        deliver(services, scraped(services, "prop_lines", prop_lines()))

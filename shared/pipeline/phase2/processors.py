@@ -46,7 +46,6 @@ UNION ALL
 SELECT 1 AS preference, game_id, away_team_abbr AS team_abbr FROM {SCHEDULE.qualified_name} WHERE game_date = @d
 UNION ALL
 SELECT 2 AS preference, game_id, team_abbr FROM {TEAM_BOXSCORES.qualified_name} WHERE game_date = @d
-ORDER BY preference DESC
 """
 
 
@@ -63,10 +62,10 @@ def scraper_message(ctx: ProcessorContext) -> ScraperCompleted:
 
 def evidence_key(payload_uri: str) -> str:
     """The evidence-store key of a payload URI: a bare key, or `<scheme>://<bucket>/<key>`."""
-    scheme, separator, rest = payload_uri.partition("://")
+    _scheme, separator, rest = payload_uri.partition("://")
     if not separator:
         return payload_uri
-    bucket, _, key = rest.partition("/")
+    _bucket, _, key = rest.partition("/")
     if not key:
         raise PermanentError(f"payload URI {payload_uri!r} names no object")
     return key
@@ -194,7 +193,9 @@ class RawPlayerBoxScores(RawProcessor):
         rows = ctx.services.warehouse.query(GAME_IDS_SQL, {"d": ctx.analysis_date})
         if not rows:
             raise TransientError(f"schedule and team box scores for {ctx.analysis_date} not loaded yet")
-        return {row["team_abbr"]: row["game_id"] for row in rows}  # schedule rows come last and win
+        # The schedule (preference 1) wins over the team box scores where both name a team.
+        return {row["team_abbr"]: row["game_id"]
+                for row in sorted(rows, key=lambda row: row["preference"], reverse=True)}
 
     def transform(self, ctx: ProcessorContext, extracted: BoxScoreInputs) -> list[dict[str, Any]]:
         resolver = PlayerResolver(extracted.registry)
