@@ -347,3 +347,26 @@ def test_the_schedule_game_id_wins_over_the_team_box_scores(services):
 def test_prop_lines_wait_for_the_registry(services):
     with pytest.raises(TransientError, match="player registry"):
         deliver(services, scraped(services, "prop_lines", prop_lines()))
+
+
+@pytest.mark.emulator
+def test_box_scores_on_the_bigquery_emulator(emulators, unique_name, tmp_path, bus):
+    """The registry, game-id and partition-replace SQL as BigQuery runs it (bqemulator). The
+    dataset name is fixed, so the run takes a date of its own."""
+    if "BIGQUERY_EMULATOR_HOST" not in emulators:
+        pytest.skip("no BigQuery emulator in the env file")
+    from shared.adapters.gcp.bigquery import BigQueryWarehouse
+    day = date(2040, 1, 1) + timedelta(days=int(unique_name[1:7], 16) % 20000)
+    warehouse = BigQueryWarehouse.from_env(project=emulators.get("GOOGLE_CLOUD_PROJECT", "test"))
+    services = Services.with_adapters(Settings(home=tmp_path), warehouse=warehouse,
+                                      documents=SqliteDocumentStore(":memory:"),
+                                      evidence=FileEvidenceStore(tmp_path / "ev"), bus=bus)
+    load_day(services, day)
+    deliver(services, scraped(services, "player_boxscores", PlayerBoxScores(source="synthetic", as_of=day, rows=(
+        box("Luka Doncic", "DAL", 31, day), box("Marcus Morris", "DAL", 6, day))), day))
+    deliver(services, scraped(services, "player_boxscores", PlayerBoxScores(source="synthetic", as_of=day, rows=(
+        box("Luka Doncic", "DAL", 33, day), box("Marcus Morris", "DAL", 6, day))), day))
+
+    assert [(r["player_id"], r["points"], r["game_id"]) for r in rows(services, PLAYER_BOXSCORES, day)] == [
+        (1629029, 33, "0022400601")]
+    assert [r["reason"] for r in rows(services, PLAYER_IDENTITY_REVIEW, day)] == ["ambiguous"]
