@@ -1,7 +1,4 @@
-"""Raw (Phase 2) tables for Phase 3/4 tests: their TableSpecs and a small synthetic league.
-
-The TableSpecs come from shared.pipeline.phase2.tables once it exists; until then they are
-declared here from the issue's column list (the same names and types)."""
+"""Raw (Phase 2) tables for Phase 3/4 tests: their TableSpecs and a small synthetic league."""
 from __future__ import annotations
 
 import random
@@ -9,56 +6,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from shared.ports.warehouse import FieldSpec, TableSpec, Warehouse
+from shared.pipeline.phase2 import tables as raw_tables
+from shared.ports.warehouse import TableSpec, Warehouse
 
-
-def _raw(name: str, partition: str, *fields: tuple[str, str]) -> TableSpec:
-    specs = tuple(FieldSpec(n, t, "REQUIRED" if n == partition else "NULLABLE") for n, t in fields)  # type: ignore[arg-type]
-    return TableSpec("nba_raw", name, specs + (FieldSpec("source", "STRING", "REQUIRED"),
-                                               FieldSpec("payload_sha256", "STRING", "REQUIRED")),
-                     partition_field=partition)
-
-
-_INT = "INT64"
-_BOX = ("points", "rebounds", "assists", "steals", "blocks", "turnovers",
-        "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")
-_TEAM_BOX = ("minutes", "points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta",
-             "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf")
-
-_FALLBACK = {
-    "schedule": _raw("schedule", "game_date", ("game_date", "DATE"), ("game_id", "STRING"),
-                     ("start_time_utc", "TIMESTAMP"), ("home_team_id", _INT), ("home_team_abbr", "STRING"),
-                     ("away_team_id", _INT), ("away_team_abbr", "STRING"), ("season_type", "STRING")),
-    "player_boxscores": _raw("player_boxscores", "game_date", ("game_date", "DATE"), ("game_id", "STRING"),
-                             ("player_id", _INT), ("player_name", "STRING"), ("team_abbr", "STRING"),
-                             ("opponent_abbr", "STRING"), ("is_home", "BOOL"), ("won", "BOOL"),
-                             ("minutes", "FLOAT64"), *((s, _INT) for s in _BOX),
-                             ("resolution_method", "STRING")),
-    "team_boxscores": _raw("team_boxscores", "game_date", ("game_date", "DATE"), ("game_id", "STRING"),
-                           ("team_id", _INT), ("team_abbr", "STRING"), ("opponent_abbr", "STRING"),
-                           ("is_home", "BOOL"), ("won", "BOOL"), *((s, _INT) for s in _TEAM_BOX),
-                           ("plus_minus", "FLOAT64")),
-    "player_registry": _raw("player_registry", "as_of_date", ("as_of_date", "DATE"), ("person_id", _INT),
-                            ("full_name", "STRING"), ("first_name", "STRING"), ("last_name", "STRING"),
-                            ("is_active", "BOOL"), ("team_abbr", "STRING")),
-    "prop_lines": _raw("prop_lines", "game_date", ("game_date", "DATE"), ("player_name", "STRING"),
-                       ("player_id", _INT), ("game", "STRING"), ("game_time_utc", "TIMESTAMP"),
-                       ("market", "STRING"), ("line", "FLOAT64"), ("bookmaker", "STRING"),
-                       ("over_odds", _INT), ("under_odds", _INT)),
+RAW: dict[str, TableSpec] = {
+    "schedule": raw_tables.SCHEDULE,
+    "player_boxscores": raw_tables.PLAYER_BOXSCORES,
+    "team_boxscores": raw_tables.TEAM_BOXSCORES,
+    "player_registry": raw_tables.PLAYER_REGISTRY,
+    "prop_lines": raw_tables.PROP_LINES,
 }
-
-
-def raw_tables() -> dict[str, TableSpec]:
-    try:
-        from shared.pipeline.phase2 import tables as phase2_tables  # type: ignore[attr-defined]
-    except ImportError:
-        return dict(_FALLBACK)
-    specs = {spec.name: spec for spec in vars(phase2_tables).values() if isinstance(spec, TableSpec)
-             and spec.dataset == "nba_raw"}
-    return {name: specs.get(name, fallback) for name, fallback in _FALLBACK.items()}
-
-
-RAW = raw_tables()
 TEAMS = ("ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW", "HOU", "IND", "LAC", "LAL",
          "MEM", "MIA", "MIL", "MIN", "NOP", "NYK", "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR",
          "UTA", "WAS")
