@@ -9,8 +9,8 @@ Sources: Dean Oliver, "Basketball on Paper" (2004); Basketball-Reference glossar
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 FREE_THROW_POSSESSION_WEIGHT = 0.44  # share of free-throw attempts that end a possession
 REGULATION_GAME_MINUTES = 48

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shared.pipeline.phase2 import tables as raw_tables
@@ -45,7 +45,7 @@ class RawDay:
 
 
 def schedule_row(day: date, game_id: str, home: str, away: str) -> dict[str, Any]:
-    return {"game_date": day, "game_id": game_id, "start_time_utc": datetime.combine(day, time(0), timezone.utc),
+    return {"game_date": day, "game_id": game_id, "start_time_utc": datetime.combine(day, time(0), UTC),
             "home_team_id": team_id(home), "home_team_abbr": home, "away_team_id": team_id(away),
             "away_team_abbr": away, "season_type": "regular"}
 
@@ -181,7 +181,11 @@ class Runner:
         self._runs = 0
 
     def run(self, processors, day: date, names: tuple[str, ...] | None = None) -> dict[str, int]:
-        from shared.pipeline.processor import ProcessorContext, ensure_tables, run_processor
+        from shared.pipeline.processor import (
+            ProcessorContext,
+            ensure_tables,
+            run_processor,
+        )
         ensure_tables(self.services, list(processors.values()))
         self._runs += 1
         ctx = ProcessorContext(services=self.services, analysis_date=day, run_id=f"run{self._runs}",

@@ -8,9 +8,18 @@ from datetime import date
 import pytest
 
 from shared.pipeline.phase3 import PROCESSORS as PHASE3
-from shared.pipeline.phase3.tables import UPCOMING_PLAYER_GAME_CONTEXT, UPCOMING_TEAM_GAME_CONTEXT
+from shared.pipeline.phase3.tables import (
+    UPCOMING_PLAYER_GAME_CONTEXT,
+    UPCOMING_TEAM_GAME_CONTEXT,
+)
 from shared.pipeline.phase4 import PROCESSORS as PHASE4
-from tests.pipeline.raw_fixtures import RawDay, Runner, SyntheticLeague, days, local_services
+from tests.pipeline.raw_fixtures import (
+    RawDay,
+    Runner,
+    SyntheticLeague,
+    days,
+    local_services,
+)
 
 DATES = days(date(2025, 3, 1), 6)
 D = DATES[4]

@@ -31,14 +31,14 @@ from tests.pipeline.raw_fixtures import (
 )
 
 DAY1, DAY2 = date(2025, 1, 10), date(2025, 1, 11)
-BOS_BOX = dict(minutes=240, points=110, fgm=40, fga=85, fg3m=12, fg3a=35, ftm=18, fta=22, oreb=10, dreb=35,
-               reb=45, ast=25, stl=7, blk=5, tov=13, pf=20)
-LAL_BOX = dict(minutes=240, points=100, fgm=38, fga=90, fg3m=10, fg3a=30, ftm=14, fta=20, oreb=12, dreb=33,
-               reb=45, ast=22, stl=8, blk=4, tov=15, pf=19)
-STAR = dict(minutes=36.0, points=30, rebounds=8, assists=5, steals=1, blocks=0, turnovers=3,
-            fgm=10, fga=20, fg3m=4, fg3a=9, ftm=6, fta=10)
-BENCH = dict(minutes=0.0, points=0, rebounds=0, assists=0, steals=0, blocks=0, turnovers=0,
-             fgm=0, fga=0, fg3m=0, fg3a=0, ftm=0, fta=0)
+BOS_BOX = {"minutes": 240, "points": 110, "fgm": 40, "fga": 85, "fg3m": 12, "fg3a": 35, "ftm": 18, "fta": 22, "oreb": 10, "dreb": 35,
+               "reb": 45, "ast": 25, "stl": 7, "blk": 5, "tov": 13, "pf": 20}
+LAL_BOX = {"minutes": 240, "points": 100, "fgm": 38, "fga": 90, "fg3m": 10, "fg3a": 30, "ftm": 14, "fta": 20, "oreb": 12, "dreb": 33,
+               "reb": 45, "ast": 22, "stl": 8, "blk": 4, "tov": 15, "pf": 19}
+STAR = {"minutes": 36.0, "points": 30, "rebounds": 8, "assists": 5, "steals": 1, "blocks": 0, "turnovers": 3,
+            "fgm": 10, "fga": 20, "fg3m": 4, "fg3a": 9, "ftm": 6, "fta": 10}
+BENCH = {"minutes": 0.0, "points": 0, "rebounds": 0, "assists": 0, "steals": 0, "blocks": 0, "turnovers": 0,
+             "fgm": 0, "fga": 0, "fg3m": 0, "fg3a": 0, "ftm": 0, "fta": 0}
 
 
 def day1() -> RawDay:

@@ -10,7 +10,11 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.messages import PrecomputeProcessorCompleted, PrecomputeTrigger
 from shared.pipeline.phase3 import PROCESSORS as PHASE3
 from shared.pipeline.phase4 import PROCESSORS, handle_precompute_trigger
-from shared.pipeline.phase4.features import FEATURE_NAMES, FEATURE_VERSION, feature_vector
+from shared.pipeline.phase4.features import (
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+    feature_vector,
+)
 from shared.pipeline.phase4.tables import (
     ML_FEATURE_STORE_V2,
     PLAYER_COMPOSITE_FACTORS,
@@ -22,7 +26,13 @@ from shared.runtime.context import FunctionContext
 from shared.runtime.errors import PermanentError
 from shared.topology import TOPOLOGY
 from shared.topology.definition import PHASE4_GRAPH
-from tests.pipeline.raw_fixtures import Runner, SyntheticLeague, days, local_services, player_id
+from tests.pipeline.raw_fixtures import (
+    Runner,
+    SyntheticLeague,
+    days,
+    local_services,
+    player_id,
+)
 from tests.pipeline.test_phase3 import DAY1, DAY2, by, day1, day2
 
 STAR = player_id("BOS", 0)

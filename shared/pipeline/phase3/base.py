@@ -4,7 +4,8 @@ through the pure formulas of shared.pipeline.formulas."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from shared.contracts.envelope import Message
 from shared.contracts.messages import AnalyticsCompleted

@@ -2,8 +2,9 @@
 season strictly before D (no look-ahead: only partitions game_date < @d are read)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 

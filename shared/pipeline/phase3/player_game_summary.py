@@ -2,7 +2,8 @@
 usage (against the team's box score) and per-36 rates."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3.base import AnalyticsProcessor

@@ -2,7 +2,8 @@
 what its opponent managed against it (efficiency, forced turnovers, allowed shot profile)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3 import team_games

@@ -1,7 +1,8 @@
 """A team's box score on D beside its opponent's: the input of both team game summaries."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 

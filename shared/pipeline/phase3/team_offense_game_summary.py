@@ -2,7 +2,8 @@
 Oliver's four factors and the shot profile (where its points came from)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3 import team_games

@@ -6,7 +6,8 @@ game this season (before D) was for that team. Rest, recent form and the opponen
 games strictly before D; the prop lines are the ones offered on D (pre-game by nature)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3.base import AnalyticsProcessor

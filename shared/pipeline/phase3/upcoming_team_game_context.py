@@ -3,7 +3,8 @@ back-to-back, home/away, season record and ratings, recent form and the opponent
 all from team games strictly before D."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3.base import AnalyticsProcessor

@@ -11,6 +11,6 @@ if TYPE_CHECKING:
     from shared.runtime.context import FunctionContext
 
 
-def handle_precompute_trigger(message: PrecomputeTrigger, fctx: "FunctionContext") -> list[ProcessorOutcome]:
+def handle_precompute_trigger(message: PrecomputeTrigger, fctx: FunctionContext) -> list[ProcessorOutcome]:
     from shared.pipeline.phase4 import PROCESSORS
     return run_named(PROCESSORS, message.processor_names, message, fctx)

@@ -4,7 +4,8 @@ meaning are in shared.pipeline.phase4.features; the vector is stored both as a J
 (`features`) and as one FLOAT64 column per feature."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase4.base import PrecomputeProcessor

@@ -13,7 +13,8 @@ the adjustments a prediction applies to his baseline, each a small documented fo
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase4.base import PrecomputeProcessor

@@ -2,7 +2,8 @@
 last 5 and 10 games and the season before D, their spread, usage and efficiency."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase4.base import PLAYERS_ON_D_CTES, PrecomputeProcessor

@@ -2,11 +2,16 @@
 from (three, two, free throw) over his last 10 games before D."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase4.base import PLAYERS_ON_D_CTES, PrecomputeProcessor
-from shared.pipeline.phase4.tables import PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_ZONE_WINDOW, ZONES
+from shared.pipeline.phase4.tables import (
+    PLAYER_SHOT_ZONE_ANALYSIS,
+    PLAYER_ZONE_WINDOW,
+    ZONES,
+)
 from shared.pipeline.processor import ProcessorContext
 
 _SUMS = ("minutes", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")

@@ -3,12 +3,17 @@
 this season before D."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3.history import SCHEDULED_TEAMS_CTE
 from shared.pipeline.phase4.base import PrecomputeProcessor
-from shared.pipeline.phase4.tables import TEAM_DEFENSE_WINDOW, TEAM_DEFENSE_ZONE_ANALYSIS, ZONES
+from shared.pipeline.phase4.tables import (
+    TEAM_DEFENSE_WINDOW,
+    TEAM_DEFENSE_ZONE_ANALYSIS,
+    ZONES,
+)
 from shared.pipeline.processor import ProcessorContext
 
 _SUMS = ("possessions", "points_allowed", "opp_fgm", "opp_fga", "opp_fg3m", "opp_fg3a", "opp_ftm", "opp_fta")
