@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
@@ -50,6 +50,14 @@ def processor_context(fctx: "FunctionContext", analysis_date: date, trigger: Mes
 
 
 @dataclass(frozen=True)
+class ProcessorOutput:
+    """What transform may return instead of a plain row list: the output table's rows plus
+    rows of further tables written for the same date in the same run (e.g. a review table)."""
+    rows: list[dict[str, Any]]
+    side_outputs: Mapping[TableSpec, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ProcessorOutcome:
     processor: str
     run_key: str
@@ -75,14 +83,19 @@ class Processor(ABC):
         """Read the inputs (warehouse queries, stored payloads). No writes."""
 
     @abstractmethod
-    def transform(self, ctx: ProcessorContext, extracted: Any) -> list[dict[str, Any]]:
-        """Pure: inputs → output rows for ctx.analysis_date."""
+    def transform(self, ctx: ProcessorContext, extracted: Any) -> list[dict[str, Any]] | ProcessorOutput:
+        """Pure: inputs → output rows for ctx.analysis_date (and, optionally, side outputs)."""
 
     def validate(self, ctx: ProcessorContext, rows: Sequence[Mapping[str, Any]]) -> None:
         """Extra rules beyond the table schema; raise DataQualityError."""
 
-    def load(self, ctx: ProcessorContext, rows: list[dict[str, Any]]) -> int:
-        return ctx.services.warehouse.replace_partition(self.output, ctx.analysis_date, rows)
+    def load(self, ctx: ProcessorContext, output: ProcessorOutput) -> int:
+        """Replace the date's partition of every table written (idempotent); side outputs first,
+        so the run only counts as loaded once its main table is."""
+        warehouse = ctx.services.warehouse
+        for spec, rows in output.side_outputs.items():
+            warehouse.replace_partition(spec, ctx.analysis_date, rows)
+        return warehouse.replace_partition(self.output, ctx.analysis_date, output.rows)
 
     @abstractmethod
     def completion(self, ctx: ProcessorContext, records: int) -> Message:
@@ -114,19 +127,25 @@ def run_processor(processor: Processor, ctx: ProcessorContext) -> ProcessorOutco
 
 def _work(processor: Processor, ctx: ProcessorContext, lease: Lease, run_key: str) -> int:
     try:
-        rows = processor.transform(ctx, processor.extract(ctx))
-        try:
-            rows = conform_rows(processor.output, rows)
-        except SchemaMismatch as err:
-            raise DataQualityError(str(err)) from None
-        processor.validate(ctx, rows)
-        records = processor.load(ctx, rows)
+        output = _conformed(processor, processor.transform(ctx, processor.extract(ctx)))
+        processor.validate(ctx, output.rows)
+        records = processor.load(ctx, output)
     except Exception as err:
         _record(processor, ctx, lease, run_key, RunStatus.FAILED, 0, f"{type(err).__name__}: {err}")
         raise
     _record(processor, ctx, lease, run_key, RunStatus.SUCCEEDED, records)
     log.info("processed", extra={"fields": {"processor": processor.name, "run_key": run_key, "records": records}})
     return records
+
+
+def _conformed(processor: Processor, produced: list[dict[str, Any]] | ProcessorOutput) -> ProcessorOutput:
+    output = produced if isinstance(produced, ProcessorOutput) else ProcessorOutput(rows=produced)
+    try:
+        return ProcessorOutput(rows=conform_rows(processor.output, output.rows),
+                               side_outputs={spec: conform_rows(spec, rows)
+                                             for spec, rows in output.side_outputs.items()})
+    except SchemaMismatch as err:
+        raise DataQualityError(str(err)) from None
 
 
 def _record(processor: Processor, ctx: ProcessorContext, lease: Lease, run_key: str, status: RunStatus,

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -24,10 +23,8 @@ from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.identity import PlayerResolver, Resolution
 from shared.pipeline.phase2.tables import (PLAYER_BOXSCORES, PLAYER_IDENTITY_REVIEW, PLAYER_REGISTRY,
                                            PROP_LINES, SCHEDULE, TEAM_BOXSCORES)
-from shared.pipeline.processor import DataQualityError, Processor, ProcessorContext
+from shared.pipeline.processor import DataQualityError, Processor, ProcessorContext, ProcessorOutput
 from shared.ports.evidence import EvidenceError, EvidenceNotFound
-from shared.ports.warehouse import SchemaMismatch
-from shared.ports.warehouse_rows import conform_rows
 from shared.providers.payloads import (PAYLOADS, Payload, PlayerBoxScore, PlayerBoxScores, PlayerRegistry,
                                        PropLines, Schedule, TeamBoxScores)
 from shared.runtime.errors import PermanentError, TransientError
@@ -172,11 +169,6 @@ class BoxScoreInputs:
     game_ids: dict[str, str]  # team abbr → game id on D
 
 
-# run_processor hands `load` only the output rows; the quarantined rows of the same run travel
-# beside them here. A ContextVar is per thread, so concurrent runs never see each other's.
-_quarantined: ContextVar[tuple[str, list[dict[str, Any]]] | None] = ContextVar("phase2_quarantined", default=None)
-
-
 class RawPlayerBoxScores(RawProcessor):
     name = "raw_player_boxscores"
     scraper = "player_boxscores"
@@ -197,7 +189,7 @@ class RawPlayerBoxScores(RawProcessor):
         return {row["team_abbr"]: row["game_id"]
                 for row in sorted(rows, key=lambda row: row["preference"], reverse=True)}
 
-    def transform(self, ctx: ProcessorContext, extracted: BoxScoreInputs) -> list[dict[str, Any]]:
+    def transform(self, ctx: ProcessorContext, extracted: BoxScoreInputs) -> ProcessorOutput:
         resolver = PlayerResolver(extracted.registry)
         provenance = self.provenance(ctx, extracted.payload)
         resolutions = [resolver.resolve(row.player_name, row.team_abbr, ctx.analysis_date)
@@ -213,22 +205,8 @@ class RawPlayerBoxScores(RawProcessor):
                 identified.append(_boxscore_row(row, resolution, extracted.game_ids[row.team_abbr], provenance))
             else:
                 quarantined.append(_review_row(row, resolution, provenance))
-        _quarantined.set((ctx.run_id, quarantined))
         self._log_outcome(ctx, resolutions)
-        return identified
-
-    def load(self, ctx: ProcessorContext, rows: list[dict[str, Any]]) -> int:
-        stashed = _quarantined.get()
-        _quarantined.set(None)
-        if stashed is None or stashed[0] != ctx.run_id:
-            raise RuntimeError(f"{self.name}: load without the quarantine of run {ctx.run_id}")
-        try:
-            review_rows = conform_rows(self.review, stashed[1])
-        except SchemaMismatch as err:
-            raise DataQualityError(str(err)) from None
-        warehouse = ctx.services.warehouse
-        warehouse.replace_partition(self.review, ctx.analysis_date, review_rows)
-        return warehouse.replace_partition(self.output, ctx.analysis_date, rows)
+        return ProcessorOutput(rows=identified, side_outputs={self.review: quarantined})
 
     def _log_outcome(self, ctx: ProcessorContext, resolutions: Sequence[Resolution]) -> None:
         methods = Counter(r.method for r in resolutions)
