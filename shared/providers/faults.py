@@ -63,9 +63,10 @@ class ProviderFaults:
     @classmethod
     def chaos(cls, seed: int) -> ProviderFaults:
         """Moderate chaos that the client's two retries usually absorb: a call fails all three
-        attempts with probability 0.06³ ≈ 2e-4. Hangs cost a client timeout (5 s) each, so
-        they are rare; slow answers stay well under the timeout."""
-        return cls(seed, error_rate=0.05, hang_rate=0.01, slow_rate=0.03, hang_seconds=8.0, slow_seconds=0.3)
+        attempts with probability 0.055³ ≈ 2e-4. Each hang costs the client its timeout (5 s),
+        so hangs are rare (a season's ~870 requests see about 4); slow answers stay well under
+        the timeout."""
+        return cls(seed, error_rate=0.05, hang_rate=0.005, slow_rate=0.03, hang_seconds=8.0, slow_seconds=0.3)
 
     # --- scripting (tests) ----------------------------------------------------------------
     def fail_next(self, count: int, *, route: str | None = None, status: int = 500) -> None:

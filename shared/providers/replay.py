@@ -221,5 +221,5 @@ def _prop_values(r: dict[str, str], shared: dict[str, object]) -> tuple:
     def one(value: object) -> object:
         return shared.setdefault(value, value)
 
-    return (one(r["player"]), one(r["game"]), one(datetime.fromisoformat(r["game_time"].replace("Z", "+00:00"))),
+    return (one(r["player"]), one(r["game"]), one(datetime.fromisoformat(r["game_time"])),
             one(r["market"]), float(r["line"]), one(r["bookmaker"]), int(r["over_odds"]), int(r["under_odds"]))

@@ -87,6 +87,10 @@ class ProviderServer:
         with self._counts_lock:
             return dict(self._counts)
 
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected so far by kind ("error", "hang", "slow"); empty without faults."""
+        return dict(self.faults.injected) if self.faults is not None else {}
+
     def start(self) -> str:
         if self._httpd is not None:
             return self.base_url
@@ -139,7 +143,7 @@ class _ProviderRequestHandler(BaseHTTPRequestHandler):
     provider: ProviderServer
     server_version = "sportsflow-provider/1"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.provider._count(url.path)
         scraper = ROUTES.get(url.path)
@@ -185,7 +189,7 @@ class _ProviderRequestHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout) before we answered
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
+    def log_message(self, format: str, *args: object) -> None:  # http.server's signature
         log.debug("provider.server.request", extra={"fields": {"line": format % args}})
 
 

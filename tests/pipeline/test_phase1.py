@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import threading
 from datetime import date, datetime, timedelta, timezone
@@ -298,11 +297,21 @@ def test_the_provider_url_setting_is_used(tmp_path, provider):
     assert response.status_code == 200 and provider.request_counts == {"/schedule": 1}
 
 
-def test_function_entry_point_is_handle():
-    spec = importlib.util.spec_from_file_location("phase1_main", REPO_ROOT / "functions/phase1_scrapers/main.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.handle.__wrapped__.__name__ == "handle"
+def test_functions_framework_serves_the_entry_point(monkeypatch, tmp_path, provider):
+    import functions_framework
+
+    from shared.runtime import entrypoints
+
+    bus = LocalBus()
+    bus.create_topic(TOPIC)
+    bus.create_subscription(SubscriptionSpec(name=SUBSCRIPTION, topic=TOPIC, dead_letter_topic=None))
+    settings = Settings(home=tmp_path, provider_url=provider.base_url)
+    services = Services.with_adapters(settings, evidence=FileEvidenceStore(tmp_path / "ev"), bus=bus)
+    monkeypatch.setattr(entrypoints, "_services", services)  # what process_services() returns
+    app = functions_framework.create_app(target="handle", source=str(REPO_ROOT / "functions/phase1_scrapers/main.py"))
+    response = app.test_client().post("/", json={"scrapers": ["schedule"], "date": "2025-01-15"})
+    assert response.status_code == 200 and response.get_json()["results"][0]["success"]
+    assert [m.scraper for m in announced(services)] == ["schedule"]
 
 
 def test_replayed_day_end_to_end(services, data_dir, clock, sleeps):

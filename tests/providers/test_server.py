@@ -55,7 +55,7 @@ def test_scripted_failures_hit_only_their_route_then_stop(server, faults):
     faults.fail_next(2, route="/schedule", status=500)
     assert get(server, "/props", date="2025-01-15").status_code == 200
     assert [get(server, "/schedule", date="2025-01-15").status_code for _ in range(3)] == [500, 500, 200]
-    assert faults.injected == {"error": 2}
+    assert faults.injected == {"error": 2} and server.fault_counts() == {"error": 2}
 
 
 def test_outage_fails_everything_until_cleared(server, faults):
