@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from shared.config import BACKENDS, ConfigError, Settings
+from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.runtime.handlers import is_implemented
@@ -33,6 +34,16 @@ def root(ctx: typer.Context,
         ctx.obj = Settings.from_env(**overrides)
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from None
+    _log_to_file(ctx, ctx.obj.home / "logs" / "sportsflow.jsonl")
+
+
+def _log_to_file(ctx: typer.Context, path: Path) -> None:
+    """Structured JSON logs go to a file (stdout stays for results, stderr for progress)."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand in (None, "topology"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = ctx.with_resource(path.open("a", encoding="utf-8"))
+    configure_logging(stream=stream)
 
 
 class TopologyFormat(str, Enum):

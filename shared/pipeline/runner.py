@@ -63,19 +63,26 @@ class Pipeline:
 
     # --- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> "Pipeline":
-        from shared.pipeline.sources import provider_server
-        from shared.resilience import ProviderClient
+        from shared.providers.faults import ProviderFaults
+        from shared.providers.server import ProviderServer, open_source
+        from shared.resilience import DEFAULT_POLICY, ProviderClient, RateLimitPolicy
 
         self._prepare_storage()
-        self._server = provider_server(self.options.source, seed=self.options.seed,
-                                       chaos_seed=self.options.chaos_seed)
-        self._client = ProviderClient(f"provider-{uuid.uuid4().hex[:6]}", self._server.start())
+        source = self.options.source
+        if source == "synthetic" and self.options.seed:
+            source = f"synthetic:{self.options.seed}"
+        faults = ProviderFaults.chaos(self.options.chaos_seed) if self._chaotic else None
+        self._server = ProviderServer(open_source(source), faults=faults)
+        # The provider runs on this machine: the production rate limit would only slow a backfill.
+        policy = DEFAULT_POLICY.with_rate_limit(RateLimitPolicy(requests_per_second=10_000, burst=1_000))
+        self._client = ProviderClient(f"provider-{uuid.uuid4().hex[:6]}", self._server.start(), policy=policy)
         self._deployment = EmbeddedDeployment(self.services, wrap=self._chaos_wrap if self._chaotic else None)
         self._deployment.deploy()
         return self
 
     def __exit__(self, *exc) -> None:
         if self._server:
+            self._client.close()
             self._server.stop()
         self.services.close()
 
