@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from shared.config import Settings, emulator_environment
+from shared.config import DEFAULT_PROJECT, Settings, emulator_environment
 from shared.ports.bus import MessageBus
 from shared.ports.documents import DocumentStore
 from shared.ports.evidence import EvidenceStore
@@ -56,7 +56,7 @@ class Services:
             return DuckDBWarehouse(self._home_file("warehouse.duckdb"))
         self._prepare_google_env()
         from shared.adapters.gcp.bigquery import BigQueryWarehouse
-        return BigQueryWarehouse.from_env(self.settings.project)
+        return BigQueryWarehouse.from_env(project=self.settings.project)
 
     @cached_property
     def evidence(self) -> EvidenceStore:
@@ -81,6 +81,6 @@ class Services:
         if self.settings.backend == "emulator" and not self.__dict__.get("_emulator_env_loaded"):
             env = emulator_environment(self.settings)
             os.environ.update(env)  # the harness's endpoints win over stale shell variables
-            if "GOOGLE_CLOUD_PROJECT" in env:
+            if "GOOGLE_CLOUD_PROJECT" in env and self.settings.project == DEFAULT_PROJECT:
                 self.settings = replace(self.settings, project=env["GOOGLE_CLOUD_PROJECT"])
             self.__dict__["_emulator_env_loaded"] = True
