@@ -1,6 +1,7 @@
 """No look-ahead: the upcoming contexts and every Phase 4 row for D are built only from games
-before D. Changing a game on D or after D must leave them unchanged; changing a game before
-D must change them (so the test can catch a leak, and is not vacuous)."""
+before D (and the registry as of D at the latest). Changing a game on D or after D, or the
+registry after D, must leave them unchanged; changing a game before D must change them (so
+the test can catch a leak, and is not vacuous)."""
 from __future__ import annotations
 
 from datetime import date
@@ -52,6 +53,12 @@ def inflate_scoring(raw: RawDay) -> None:
         row.update(points=row["points"] + 20 * 9, fgm=row["fgm"] + 90, fga=row["fga"] + 90)
 
 
+def retire_everyone(raw: RawDay) -> None:
+    """A later registry in which nobody is active: read by mistake, it would empty D's rosters."""
+    for row in raw.rows["player_registry"]:
+        row["is_active"] = False
+
+
 def reprocess(runner: Runner, raw: RawDay) -> None:
     raw.load(runner.services.warehouse)
     runner.rerun(PHASE3, raw.day)
@@ -68,6 +75,8 @@ def test_games_on_or_after_d_do_not_change_d_pre_game_rows(league):
     assert all(before.values())
     for day in (D, DATES[5]):
         inflate_scoring(raw_days[day])
+    retire_everyone(raw_days[DATES[5]])
+    for day in (D, DATES[5]):
         reprocess(runner, raw_days[day])
     recompute_d(runner)
     assert pre_game_rows(runner) == before

@@ -9,6 +9,7 @@ import pytest
 from shared.contracts.envelope import Envelope
 from shared.contracts.messages import PrecomputeProcessorCompleted, PrecomputeTrigger
 from shared.pipeline.phase3 import PROCESSORS as PHASE3
+from shared.pipeline.phase3.tables import UPCOMING_PLAYER_GAME_CONTEXT
 from shared.pipeline.phase4 import PROCESSORS, handle_precompute_trigger
 from shared.pipeline.phase4.features import (
     FEATURE_NAMES,
@@ -112,14 +113,63 @@ def test_feature_store_rows_are_fixed_order_vectors(two_days):
     assert named["team_pace"] == pytest.approx(99.74) and named["days_rest"] == 1.0
 
 
+def history_fields(spec) -> list[str]:
+    return [field.name for field in spec.fields if field.mode == "NULLABLE"]
+
+
 def test_first_day_fills_every_table_with_null_history(runner):
     day2().load(runner.services.warehouse)
     runner.run(PHASE3, DAY2)
     records = runner.run(PROCESSORS, DAY2)
-    assert records == {"team_defense_zone_analysis": 4, "player_shot_zone_analysis": 0, "player_daily_cache": 0,
+    assert records == {"team_defense_zone_analysis": 4, "player_shot_zone_analysis": 2, "player_daily_cache": 2,
                        "player_composite_factors": 2, "ml_feature_store_v2": 2}
+    cache = by(runner.rows(PLAYER_DAILY_CACHE, DAY2), "player_id")
+    zones = by(runner.rows(PLAYER_SHOT_ZONE_ANALYSIS, DAY2), "player_id")
+    assert set(cache) == set(zones) == {STAR, player_id("BOS", 1)}  # the BOS registry roster
+    assert (cache[STAR]["team_abbr"], cache[STAR]["game_id"], cache[STAR]["games_played"]) == ("BOS", "G2", 0)
+    assert zones[STAR]["games_in_sample"] == 0
+    assert {name: cache[STAR][name] for name in history_fields(PLAYER_DAILY_CACHE)} == \
+        dict.fromkeys(history_fields(PLAYER_DAILY_CACHE))
+    assert {name: zones[STAR][name] for name in history_fields(PLAYER_SHOT_ZONE_ANALYSIS)} == \
+        dict.fromkeys(history_fields(PLAYER_SHOT_ZONE_ANALYSIS))
     row = runner.rows(ML_FEATURE_STORE_V2, DAY2)[0]
     assert row["history_games"] == 0 and row["points_avg_season"] is None and row["is_home"] == 0.0
+
+
+def test_the_history_fields_are_the_nullable_ones():
+    assert history_fields(PLAYER_DAILY_CACHE)[:2] == ["last_game_date", "days_since_last_game"]
+    assert "games_played" not in history_fields(PLAYER_DAILY_CACHE)
+    assert history_fields(PLAYER_SHOT_ZONE_ANALYSIS)[0] == "minutes"
+    assert "games_in_sample" not in history_fields(PLAYER_SHOT_ZONE_ANALYSIS)
+
+
+def test_every_player_table_lists_the_players_phase3_expects(runner):
+    """A registry player without history (a debut) next to players with history, and a team the
+    registry lacks (its roster from history): level 1 reads neither Phase 3 table, yet names the
+    same (player, team, game) as upcoming_player_game_context."""
+    day1().load(runner.services.warehouse)
+    raw = day2()
+    raw.rows["player_registry"][2]["is_active"] = True
+    raw.load(runner.services.warehouse)
+    for day in (DAY1, DAY2):
+        runner.run(PHASE3, day)
+        runner.run(PROCESSORS, day)
+
+    def roster(spec):
+        return {(r["player_id"], r["team_abbr"], r["game_id"]) for r in runner.rows(spec, DAY2)}
+
+    expected = roster(UPCOMING_PLAYER_GAME_CONTEXT)
+    assert expected == {(STAR, "BOS", "G2"), (player_id("BOS", 1), "BOS", "G2"), (player_id("BOS", 2), "BOS", "G2"),
+                        (player_id("LAL", 0), "LAL", "G3")}
+    for spec in (PLAYER_DAILY_CACHE, PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_COMPOSITE_FACTORS, ML_FEATURE_STORE_V2):
+        assert roster(spec) == expected, spec.name
+    cache = by(runner.rows(PLAYER_DAILY_CACHE, DAY2), "player_id")
+    debut = cache[player_id("BOS", 2)]
+    assert debut["games_played"] == 0 and debut["points_avg_season"] is None and debut["last_game_date"] is None
+    assert cache[STAR]["games_played"] == 1 and cache[player_id("LAL", 0)]["points_avg_season"] == 20.0
+    zones = by(runner.rows(PLAYER_SHOT_ZONE_ANALYSIS, DAY2), "player_id")
+    assert zones[player_id("BOS", 2)]["games_in_sample"] == 0 and zones[player_id("BOS", 2)]["primary_zone"] is None
+    assert zones[player_id("LAL", 0)]["games_in_sample"] == 1
 
 
 def test_a_synthetic_league_gives_complete_vectors_once_history_exists(runner):

@@ -1,5 +1,6 @@
-"""SQL fragments of the upcoming contexts: D's scheduled teams, and each team's record this
-season strictly before D (no look-ahead: only partitions game_date < @d are read)."""
+"""SQL fragments of the upcoming contexts: D's scheduled teams, the players expected on D,
+and each team's record this season strictly before D (no look-ahead: only partitions
+game_date < @d of the analytics tables are read)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,6 +19,42 @@ scheduled AS (
   SELECT game_date, game_id, start_time_utc, season_type, away_team_id AS team_id,
          away_team_abbr AS team_abbr, home_team_abbr AS opponent_abbr, FALSE AS is_home
   FROM nba_raw.schedule WHERE game_date = @d
+)"""
+
+# The players expected on D, shared by Phase 3 (upcoming_player_game_context) and Phase 4 so
+# both agree on who plays: the active players of the latest registry partition ≤ D whose team
+# plays on D ('registry'); for a team playing on D the registry lists nobody for, the players
+# whose latest game this season before D was for that team ('history'). Reads only raw tables
+# and history before D. Produces expected(player_id, player_name, team_abbr, roster_source,
+# game_id): one row per player, game_id being his team's game on D.
+EXPECTED_PLAYERS_CTES = f"""{SCHEDULED_TEAMS_CTE},
+registry_roster AS (
+  SELECT person_id AS player_id, full_name AS player_name, team_abbr
+  FROM nba_raw.player_registry
+  WHERE as_of_date = (SELECT MAX(as_of_date) FROM nba_raw.player_registry WHERE as_of_date <= @d)
+    AND is_active AND team_abbr IS NOT NULL
+),
+latest_game_before_d AS (
+  SELECT player_id, player_name, team_abbr,
+         ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS recency
+  FROM nba_analytics.player_game_summary
+  WHERE game_date < @d AND game_date >= @season_start
+),
+history_roster AS (
+  SELECT h.player_id, h.player_name, h.team_abbr
+  FROM latest_game_before_d AS h
+  WHERE h.recency = 1
+    AND NOT EXISTS (SELECT 1 FROM registry_roster AS r WHERE r.team_abbr = h.team_abbr)
+    AND NOT EXISTS (SELECT 1 FROM registry_roster AS r WHERE r.player_id = h.player_id)
+),
+expected AS (
+  SELECT r.player_id, r.player_name, r.team_abbr, r.roster_source, g.game_id
+  FROM (
+    SELECT player_id, player_name, team_abbr, 'registry' AS roster_source FROM registry_roster
+    UNION ALL
+    SELECT player_id, player_name, team_abbr, 'history' AS roster_source FROM history_roster
+  ) AS r
+  JOIN scheduled AS g ON g.team_abbr = r.team_abbr
 )"""
 
 # Each team's season before D: sums to turn into ratings, recency for rest and form.

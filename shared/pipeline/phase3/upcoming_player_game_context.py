@@ -1,9 +1,10 @@
 """upcoming_player_game_context: each player expected to play on D, as seen before tip-off.
 
-Expected players: the active players of the latest registry partition ≤ D whose team plays
-on D; for a team playing on D that the registry lists nobody for, the players whose latest
-game this season (before D) was for that team. Rest, recent form and the opponent come from
-games strictly before D; the prop lines are the ones offered on D (pre-game by nature)."""
+Expected players (history.EXPECTED_PLAYERS_CTES, shared with Phase 4): the active players of
+the latest registry partition ≤ D whose team plays on D; for a team playing on D that the
+registry lists nobody for, the players whose latest game this season (before D) was for that
+team. Rest, recent form and the opponent come from games strictly before D; the prop lines are
+the ones offered on D (pre-game by nature)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from typing import Any
 from shared.pipeline import formulas as f
 from shared.pipeline.phase3.base import AnalyticsProcessor
 from shared.pipeline.phase3.history import (
-    SCHEDULED_TEAMS_CTE,
+    EXPECTED_PLAYERS_CTES,
     TEAM_SEASON_CTE,
     days_since,
     team_ratings,
@@ -25,31 +26,13 @@ PROP_MARKETS = {"points_line": "player_points", "rebounds_line": "player_rebound
                 "assists_line": "player_assists", "threes_line": "player_threes"}
 
 SQL = f"""
-WITH {SCHEDULED_TEAMS_CTE},
+WITH {EXPECTED_PLAYERS_CTES},
 {TEAM_SEASON_CTE},
-registry AS (
-  SELECT person_id AS player_id, full_name AS player_name, team_abbr
-  FROM nba_raw.player_registry
-  WHERE as_of_date = (SELECT MAX(as_of_date) FROM nba_raw.player_registry WHERE as_of_date <= @d)
-    AND is_active AND team_abbr IS NOT NULL
-),
 player_history AS (
-  SELECT player_id, player_name, team_abbr, game_date, minutes, points,
+  SELECT player_id, game_date, minutes, points,
          ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS recency
   FROM nba_analytics.player_game_summary
   WHERE game_date < @d AND game_date >= @season_start
-),
-history_roster AS (
-  SELECT h.player_id, h.player_name, h.team_abbr, 'history' AS roster_source
-  FROM player_history AS h
-  WHERE h.recency = 1
-    AND NOT EXISTS (SELECT 1 FROM registry AS r WHERE r.team_abbr = h.team_abbr)
-    AND NOT EXISTS (SELECT 1 FROM registry AS r WHERE r.player_id = h.player_id)
-),
-expected AS (
-  SELECT player_id, player_name, team_abbr, 'registry' AS roster_source FROM registry
-  UNION ALL
-  SELECT player_id, player_name, team_abbr, roster_source FROM history_roster
 ),
 player_form AS (
   SELECT player_id,
@@ -80,7 +63,7 @@ SELECT g.game_date, g.game_id, e.player_id, e.player_name, e.team_abbr, g.oppone
        {team_season_select("ts", "team_")}, {team_season_select("os", "opp_")},
        pr.points_line, pr.rebounds_line, pr.assists_line, pr.threes_line, pr.prop_bookmakers
 FROM expected AS e
-JOIN scheduled AS g ON g.team_abbr = e.team_abbr
+JOIN scheduled AS g ON g.game_id = e.game_id AND g.team_abbr = e.team_abbr
 LEFT JOIN player_form AS pf ON pf.player_id = e.player_id
 LEFT JOIN team_season AS ts ON ts.team_abbr = g.team_abbr
 LEFT JOIN team_season AS os ON os.team_abbr = g.opponent_abbr

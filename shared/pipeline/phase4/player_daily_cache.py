@@ -1,8 +1,10 @@
-"""player_daily_cache: for each player of a team playing on D, his rolling averages over the
-last 5 and 10 games and the season before D, their spread, usage and efficiency."""
+"""player_daily_cache: for each player expected on D, his rolling averages over the last 5 and
+10 games and the season before D, their spread, usage and efficiency. A player without games
+before D (a debut, or a fresh warehouse) still gets his row: games_played 0, the rest NULL."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from shared.pipeline import formulas as f
@@ -17,7 +19,7 @@ _WINDOWS = {"last5": "recency <= 5", "last10": "recency <= 10", "season": "TRUE"
 
 
 _STATS_COLUMNS = (
-    "games_played", "last_game_date",
+    "last_game_date",
     *(f"{stat}_avg_{window}" for stat in AVERAGED for window in _WINDOWS),
     "points_std_last10", "minutes_std_last10", "usage_rate_last10", "usage_rate_season",
     "season_points", "season_rebounds", "season_assists", "season_minutes", "season_fga", "season_fta",
@@ -45,9 +47,10 @@ stats AS (
   FROM player_history
   GROUP BY player_id
 )
-SELECT p.player_id, p.player_name, p.team_abbr, p.game_id, {", ".join(f"s.{c}" for c in _STATS_COLUMNS)}
-FROM players_on_d AS p
-JOIN stats AS s ON s.player_id = p.player_id
+SELECT e.player_id, e.player_name, e.team_abbr, e.game_id, COALESCE(s.games_played, 0) AS games_played,
+       {", ".join(f"s.{c}" for c in _STATS_COLUMNS)}
+FROM expected AS e
+LEFT JOIN stats AS s ON s.player_id = e.player_id
 """
 
 
@@ -61,18 +64,21 @@ class PlayerDailyCache(PrecomputeProcessor):
         return daily_cache(ctx.analysis_date, row)
 
 
-def daily_cache(day, row: Mapping[str, Any]) -> dict[str, Any]:
+def daily_cache(day: date, row: Mapping[str, Any]) -> dict[str, Any]:
     minutes = row["season_minutes"]
     out: dict[str, Any] = {"game_date": day,
                            **{k: row[k] for k in ("player_id", "player_name", "team_abbr", "game_id",
                                                   "games_played", "last_game_date")}}
-    out["days_since_last_game"] = (day - row["last_game_date"]).days
+    last_game = row["last_game_date"]
+    out["days_since_last_game"] = None if last_game is None else (day - last_game).days
     for stat in AVERAGED:
         for window in _WINDOWS:
             out[f"{stat}_avg_{window}"] = f.rounded(row[f"{stat}_avg_{window}"], 2)
     for column in ("points_std_last10", "minutes_std_last10", "usage_rate_last10", "usage_rate_season"):
         out[column] = f.rounded(row[column], 2)
-    out["ts_pct_season"] = f.rounded(f.true_shooting_pct(row["season_points"], row["season_fga"], row["season_fta"]))
+    has_totals = row["season_points"] is not None
+    out["ts_pct_season"] = f.rounded(f.true_shooting_pct(row["season_points"], row["season_fga"], row["season_fta"])
+                                     if has_totals else None)
     for stat in ("points", "rebounds", "assists"):
         out[f"{stat}_per36_season"] = f.rounded(f.per_36(row[f"season_{stat}"], minutes) if minutes else None, 2)
     return out

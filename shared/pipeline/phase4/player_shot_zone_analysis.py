@@ -1,5 +1,6 @@
-"""player_shot_zone_analysis: for each player of a team playing on D, where his points come
-from (three, two, free throw) over his last 10 games before D."""
+"""player_shot_zone_analysis: for each player expected on D, where his points come from (three,
+two, free throw) over his last 10 games before D. A player without games before D still gets
+his row: games_in_sample 0, the rest NULL."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,6 +16,10 @@ from shared.pipeline.phase4.tables import (
 from shared.pipeline.processor import ProcessorContext
 
 _SUMS = ("minutes", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta")
+# the columns computed from the sample: all NULL without one
+_MIX_FIELDS = tuple(field.name for field in PLAYER_SHOT_ZONE_ANALYSIS.fields
+                    if field.name not in {"game_date", "player_id", "player_name", "team_abbr", "game_id",
+                                          "games_in_sample"})
 
 SQL = f"""
 WITH {PLAYERS_ON_D_CTES},
@@ -23,10 +28,10 @@ recent AS (
   FROM player_history WHERE recency <= {PLAYER_ZONE_WINDOW}
   GROUP BY player_id
 )
-SELECT p.player_id, p.player_name, p.team_abbr, p.game_id, r.games,
+SELECT e.player_id, e.player_name, e.team_abbr, e.game_id, COALESCE(r.games, 0) AS games,
        {", ".join(f"r.{s}" for s in _SUMS)}
-FROM players_on_d AS p
-JOIN recent AS r ON r.player_id = p.player_id
+FROM expected AS e
+LEFT JOIN recent AS r ON r.player_id = e.player_id
 """
 
 
@@ -41,14 +46,18 @@ class PlayerShotZoneAnalysis(PrecomputeProcessor):
 
 
 def shot_zones(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: row[k] for k in ("game_date", "player_id", "player_name", "team_abbr", "game_id")}
+    out["games_in_sample"] = row["games"]
+    return {**out, **(_zone_mix(row) if row["games"] else dict.fromkeys(_MIX_FIELDS))}
+
+
+def _zone_mix(row: Mapping[str, Any]) -> dict[str, Any]:
     fgm, fga, fg3m, fg3a, ftm, fta = (row[s] or 0 for s in ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta"))
     minutes = row["minutes"] or 0.0
     points = f.shot_zone_points(fgm, fg3m, ftm)
     total = sum(points.values())
     made_attempted = {"three": (fg3m, fg3a), "two": (fgm - fg3m, fga - fg3a), "free_throw": (ftm, fta)}
-    out: dict[str, Any] = {k: row[k] for k in ("game_date", "player_id", "player_name", "team_abbr", "game_id")}
-    out["games_in_sample"] = row["games"]
-    out["minutes"] = f.rounded(minutes, 2)
+    out: dict[str, Any] = {"minutes": f.rounded(minutes, 2)}
     for zone in ZONES:
         made, attempted = made_attempted[zone]
         out[f"{zone}_attempts_per36"] = f.rounded(f.per_36(attempted, minutes), 2)

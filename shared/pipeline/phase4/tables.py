@@ -1,6 +1,8 @@
 """The Phase 4 precompute tables (dataset nba_precompute), each partitioned on game_date = the
 analysis date D: features for D's games, built only from history before D (plus Phase 3's
-upcoming contexts for D, which are pre-game themselves).
+upcoming contexts for D, which are pre-game themselves). Every player table has one row per
+player expected on D (phase3.history.EXPECTED_PLAYERS_CTES, the roster Phase 3 uses too);
+a player without history keeps his row, with history features NULL.
 
 Shot "zones" come from the box-score mix, which has no shot locations: three (3PA/3PM),
 two (2PA/2PM inside the arc) and free_throw (FTA/FTM)."""
@@ -32,8 +34,9 @@ _GAME_DATE = _req("game_date", "DATE", "the analysis date D (features for D's ga
 _PLAYER_ON_D = (
     _GAME_DATE,
     _req("player_id", "INT64", "NBA person id"),
-    _req("player_name", "STRING", "latest box-score spelling"),
-    _req("team_abbr", "STRING", "the team of the player's latest game before D (it plays on D)"),
+    _req("player_name", "STRING", "registry name (latest box-score spelling for a history roster)"),
+    _req("team_abbr", "STRING", "his team on D: the registry's, or for a team the registry lists nobody for, "
+                                "the team of his latest game before D"),
     _req("game_id", "STRING", "that team's game on D"),
 )
 
@@ -61,10 +64,10 @@ TEAM_DEFENSE_ZONE_ANALYSIS = _table(
 
 PLAYER_SHOT_ZONE_ANALYSIS = _table(
     "player_shot_zone_analysis",
-    f"one row per player of a team playing on D: where he scores from, over his last {PLAYER_ZONE_WINDOW} "
-    "games before D",
+    f"one row per player expected on D: where he scores from, over his last {PLAYER_ZONE_WINDOW} "
+    "games before D (NULL without games)",
     *_PLAYER_ON_D,
-    _req("games_in_sample", "INT64", f"games used (≤ {PLAYER_ZONE_WINDOW})"),
+    _req("games_in_sample", "INT64", f"games used (≤ {PLAYER_ZONE_WINDOW}); 0 without history"),
     _opt("minutes", "FLOAT64", "minutes over the sample"),
     *(field for zone in ZONES for field in (
         _opt(f"{zone}_attempts_per36", "FLOAT64", f"{zone} attempts per 36 minutes"),
@@ -80,10 +83,10 @@ PLAYER_SHOT_ZONE_ANALYSIS = _table(
 _WINDOWS = ("last5", "last10", "season")
 PLAYER_DAILY_CACHE = _table(
     "player_daily_cache",
-    "one row per player of a team playing on D: his rolling averages (last 5, last 10, season before D), "
-    "spread, usage and efficiency — the statistical cache the features read",
+    "one row per player expected on D: his rolling averages (last 5, last 10, season before D), "
+    "spread, usage and efficiency — the statistical cache the features read (NULL without games)",
     *_PLAYER_ON_D,
-    _req("games_played", "INT64", "games this season before D"),
+    _req("games_played", "INT64", "games this season before D; 0 without history"),
     _opt("last_game_date", "DATE", "his previous game"),
     _opt("days_since_last_game", "INT64", "D − last_game_date in days"),
     *(_opt(f"{stat}_avg_{window}", "FLOAT64", f"{stat} per game, {window.replace('last', 'last ')} games")
