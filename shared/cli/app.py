@@ -76,3 +76,7 @@ app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -96,14 +96,14 @@ class Pipeline:
             self.services.evidence.ensure_bucket()
 
     # --- one date ----------------------------------------------------------------------
-    def run_date(self, day: date) -> RunReport:
+    def run_date(self, day: date, *, checksums: bool = True) -> RunReport:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
         self._scrape(day, correlation_id)
         self._deliver()
         report = RunReport(analysis_date=day, backend=self.settings.backend, source=self.options.source,
                            chaos_seed=self.options.chaos_seed)
-        report.tables = table_results(self.services.warehouse, pipeline_tables(), day)
+        report.tables = table_results(self.services.warehouse, pipeline_tables(), day, checksums=checksums)
         report.triggers = self.triggers(day)
         report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents)
                                if letter["recorded_at"] >= since]
