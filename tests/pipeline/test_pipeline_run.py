@@ -14,6 +14,11 @@ EXPECTED_TRIGGERS = {"phase2_to_phase3_orchestrator": 5, "phase3_to_phase4_orche
                      "phase4_orchestrator": 3}
 
 
+PLAYER_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.player_daily_cache",
+                 "nba_precompute.player_shot_zone_analysis", "nba_precompute.player_composite_factors",
+                 "nba_precompute.ml_feature_store_v2")
+
+
 def run(tmp_path, name: str, **options):
     settings = Settings(home=tmp_path / name)
     [report] = run_dates(settings, RunOptions(**options), [DAY])
@@ -33,9 +38,8 @@ def test_a_date_fills_the_tables_and_fires_each_trigger_once(clean):
     assert clean["triggers"] == EXPECTED_TRIGGERS
     assert clean["dead_letters"] == []
     empty = [t for t, result in clean["tables"].items() if result["rows"] == 0]
-    # Nothing is quarantined on the synthetic source's spelling variants.
-    assert set(empty) <= {"nba_raw.player_identity_review", "nba_precompute.player_daily_cache",
-                          "nba_precompute.player_shot_zone_analysis"}
+    assert empty == ["nba_raw.player_identity_review"]  # the synthetic spelling variants all resolve
+    assert len({clean["tables"][t]["rows"] for t in PLAYER_TABLES}) == 1  # one row per expected player
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -69,6 +73,7 @@ def test_a_real_date_from_the_2024_25_season(data_dir, tmp_path):
     assert rows["nba_raw.schedule"] == 11 and rows["nba_raw.team_boxscores"] == 22
     assert rows["nba_raw.player_boxscores"] == 232 and rows["nba_raw.player_identity_review"] == 0
     assert rows["nba_analytics.player_game_summary"] == 232
+    assert {rows[t] for t in PLAYER_TABLES} == {208}
     assert report["triggers"] == EXPECTED_TRIGGERS
     chaotic = run(tmp_path, "replay-chaos", source=f"replay:{data_dir}", chaos_seed=1)
     assert checksums(chaotic) == checksums(report)
