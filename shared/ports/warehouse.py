@@ -30,6 +30,14 @@ class FieldSpec:
     description: str = ""
 
 
+def required(name: str, type_: FieldType, description: str = "") -> FieldSpec:
+    return FieldSpec(name, type_, "REQUIRED", description)
+
+
+def nullable(name: str, type_: FieldType, description: str = "") -> FieldSpec:
+    return FieldSpec(name, type_, "NULLABLE", description)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     dataset: str

@@ -5,21 +5,15 @@ the stored payload it came from, so any raw row leads back to its evidence objec
 """
 from __future__ import annotations
 
-from shared.ports.warehouse import FieldSpec, FieldType, TableSpec
+from shared.ports.warehouse import FieldSpec, TableSpec
+from shared.ports.warehouse import nullable as _nullable
+from shared.ports.warehouse import required as _required
 
 DATASET = "nba_raw"
 _PROVENANCE = (
     FieldSpec("source", "STRING", "REQUIRED", "where the payload came from: synthetic, replay:<path>, ..."),
     FieldSpec("payload_sha256", "STRING", "REQUIRED", "SHA-256 of the stored payload (its evidence object)"),
 )
-
-
-def _required(name: str, type_: FieldType, description: str = "") -> FieldSpec:
-    return FieldSpec(name, type_, "REQUIRED", description)
-
-
-def _nullable(name: str, type_: FieldType, description: str = "") -> FieldSpec:
-    return FieldSpec(name, type_, "NULLABLE", description)
 
 
 def _raw_table(name: str, partition: str, description: str, *fields: FieldSpec) -> TableSpec:

@@ -3,22 +3,16 @@ analysis date D. Game summaries describe the games played on D; the upcoming con
 describe D's games as seen before tip-off, from history strictly before D."""
 from __future__ import annotations
 
+from shared.pipeline.schema import game_date_table
 from shared.ports.warehouse import FieldSpec, TableSpec
+from shared.ports.warehouse import nullable as _opt
+from shared.ports.warehouse import required as _req
 
 DATASET = "nba_analytics"
 
 
 def _table(name: str, description: str, *fields: FieldSpec, clustering: tuple[str, ...] = ()) -> TableSpec:
-    return TableSpec(dataset=DATASET, name=name, fields=fields, partition_field="game_date",
-                     clustering=clustering, description=description)
-
-
-def _req(name: str, type_: str, description: str) -> FieldSpec:
-    return FieldSpec(name, type_, "REQUIRED", description)  # type: ignore[arg-type]
-
-
-def _opt(name: str, type_: str, description: str) -> FieldSpec:
-    return FieldSpec(name, type_, "NULLABLE", description)  # type: ignore[arg-type]
+    return game_date_table(DATASET, name, description, *fields, clustering=clustering)
 
 
 _GAME_DATE = _req("game_date", "DATE", "the analysis date D: the day the game is played")
