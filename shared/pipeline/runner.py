@@ -163,11 +163,11 @@ class Pipeline:
         return flaky
 
     def _fault_counts(self) -> dict[str, int]:
-        faults = getattr(self.services.bus, "faults", None)
-        counts = dict(vars(faults.counts)) if faults is not None and hasattr(faults, "counts") else {}
-        if self._chaotic:
-            counts["transient_handler_failures"] = self._injected_failures
-            counts.update({f"provider_{k}": v for k, v in self._server.fault_counts().items()})
+        if not self._chaotic:
+            return {}
+        counts = dict(vars(self.services.bus.faults.counts)) if self.settings.backend == "local" else {}
+        counts["transient_handler_failures"] = self._injected_failures
+        counts.update({f"provider_{k}": v for k, v in self._server.fault_counts().items()})
         return counts
 
 
