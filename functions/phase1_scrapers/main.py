@@ -1,13 +1,3 @@
-"""Cloud Function `phase1_scrapers` (HTTP, called by Cloud Scheduler): its handler from the topology,
-shared.pipeline.phase1:handle_scrape_request."""
-import functions_framework
+from shared.runtime.entrypoints import http_entry_point
 
-from shared.runtime.handlers import resolve_handler
-from shared.topology import TOPOLOGY
-
-_scrape = resolve_handler(TOPOLOGY.function("phase1_scrapers"))
-
-
-@functions_framework.http
-def handle(request):
-    return _scrape(request)
+handle = http_entry_point("phase1_scrapers")
