@@ -1,4 +1,5 @@
-# Datasets, and date-partitioned tables once later work declares them in var.bigquery_tables.
+# Datasets, and every date-partitioned table the pipeline writes (var.bigquery_tables,
+# generated from the code's TableSpecs into topology.auto.tfvars.json).
 
 resource "google_bigquery_dataset" "dataset" {
   for_each = toset(var.bigquery_datasets)
@@ -15,7 +16,7 @@ resource "google_bigquery_table" "table" {
   for_each = var.bigquery_tables
 
   dataset_id               = google_bigquery_dataset.dataset[each.value.dataset].dataset_id
-  table_id                 = each.key
+  table_id                 = each.value.table
   description              = each.value.description
   schema                   = each.value.schema
   clustering               = length(each.value.clustering) > 0 ? each.value.clustering : null

@@ -196,9 +196,10 @@ variable "bigquery_datasets" {
 }
 
 variable "bigquery_tables" {
-  description = "Tables by table id: dataset, schema (JSON), DAY partition field, clustering fields."
+  description = "Tables by \"dataset.table\": dataset, table, schema (JSON), DAY partition field, clustering fields."
   type = map(object({
     dataset         = string
+    table           = string
     schema          = string
     partition_field = string
     clustering      = optional(list(string), [])

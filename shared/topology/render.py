@@ -76,7 +76,21 @@ def as_terraform_variables(topology: Topology) -> dict[str, Any]:
                                     "http_method": j.http_method, "body": json.dumps(j.body, sort_keys=True),
                                     "description": j.description}
                            for j in topology.scheduler_jobs},
+        "bigquery_tables": bigquery_tables(),
     }
+
+
+def bigquery_tables() -> dict[str, Any]:
+    """Every warehouse table the pipeline writes, as infra/ declares them (var.bigquery_tables)."""
+    from shared.pipeline.run_history import RUN_HISTORY_TABLE
+    from shared.pipeline.tables import pipeline_tables
+
+    return {spec.qualified_name: {
+        "dataset": spec.dataset, "table": spec.name, "partition_field": spec.partition_field,
+        "clustering": list(spec.clustering), "description": spec.description,
+        "schema": json.dumps([{"name": f.name, "type": f.type, "mode": f.mode, "description": f.description}
+                              for f in spec.fields]),
+    } for spec in [*pipeline_tables(), RUN_HISTORY_TABLE]}
 
 
 def as_json(topology: Topology) -> str:

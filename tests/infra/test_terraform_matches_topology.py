@@ -315,3 +315,14 @@ def test_cloudbuild_deploys_only_after_the_tests_pass():
     for deploying in ["source-bucket", "upload-sources", "terraform-plan", "terraform-apply"]:
         assert {"unit-tests", "terraform-fmt"} <= upstream(deploying), deploying
     assert {"package-functions", "upload-sources"} <= upstream("terraform-apply")
+
+
+def test_every_pipeline_table_is_provisioned_in_a_provisioned_dataset():
+    tables = render.as_terraform_variables(TOPOLOGY)["bigquery_tables"]
+    datasets = set(variable("bigquery_datasets")["default"])
+    assert {"nba_raw.player_boxscores", "nba_precompute.ml_feature_store_v2", "ops.processor_run_history"} <= set(tables)
+    assert {table["dataset"] for table in tables.values()} <= datasets
+    for table in tables.values():
+        schema = json.loads(table["schema"])
+        assert table["partition_field"] in {field["name"] for field in schema}
+    assert resource("google_bigquery_table", "table")["for_each"] == "${var.bigquery_tables}"

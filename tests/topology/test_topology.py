@@ -90,7 +90,7 @@ def test_cli_prints_every_format():
     assert mermaid.output == as_mermaid(TOPOLOGY)
     assert json.loads(runner.invoke(app, ["topology", "-f", "json"]).output)["phase4_final"] == "ml_feature_store_v2"
     assert set(json.loads(runner.invoke(app, ["topology", "-f", "tfvars"]).output)) == {
-        "topics", "subscriptions", "functions", "scheduler_jobs"}
+        "topics", "subscriptions", "functions", "scheduler_jobs", "bigquery_tables"}
 
 
 def test_push_ack_deadline_outlasts_the_function_so_running_work_is_not_redelivered():
