@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export SPORTSFLOW_HOME="${SPORTSFLOW_HOME:-$(mktemp -d -t sportsflow-test.XXXXXX)}"
 export SPORTSFLOW_REQUIRE_EMULATORS="${SPORTSFLOW_REQUIRE_EMULATORS:-1}"
 
-sportsflow emulators up
+# Set before starting: a start that fails half-way still stops what it started.
 trap 'sportsflow emulators down' EXIT
+sportsflow emulators up
 python -m pytest "$@"

@@ -120,9 +120,11 @@ def test_stopping_a_group_kills_children_that_ignore_sigterm(tmp_path):
 def core(tmp_path_factory):
     """pubsub, firestore, storage and s3 started by the harness into a fresh home."""
     settings = _settings(tmp_path_factory.mktemp("emulators-home"))
-    env = start_emulators(settings, CORE_SERVICES)
-    yield settings, env
-    stop_emulators(settings)
+    try:  # a failed start leaves the services that did start running: stop them either way
+        env = start_emulators(settings, CORE_SERVICES)
+        yield settings, env
+    finally:
+        stop_emulators(settings)
 
 
 @pytest.fixture
