@@ -217,7 +217,11 @@ def test_up_again_keeps_running_services_and_restarts_a_dead_one_on_its_port(cor
 @pytest.mark.emulator
 def test_down_stops_every_process_and_removes_the_env_file(tmp_path):
     settings = _settings(tmp_path)
-    start_emulators(settings, ["pubsub", "s3"])
+    try:
+        start_emulators(settings, ["pubsub", "s3"])
+    except Exception:
+        stop_emulators(settings)  # what did start must not outlive the test
+        raise
     pids = [record.pid for record in EmulatorFiles(settings).load().values()]
 
     assert stop_emulators(settings) == ["pubsub", "s3"]
