@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
@@ -102,11 +103,19 @@ class Processor(ABC):
         """The message announcing this run on completion_topic."""
 
 
+# Tables already ensured, per warehouse: handlers ensure on every message, and against
+# BigQuery each ensure is an API round trip, so each table is ensured once per instance.
+_ensured: "WeakKeyDictionary[Any, set[TableSpec]]" = WeakKeyDictionary()
+
+
 def ensure_tables(services: "Services", processors: Sequence[Processor], extra: Sequence[TableSpec] = ()) -> None:
+    """Create (if absent) the processors' outputs, `extra` and the run history table."""
     warehouse = services.warehouse
-    for spec in {p.output for p in processors} | set(extra) | {run_history.RUN_HISTORY_TABLE}:
+    done = _ensured.setdefault(warehouse, set())
+    for spec in ({p.output for p in processors} | set(extra) | {run_history.RUN_HISTORY_TABLE}) - done:
         warehouse.ensure_dataset(spec.dataset)
         warehouse.ensure_table(spec)
+        done.add(spec)
 
 
 def run_processor(processor: Processor, ctx: ProcessorContext) -> ProcessorOutcome:
