@@ -34,12 +34,9 @@ PUBLISH_LEASE = timedelta(seconds=90)
 
 @dataclass(frozen=True)
 class Claim:
-    target: str
     claim_id: str
-    orchestrator: str
-    claimant: str
     published: bool
-    won_now: bool
+    won_now: bool  # this call created the claim (and holds its publish lease)
 
 
 class FanInLedger:
@@ -71,8 +68,7 @@ class FanInLedger:
             "published": False, "published_message_id": None, "published_at": None,
             "lease_holder": attempt, "lease_until": now + PUBLISH_LEASE})
         data = self._documents.get(path).data
-        return Claim(target=target, claim_id=data["claim_id"], orchestrator=data["orchestrator"],
-                     claimant=data["claimant"], published=bool(data["published"]), won_now=won)
+        return Claim(claim_id=data["claim_id"], published=bool(data["published"]), won_now=won)
 
     def take_publish_lease(self, day: date, target: str, *, claimant: str, attempt: str,
                            stale_after: timedelta) -> bool:

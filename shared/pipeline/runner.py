@@ -15,7 +15,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Callable, Iterable
 
 from shared.bootstrap import Services
@@ -190,20 +189,8 @@ def _summary(letter: dict) -> dict:
     return {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "error_field", "reason")}
 
 
-def run_dates(settings: Settings, options: RunOptions, days: Iterable[date], *, skip_finished: bool = False,
-              progress: Progress | None = None, on_report: Callable[[RunReport], None] | None = None
-              ) -> list[RunReport]:
-    reports = []
+def run_dates(settings: Settings, options: RunOptions, days: Iterable[date], *,
+              progress: Progress | None = None) -> list[RunReport]:
+    """Each date's report, from one pipeline deployment."""
     with Pipeline(settings, options, progress) as pipeline:
-        for day in days:
-            if skip_finished and pipeline.is_finished(day):
-                continue
-            report = pipeline.run_date(day)
-            reports.append(report)
-            if on_report:
-                on_report(report)
-    return reports
-
-
-def data_path(source: str) -> Path | None:
-    return Path(source.split(":", 1)[1]) if source.startswith("replay:") else None
+        return [pipeline.run_date(day) for day in days]

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from typing import Any, Mapping
 
-from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES, encode
+from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES, decode, encode
 from shared.contracts.envelope import new_id, utc_now
 from shared.contracts.errors import InvalidMessage
 from shared.contracts.messages import DeadLetter
@@ -67,8 +67,6 @@ class DeadLetterRecorder:
         self._documents.create(f"{COLLECTION}/{hashlib.sha256(identity.encode()).hexdigest()[:32]}", record)
 
     def _record_of(self, received: ReceivedMessage) -> dict[str, Any]:
-        from shared.contracts.codec import decode  # local import: decode is only needed here
-
         attrs = dict(received.attributes)
         base = {"recorded_at": utc_now(), "subscription": received.subscription, "attributes": attrs}
         try:
