@@ -104,8 +104,8 @@ class Pipeline:
                            chaos_seed=self.options.chaos_seed)
         report.tables = table_results(self.services.warehouse, pipeline_tables(), day, checksums=checksums)
         report.triggers = self.triggers(day)
-        report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents)
-                               if letter["recorded_at"] >= since]
+        report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents,
+                                                                                since=since)]
         report.faults = self._fault_counts()
         report.duration_s = time.monotonic() - started
         return report

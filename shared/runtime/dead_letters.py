@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from datetime import datetime
 from typing import Any, Mapping
 
 from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES, decode, encode
@@ -85,6 +86,10 @@ class DeadLetterRecorder:
                     "delivery_attempt": int(attrs.get("CloudPubSubDeadLetterSourceDeliveryCount", 0) or 0)}
 
 
-def list_dead_letters(documents: DocumentStore, source_topic: str | None = None) -> list[dict[str, Any]]:
-    filters = [("source_topic", "==", source_topic)] if source_topic else []
+def list_dead_letters(documents: DocumentStore, source_topic: str | None = None, *,
+                      since: datetime | None = None) -> list[dict[str, Any]]:
+    """Recorded dead letters, optionally of one source topic and/or recorded at or after `since`."""
+    filters: list = [("source_topic", "==", source_topic)] if source_topic else []
+    if since is not None:
+        filters.append(("recorded_at", ">=", since))
     return [doc.data for doc in documents.query(COLLECTION, filters)]

@@ -1,5 +1,5 @@
 """The topology on the embedded bus: functions wired, dead letters of both kinds recorded, nothing lost."""
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -51,10 +51,13 @@ def test_handled_message_leaves_no_dead_letter(services):
 
 def test_invalid_message_is_recorded_once_with_its_reason(services):
     EmbeddedDeployment(services, handlers={"phase3_to_phase4_orchestrator": lambda m, c: None}).deploy()
+    before = datetime.now(timezone.utc)
     publish(services, b"{broken json")
     publish(services, b"{broken json")  # the same bad message again: recorded once
     [letter] = list_dead_letters(services.documents, TOPIC)
     assert letter["error_kind"] == "not_json" and letter["function"] == "phase3_to_phase4_orchestrator"
+    assert list_dead_letters(services.documents, since=before) == [letter]
+    assert list_dead_letters(services.documents, since=datetime.now(timezone.utc)) == []
 
 
 def test_message_failing_transiently_forever_is_dead_lettered_after_max_attempts(services):
