@@ -23,6 +23,13 @@ class _Outcome(Message):
         return error
 
 
+class _ProcessorOutcome(_Outcome):
+    """A processor's completion. Optional fields added compatibly (a v1 producer omits them)."""
+    data_version: str | None = Field(default=None, max_length=64,
+                                     description="content hash of the rows the run wrote for the date")
+    run_fence: NonNegativeInt = Field(default=0, description="the run's fencing token: later runs are higher")
+
+
 class ScraperCompleted(_Outcome):
     """phase1-scrapers-complete: a scraper stored a raw payload for a date."""
     MESSAGE_TYPE = "ScraperCompleted"
@@ -34,7 +41,7 @@ class ScraperCompleted(_Outcome):
     source: str = "synthetic"
 
 
-class RawProcessed(_Outcome):
+class RawProcessed(_ProcessorOutcome):
     """phase2-raw-complete: a raw processor loaded a raw table for a date."""
     MESSAGE_TYPE = "RawProcessed"
     source_table: str = Field(min_length=1)
@@ -44,7 +51,7 @@ class RawProcessed(_Outcome):
     trigger_downstream: bool = Field(default=True, description="False during backfills: Phase 3 is not triggered")
 
 
-class AnalyticsCompleted(_Outcome):
+class AnalyticsCompleted(_ProcessorOutcome):
     """phase3-analytics-complete: one of the five Phase 3 processors finished a date."""
     MESSAGE_TYPE = "AnalyticsCompleted"
     processor_name: str = Name
@@ -69,7 +76,7 @@ class PrecomputeTrigger(_ProcessorTrigger):
     MESSAGE_TYPE = "PrecomputeTrigger"
 
 
-class PrecomputeProcessorCompleted(_Outcome):
+class PrecomputeProcessorCompleted(_ProcessorOutcome):
     """phase4-processor-complete: one Phase 4 processor finished a date."""
     MESSAGE_TYPE = "PrecomputeProcessorCompleted"
     processor_name: str = Name

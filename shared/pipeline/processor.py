@@ -1,9 +1,18 @@
 """The base every Phase 2–4 processor runs on.
 
-run_processor: skip if (processor, run key) already succeeded — but still announce the
-completion, so a crash between recording success and publishing never loses a trigger —
-else take the run lease, extract → transform → validate → load (replace the date's
-partition: idempotent) → record the run → publish the completion.
+run_processor, for (processor, date):
+1. provenance: the code version and the current data versions of every input it reads
+   (read *before* extracting, so the data read is never older than the key says);
+2. acquire the date's run lease (run_history): the same run key already succeeded → skip, but
+   still announce the completion (a crash between recording and publishing loses no trigger);
+   another trigger's live run → Deferred (that run re-checks its inputs when it finishes);
+3. extract → transform → validate → load (replace the date's partition: idempotent), with a
+   heartbeat renewing the lease and the fencing token checked before the load;
+4. record the outcome fenced (a run that lost its lease never records over the holder), which
+   also makes the rows' content hash the date's data version;
+5. publish the completion carrying that data version.
+A permanent failure publishes a failed completion (the orchestrator shows the reason) and is
+dead-lettered; a zombie that loaded after losing its lease marks the date for recomputation.
 """
 from __future__ import annotations
 
@@ -15,10 +24,15 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from shared.contracts.envelope import Message
-from shared.pipeline import run_history
-from shared.pipeline.run_history import Lease, PriorSuccess, RunInProgressElsewhere, RunStatus
+from shared.pipeline import data_versions, run_history
+from shared.pipeline.data_versions import Input
+from shared.pipeline.formulas import season_start
+from shared.pipeline.report import content_checksum
+from shared.pipeline.run_history import (Deferred, Heartbeat, Lease, LeaseLost, LeasePolicy, PriorSuccess,
+                                         RunInProgressElsewhere, RunStatus)
 from shared.ports.warehouse import SchemaMismatch, TableSpec
 from shared.ports.warehouse_rows import conform_rows
+from shared.runtime import crash_points
 from shared.runtime.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
@@ -27,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sportsflow.pipeline")
 Publish = Callable[[str, Message], Any]
+# Runs per delivery at most: a trigger arriving during each run asks for one more check.
+MAX_RERUNS = 5
 
 
 class DataQualityError(PermanentError):
@@ -41,13 +57,18 @@ class ProcessorContext:
     correlation_id: str
     publish: Publish
     trigger: Message | None = None
+    trigger_topic: str | None = None
+    message_id: str = ""  # the trigger's stable id: its redeliveries share it
+    lease_policy: LeasePolicy = LeasePolicy()
 
 
 def processor_context(fctx: "FunctionContext", analysis_date: date, trigger: Message | None = None
                       ) -> ProcessorContext:
     """The context of a processor run inside a function invocation."""
     return ProcessorContext(services=fctx.services, analysis_date=analysis_date, run_id=fctx.run_id,
-                            correlation_id=fctx.correlation_id, publish=fctx.publish, trigger=trigger)
+                            correlation_id=fctx.correlation_id, publish=fctx.publish, trigger=trigger,
+                            trigger_topic=fctx.function.trigger_topic, message_id=fctx.envelope.message_id,
+                            lease_policy=LeasePolicy.for_timeout(fctx.function.timeout_s))
 
 
 @dataclass(frozen=True)
@@ -57,14 +78,23 @@ class ProcessorOutput:
     rows: list[dict[str, Any]]
     side_outputs: Mapping[TableSpec, list[dict[str, Any]]] = field(default_factory=dict)
 
+    def data_version(self) -> str:
+        """The content hash of everything written (run ids and timestamps excluded)."""
+        if not self.side_outputs:
+            return content_checksum(self.rows)[:32]
+        parts = {spec.qualified_name: content_checksum(rows) for spec, rows in self.side_outputs.items()}
+        return data_versions.fingerprint({**parts, "main": content_checksum(self.rows)})
+
 
 @dataclass(frozen=True)
 class ProcessorOutcome:
     processor: str
     run_key: str
-    status: str  # "succeeded" | "skipped"
+    status: str  # "succeeded" | "skipped" | "deferred"
     records: int
     run_id: str
+    data_version: str | None = None
+    rerun_requested: bool = False
 
 
 class Processor(ABC):
@@ -74,10 +104,28 @@ class Processor(ABC):
     phase: ClassVar[int]
     output: ClassVar[TableSpec]
     completion_topic: ClassVar[str]
+    # Bump when the computation changes: every date's run key changes, so all are stale.
+    code_version: ClassVar[str] = "1"
+    # Every other processor's output this one reads (checked against its SQL by a test).
+    reads: ClassVar[tuple[Input, ...]] = ()
 
-    def run_key(self, ctx: ProcessorContext) -> str:
-        """What makes two runs the same work (default: the date)."""
-        return ctx.analysis_date.isoformat()
+    def provenance_extra(self, ctx: ProcessorContext) -> dict[str, str]:
+        """Inputs that are not processor outputs (e.g. a stored payload's hash)."""
+        return {}
+
+    # True where no fan-in guarantees the inputs are recorded before the trigger (Phase 2).
+    waits_for_inputs: ClassVar[bool] = False
+
+    def reads_for(self, ctx: ProcessorContext) -> tuple[Input, ...]:
+        """What this run reads (default: `reads`; a run may read less, e.g. an empty payload)."""
+        return self.reads
+
+    def input_provenance(self, ctx: ProcessorContext) -> dict[str, str]:
+        """What a run for ctx.analysis_date would be computed from, as of now."""
+        return data_versions.provenance(ctx.services.documents, code_version=self.code_version,
+                                        reads=self.reads_for(ctx),
+                                        day=ctx.analysis_date, season_start=season_start(ctx.analysis_date),
+                                        extra=self.provenance_extra(ctx))
 
     @abstractmethod
     def extract(self, ctx: ProcessorContext) -> Any:
@@ -96,6 +144,8 @@ class Processor(ABC):
         warehouse = ctx.services.warehouse
         for spec, rows in output.side_outputs.items():
             warehouse.replace_partition(spec, ctx.analysis_date, rows)
+        if output.side_outputs:
+            crash_points.crash_point(crash_points.PROCESSOR_HALF_LOADED, processor=self.name)
         return warehouse.replace_partition(self.output, ctx.analysis_date, output.rows)
 
     @abstractmethod
@@ -119,32 +169,119 @@ def ensure_tables(services: "Services", processors: Sequence[Processor], extra: 
 
 
 def run_processor(processor: Processor, ctx: ProcessorContext) -> ProcessorOutcome:
-    run_key = processor.run_key(ctx)
+    """Run until no trigger that arrived meanwhile asks for another look (bounded)."""
+    for _ in range(MAX_RERUNS):
+        outcome = _run_once(processor, ctx)
+        if not outcome.rerun_requested:
+            return outcome
+        log.info("inputs may have changed during the run; checking again",
+                 extra={"fields": {"processor": processor.name, "analysis_date": ctx.analysis_date.isoformat()}})
+    raise TransientError(f"{processor.name} {ctx.analysis_date}: inputs kept changing during {MAX_RERUNS} runs")
+
+
+def _run_once(processor: Processor, ctx: ProcessorContext) -> ProcessorOutcome:
+    provenance = processor.input_provenance(ctx)
+    _require_inputs(processor, ctx, provenance)
+    run_key = data_versions.fingerprint(provenance)
     try:
-        claim = run_history.acquire(ctx.services.documents, processor.name, run_key, ctx.run_id)
+        claim = run_history.acquire(ctx.services.documents, processor.name, ctx.analysis_date, run_key, ctx.run_id,
+                                    message_id=ctx.message_id, provenance=provenance,
+                                    trigger=_trigger_record(ctx), policy=ctx.lease_policy)
     except RunInProgressElsewhere as err:
         raise TransientError(str(err)) from None
+    if isinstance(claim, Deferred):
+        log.info("another run holds the date; it will check the inputs again", extra={"fields": {
+            "processor": processor.name, "run_key": run_key, "holder_run_id": claim.holder_run_id}})
+        return ProcessorOutcome(processor.name, run_key, "deferred", 0, ctx.run_id)
     if isinstance(claim, PriorSuccess):
         log.info("already done; announcing again", extra={"fields": {"processor": processor.name,
                                                                      "run_key": run_key, "prior_run_id": claim.run_id}})
-        ctx.publish(processor.completion_topic, processor.completion(ctx, claim.records))
-        return ProcessorOutcome(processor.name, run_key, "skipped", claim.records, claim.run_id)
-    records = _work(processor, ctx, claim, run_key)
-    ctx.publish(processor.completion_topic, processor.completion(ctx, records))
-    return ProcessorOutcome(processor.name, run_key, "succeeded", records, ctx.run_id)
+        _announce(processor, ctx, claim.records, claim.data_version, claim.fence)
+        return ProcessorOutcome(processor.name, run_key, "skipped", claim.records, claim.run_id, claim.data_version)
+    records, version, finished = _work(processor, ctx, claim)
+    crash_points.crash_point(crash_points.PROCESSOR_RECORDED, processor=processor.name)
+    _announce(processor, ctx, records, version, claim.fence)
+    return ProcessorOutcome(processor.name, run_key, "succeeded", records, ctx.run_id, version,
+                            rerun_requested=finished.rerun_requested)
 
 
-def _work(processor: Processor, ctx: ProcessorContext, lease: Lease, run_key: str) -> int:
+def _require_inputs(processor: Processor, ctx: ProcessorContext, provenance: Mapping[str, str]) -> None:
+    """A processor that is not started by a fan-in (Phase 2) waits until what it reads on the
+    date has a recorded version: rows loaded by a run that has not yet recorded itself would
+    otherwise be read under a key that says they are absent."""
+    if not processor.waits_for_inputs:
+        return
+    absent = [spec.key for spec in processor.reads_for(ctx)
+              if spec.window != "before" and not spec.optional and provenance.get(spec.key) == data_versions.ABSENT]
+    if absent:
+        raise TransientError(f"{processor.name} {ctx.analysis_date}: waiting for {', '.join(absent)}")
+
+
+def _announce(processor: Processor, ctx: ProcessorContext, records: int, version: str | None, fence: int,
+              error: str | None = None) -> None:
+    message = processor.completion(ctx, records).model_copy(update={"data_version": version, "run_fence": fence})
+    if error is not None:
+        message = message.model_copy(update={"success": False, "error": error[:4000]})
+    ctx.publish(processor.completion_topic, message)
+
+
+def _trigger_record(ctx: ProcessorContext) -> dict[str, Any] | None:
+    """The trigger as it came, so the reconciler can deliver it again."""
+    if ctx.trigger is None or ctx.trigger_topic is None:
+        return None
+    return {"topic": ctx.trigger_topic, "message_type": ctx.trigger.MESSAGE_TYPE,
+            "payload": ctx.trigger.model_dump(mode="json")}
+
+
+def _work(processor: Processor, ctx: ProcessorContext, lease: Lease) -> tuple[int, str, run_history.Finished]:
+    documents = ctx.services.documents
+    with Heartbeat(documents, lease, ctx.lease_policy) as heartbeat:
+        try:
+            output = _conformed(processor, processor.transform(ctx, processor.extract(ctx)))
+            processor.validate(ctx, output.rows)
+            version = output.data_version()
+            heartbeat.check()
+            records = processor.load(ctx, output)
+        except LeaseLost as err:  # nothing written: the holder does the work
+            raise TransientError(str(err)) from None
+        except Exception as err:
+            _record_failure(processor, ctx, lease, err)
+            raise
+        crash_points.crash_point(crash_points.PROCESSOR_LOADED, processor=processor.name)
+        crash_points.crash_point(crash_points.LEASE_OUTLIVED, processor=processor.name,
+                                 usurp=lambda: _usurp(ctx, lease))
     try:
-        output = _conformed(processor, processor.transform(ctx, processor.extract(ctx)))
-        processor.validate(ctx, output.rows)
-        records = processor.load(ctx, output)
-    except Exception as err:
-        _record(processor, ctx, lease, run_key, RunStatus.FAILED, 0, f"{type(err).__name__}: {err}")
-        raise
-    _record(processor, ctx, lease, run_key, RunStatus.SUCCEEDED, records)
-    log.info("processed", extra={"fields": {"processor": processor.name, "run_key": run_key, "records": records}})
-    return records
+        finished = _record(processor, ctx, lease, RunStatus.SUCCEEDED, records, data_version=version)
+    except LeaseLost as err:
+        run_history.mark_needs_rerun(documents, processor.name, ctx.analysis_date, str(err))
+        _history_row(processor, ctx, lease, "superseded", records, str(err), version)
+        raise TransientError(f"{err}; it loaded after losing its lease, so the date will be recomputed") from None
+    log.info("processed", extra={"fields": {"processor": processor.name, "run_key": lease.run_key,
+                                            "records": records, "data_version": version, "fence": lease.fence}})
+    return records, version, finished
+
+
+def _record_failure(processor: Processor, ctx: ProcessorContext, lease: Lease, err: Exception) -> None:
+    error = f"{type(err).__name__}: {err}"
+    try:
+        _record(processor, ctx, lease, RunStatus.FAILED, 0, error=error)
+    except LeaseLost:
+        return  # the holder's outcome stands
+    if isinstance(err, PermanentError):  # it will be dead-lettered: say so downstream too
+        _announce(processor, ctx, 0, None, lease.fence, error=error)
+
+
+def _usurp(ctx: ProcessorContext, lease: Lease) -> None:
+    """Fault injection: the lease expired while this run worked, and a redelivery of the same
+    trigger took the date (its fencing token is now higher)."""
+    documents = ctx.services.documents
+
+    def take(tx) -> None:
+        now = documents.now()
+        data = tx.get(lease.path).data
+        tx.update(lease.path, {"fence": int(data["fence"]) + 1, "run_id": f"usurper-{lease.run_id}",
+                               "started_at": now, "lease_expires_at": now + ctx.lease_policy.ttl})
+    documents.run_transaction(take)
 
 
 def _conformed(processor: Processor, produced: list[dict[str, Any]] | ProcessorOutput) -> ProcessorOutput:
@@ -157,14 +294,22 @@ def _conformed(processor: Processor, produced: list[dict[str, Any]] | ProcessorO
         raise DataQualityError(str(err)) from None
 
 
-def _record(processor: Processor, ctx: ProcessorContext, lease: Lease, run_key: str, status: RunStatus,
-            records: int, error: str | None = None) -> None:
-    # The warehouse row first: if recording success in the document store fails after it,
-    # the redelivery redoes the (idempotent) work instead of skipping unrecorded work.
+def _record(processor: Processor, ctx: ProcessorContext, lease: Lease, status: RunStatus, records: int, *,
+            error: str | None = None, data_version: str | None = None) -> run_history.Finished:
+    # Fence first (cheap), then the warehouse row, then the fenced outcome: if recording in the
+    # document store fails after the row, the redelivery redoes the (idempotent) work.
+    if not run_history.holds(ctx.services.documents, lease):
+        raise LeaseLost(f"{processor.name} {ctx.analysis_date}: run {lease.run_id} no longer holds fence "
+                        f"{lease.fence}")
+    _history_row(processor, ctx, lease, status.value, records, error, data_version)
+    return run_history.finish(ctx.services.documents, lease, status, records=records, error=error,
+                              data_version=data_version)
+
+
+def _history_row(processor: Processor, ctx: ProcessorContext, lease: Lease, status: str, records: int,
+                 error: str | None, data_version: str | None) -> None:
     run_history.record_attempt(ctx.services.warehouse, analysis_date=ctx.analysis_date, processor=processor.name,
-                               phase=processor.phase, run_key=run_key, run_id=ctx.run_id,
-                               correlation_id=ctx.correlation_id, status=status.value, records=records,
-                               started_at=lease.started_at, error=error)
-    run_history.finish(ctx.services.documents, lease, status, records=records, error=error)
-
-
+                               phase=processor.phase, run_key=lease.run_key, run_id=ctx.run_id,
+                               correlation_id=ctx.correlation_id, status=status, records=records,
+                               started_at=lease.started_at, finished_at=ctx.services.documents.now(),
+                               error=error, data_version=data_version, fence=lease.fence)

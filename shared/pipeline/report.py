@@ -37,11 +37,15 @@ class RunReport:
     duration_s: float = 0.0
     chaos_seed: int | None = None
     faults: dict[str, int] = field(default_factory=dict)
+    finished: bool = True
+    missing: list[str] = field(default_factory=list)
+    stale: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "date": self.analysis_date.isoformat(), "backend": self.backend, "source": self.source,
             "chaos_seed": self.chaos_seed, "duration_s": round(self.duration_s, 3),
+            "finished": self.finished, "missing": self.missing, "stale": self.stale,
             "tables": {t.table: {"rows": t.rows, "checksum": t.checksum} for t in self.tables},
             "triggers": dict(sorted(self.triggers.items())),
             "dead_letters": self.dead_letters,

@@ -1,24 +1,42 @@
-"""processor_run_history: which (processor, run key) has succeeded, who is running it now.
+"""processor_run_history: one decision document per (processor, date), and a row per attempt.
 
-The decision document lives in the document store (strongly consistent, transactional):
-`processor_runs/{processor}__{run_key}`. A run takes a lease before working, so two
-deliveries of the same trigger never process concurrently; a crashed run's lease expires
-and the next delivery takes over. Every attempt's outcome is also appended to the
-warehouse table `ops.processor_run_history`, so every run is traceable in SQL.
+`processor_runs/{processor}__{date}` (strongly consistent, transactional) says which run key
+last succeeded for the date, and who holds the run lease now:
+
+- **Run key.** A hash of the run's provenance (data_versions): the same inputs again are a
+  no-op (`PriorSuccess`, announced again); new inputs run again.
+- **Lease.** One run per (processor, date) at a time, whatever its run key, so a run on old
+  inputs can never overwrite a newer one concurrently. The lease lives `ttl` (never longer
+  than the function's timeout) on the document store's clock and is renewed by a heartbeat
+  while the run works, so a crashed run frees its date within one ttl.
+- **Fencing token.** Every acquisition increments `fence`; renewals and the outcome are
+  written only while the fence is still the run's own, so a run that lost its lease (a
+  zombie) can never record over the holder. A zombie that had already loaded marks the date
+  `needs_rerun`, so the next delivery recomputes what it may have overwritten.
+- **Waiting without burning deliveries.** A delivery of a *different* trigger that meets a
+  live lease sets `rerun_requested` and is acknowledged (`Deferred`): the holder checks its
+  inputs again when it finishes. A redelivery of the holder's *own* trigger is told to retry
+  (`RunInProgressElsewhere`): its lease expires within one ttl, well inside the delivery budget.
+
+Every attempt's outcome is also appended to the warehouse table `ops.processor_run_history`,
+so every run is traceable in SQL.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Mapping
 
-from shared.contracts.envelope import utc_now
 from shared.ports.documents import DocumentStore, Transaction
 from shared.ports.warehouse import FieldSpec, TableSpec, Warehouse
+from shared.pipeline import data_versions
 
 COLLECTION = "processor_runs"
-DEFAULT_LEASE = timedelta(minutes=15)
+MAX_LEASE = timedelta(seconds=60)
+log = logging.getLogger("sportsflow.pipeline.run_history")
 
 RUN_HISTORY_TABLE = TableSpec(
     dataset="ops", name="processor_run_history", partition_field="analysis_date",
@@ -30,11 +48,13 @@ RUN_HISTORY_TABLE = TableSpec(
         FieldSpec("run_key", "STRING", "REQUIRED"),
         FieldSpec("run_id", "STRING", "REQUIRED"),
         FieldSpec("correlation_id", "STRING"),
-        FieldSpec("status", "STRING", "REQUIRED", "succeeded | skipped | failed"),
+        FieldSpec("status", "STRING", "REQUIRED", "succeeded | failed | superseded (lost its lease)"),
         FieldSpec("records", "INT64"),
         FieldSpec("started_at", "TIMESTAMP", "REQUIRED"),
         FieldSpec("finished_at", "TIMESTAMP", "REQUIRED"),
         FieldSpec("error", "STRING"),
+        FieldSpec("data_version", "STRING", description="content hash of the rows written"),
+        FieldSpec("fence", "INT64", description="the run's fencing token"),
     ),
 )
 
@@ -46,13 +66,35 @@ class RunStatus(str, Enum):
 
 
 class RunInProgressElsewhere(Exception):
-    """Another live run holds the lease: try again later (the caller raises TransientError)."""
+    """An earlier delivery of the same trigger holds a live lease: retry later (TransientError)."""
+
+
+class LeaseLost(Exception):
+    """The run's fencing token is no longer current: another run took over the date."""
+
+
+@dataclass(frozen=True)
+class LeasePolicy:
+    ttl: timedelta = MAX_LEASE
+
+    @classmethod
+    def for_timeout(cls, timeout_s: int) -> "LeasePolicy":
+        """A lease never outlives the function that holds it (the topology's timeout)."""
+        return cls(ttl=min(MAX_LEASE, timedelta(seconds=timeout_s)))
+
+    @property
+    def heartbeat_every(self) -> float:
+        return self.ttl.total_seconds() / 3
 
 
 @dataclass(frozen=True)
 class Lease:
     path: str
+    processor: str
+    analysis_date: date
     run_id: str
+    run_key: str
+    fence: int
     started_at: datetime
 
 
@@ -60,45 +102,168 @@ class Lease:
 class PriorSuccess:
     run_id: str
     records: int
+    fence: int
+    data_version: str | None
 
 
-def run_path(processor: str, run_key: str) -> str:
-    return f"{COLLECTION}/{processor}__{run_key}"
+@dataclass(frozen=True)
+class Deferred:
+    """Another trigger's live run will check the inputs again when it finishes."""
+    holder_run_id: str
 
 
-def acquire(documents: DocumentStore, processor: str, run_key: str, run_id: str, *,
-            lease: timedelta = DEFAULT_LEASE) -> Lease | PriorSuccess:
-    """The lease for this run, or the earlier success that makes the run unnecessary."""
-    path = run_path(processor, run_key)
+@dataclass(frozen=True)
+class Finished:
+    rerun_requested: bool
 
-    def claim(tx: Transaction) -> Lease | PriorSuccess:
-        now = utc_now()
+
+def run_path(processor: str, day: date | str) -> str:
+    day_text = day.isoformat() if isinstance(day, date) else day
+    return f"{COLLECTION}/{processor}__{day_text}"
+
+
+def acquire(documents: DocumentStore, processor: str, day: date, run_key: str, run_id: str, *,
+            message_id: str, provenance: Mapping[str, str], trigger: Mapping[str, Any] | None = None,
+            policy: LeasePolicy = LeasePolicy()) -> Lease | PriorSuccess | Deferred:
+    """The lease for this run, the earlier success that makes it unnecessary, or Deferred."""
+    path = run_path(processor, day)
+
+    def claim(tx: Transaction) -> Lease | PriorSuccess | Deferred:
+        now = documents.now()
         current = tx.get(path)
         data: dict[str, Any] = current.data if current else {}
-        if data.get("status") == RunStatus.SUCCEEDED:
-            return PriorSuccess(run_id=data["run_id"], records=int(data.get("records", 0)))
-        if (data.get("status") == RunStatus.RUNNING and data.get("run_id") != run_id
-                and data["lease_expires_at"] > now):
-            raise RunInProgressElsewhere(f"{processor} {run_key} is being run by {data['run_id']} "
+        if _live(data, now) and data.get("run_id") != run_id:
+            if data.get("message_id") != message_id:
+                tx.update(path, {"rerun_requested": True})
+                return Deferred(holder_run_id=data["run_id"])
+            raise RunInProgressElsewhere(f"{processor} {day} is being run by {data['run_id']} "
                                          f"until {data['lease_expires_at'].isoformat()}")
-        tx.set(path, {"processor": processor, "run_key": run_key, "status": RunStatus.RUNNING.value,
-                      "run_id": run_id, "started_at": now, "lease_expires_at": now + lease,
-                      "attempts": int(data.get("attempts", 0)) + 1})
-        return Lease(path=path, run_id=run_id, started_at=now)
+        # Only a clean success counts: a run that crashed or failed may have half-loaded.
+        if data.get("status") == RunStatus.SUCCEEDED and data.get("succeeded_run_key") == run_key \
+                and not data.get("needs_rerun"):
+            return PriorSuccess(run_id=data["succeeded_run_id"], records=int(data.get("records", 0)),
+                                fence=int(data.get("succeeded_fence", 0)), data_version=data.get("data_version"))
+        fence = int(data.get("fence", 0)) + 1
+        tx.set(path, {**data, "processor": processor, "analysis_date": day.isoformat(),
+                      "status": RunStatus.RUNNING.value, "run_id": run_id, "message_id": message_id,
+                      "run_key": run_key, "provenance": dict(provenance), "fence": fence, "started_at": now,
+                      "lease_expires_at": now + policy.ttl, "rerun_requested": False, "needs_rerun": False,
+                      "attempts": int(data.get("attempts", 0)) + 1,
+                      "trigger": dict(trigger) if trigger else data.get("trigger")})
+        return Lease(path=path, processor=processor, analysis_date=day, run_id=run_id, run_key=run_key,
+                     fence=fence, started_at=now)
 
     return documents.run_transaction(claim)
 
 
+def _live(data: Mapping[str, Any], now: datetime) -> bool:
+    return data.get("status") == RunStatus.RUNNING and data.get("lease_expires_at") is not None \
+        and data["lease_expires_at"] > now
+
+
+def holds(documents: DocumentStore, lease: Lease) -> bool:
+    document = documents.get(lease.path)
+    return bool(document and document.data.get("fence") == lease.fence
+                and document.data.get("status") == RunStatus.RUNNING)
+
+
+def renew(documents: DocumentStore, lease: Lease, policy: LeasePolicy) -> bool:
+    """Extend the lease by one ttl; False if the run no longer holds it."""
+    def extend(tx: Transaction) -> bool:
+        document = tx.get(lease.path)
+        if not document or document.data.get("fence") != lease.fence:
+            return False
+        tx.update(lease.path, {"lease_expires_at": documents.now() + policy.ttl})
+        return True
+    return documents.run_transaction(extend)
+
+
 def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records: int = 0,
-           error: str | None = None) -> None:
-    documents.update(lease.path, {"status": status.value, "run_id": lease.run_id, "records": records,
-                                  "finished_at": utc_now(), "error": error})
+           error: str | None = None, data_version: str | None = None) -> Finished:
+    """Record the run's outcome — only while it still holds the lease (else LeaseLost). A
+    success also makes `data_version` the date's current version of the processor."""
+    version_path = data_versions.version_path(lease.processor, lease.analysis_date)
+
+    def record(tx: Transaction) -> Finished:
+        now = documents.now()
+        document = tx.get(lease.path)
+        if not document or document.data.get("fence") != lease.fence:
+            raise LeaseLost(f"{lease.processor} {lease.analysis_date}: run {lease.run_id} (fence {lease.fence}) "
+                            f"was superseded by fence {document.data.get('fence') if document else None}")
+        changes: dict[str, Any] = {"status": status.value, "finished_at": now, "lease_expires_at": None,
+                                   "error": error, "last_run_id": lease.run_id}
+        if status == RunStatus.SUCCEEDED:
+            changes.update(succeeded_run_key=lease.run_key, succeeded_run_id=lease.run_id,
+                           succeeded_fence=lease.fence, records=records, data_version=data_version,
+                           succeeded_provenance=document.data.get("provenance"), failures=0)
+            tx.set(version_path, {"processor": lease.processor, "date": lease.analysis_date.isoformat(),
+                                  "version": data_version, "run_key": lease.run_key, "fence": lease.fence,
+                                  "run_id": lease.run_id, "recorded_at": now})
+        else:
+            changes["failures"] = int(document.data.get("failures", 0)) + 1
+        tx.update(lease.path, changes)
+        return Finished(rerun_requested=bool(document.data.get("rerun_requested")))
+
+    return documents.run_transaction(record)
+
+
+def mark_needs_rerun(documents: DocumentStore, processor: str, day: date, reason: str) -> None:
+    """After a zombie's load: whatever holds or next takes the date recomputes it."""
+    documents.run_transaction(lambda tx: tx.update(run_path(processor, day), {
+        "needs_rerun": True, "needs_rerun_reason": reason, "rerun_requested": True}))
+
+
+def runs_for(documents: DocumentStore, day: date) -> dict[str, dict[str, Any]]:
+    """processor → its run document for `day`."""
+    return {doc.data["processor"]: doc.data
+            for doc in documents.query(COLLECTION, [("analysis_date", "==", day.isoformat())])}
+
+
+def runs_with_status(documents: DocumentStore, status: RunStatus) -> list[dict[str, Any]]:
+    return [doc.data for doc in documents.query(COLLECTION, [("status", "==", status.value)])]
+
+
+class Heartbeat:
+    """Renews a lease every third of its ttl while the run works; `lost` once renewal fails."""
+
+    def __init__(self, documents: DocumentStore, lease: Lease, policy: LeasePolicy):
+        self._documents, self._lease, self._policy = documents, lease, policy
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{lease.processor}")
+        self.lost = False
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._policy.heartbeat_every):
+            try:
+                if not renew(self._documents, self._lease, self._policy):
+                    self.lost = True
+                    return
+            except Exception:  # a blip: the next beat retries; the ttl covers two missed beats
+                log.warning("lease renewal failed", exc_info=True,
+                            extra={"fields": {"processor": self._lease.processor, "fence": self._lease.fence}})
+
+    def check(self) -> None:
+        """Raise LeaseLost if the run no longer holds its lease (checked again before effects)."""
+        if self.lost or not holds(self._documents, self._lease):
+            self.lost = True
+            raise LeaseLost(f"{self._lease.processor} {self._lease.analysis_date}: lease (fence "
+                            f"{self._lease.fence}) lost before writing")
 
 
 def record_attempt(warehouse: Warehouse, *, analysis_date: date, processor: str, phase: int, run_key: str,
                    run_id: str, correlation_id: str, status: str, records: int, started_at: datetime,
-                   error: str | None = None) -> None:
+                   finished_at: datetime, error: str | None = None, data_version: str | None = None,
+                   fence: int | None = None) -> None:
     row = {"analysis_date": analysis_date, "processor": processor, "phase": phase, "run_key": run_key,
            "run_id": run_id, "correlation_id": correlation_id, "status": status, "records": records,
-           "started_at": started_at, "finished_at": utc_now(), "error": error}
+           "started_at": started_at, "finished_at": finished_at, "error": error, "data_version": data_version,
+           "fence": fence}
     warehouse.append_rows(RUN_HISTORY_TABLE, [row], batch_id=f"{run_id}:{processor}:{run_key}:{status}")

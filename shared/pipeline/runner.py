@@ -2,10 +2,12 @@
 message through Phases 2–4, then report what each table holds for the date.
 
 Embedded backend: the LocalBus delivers in virtual time (`drain`), deterministically for a
-seed. Emulator backend: the same functions, the real Google clients, and a PullDispatcher in
-place of Pub/Sub push. `--chaos SEED` injects duplicates, reordering, lost acks (failure after
-the effect, before the ack) and transient handler failures on the bus, and 5xx/slow responses
-at the provider — the report must not change.
+seed, and the document store measures leases on the same virtual clock. Emulator backend: the
+same functions, the real Google clients, and a PullDispatcher in place of Pub/Sub push.
+`--chaos SEED` injects duplicates, reordering, lost acks (failure after the effect, before the
+ack) and transient handler failures on the bus, crashes at every crash point between two
+effects (shared.runtime.crash_points), and 5xx/slow responses at the provider; then the
+reconciler repairs what the crashes left — the report must not change.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from shared.config import Settings
 from shared.contracts.codec import encode
 from shared.contracts.envelope import Message, utc_now
 from shared.orchestration.fan_in import FanInLedger
-from shared.orchestration.rules import PHASE5_TARGET
+from shared.runtime import crash_points
 from shared.pipeline.processor import ensure_tables
 from shared.pipeline.report import RunReport, table_results
 from shared.pipeline.tables import pipeline_processors, pipeline_tables
@@ -56,7 +58,9 @@ class Pipeline:
         self._progress = progress or (lambda message: log.info(message))
         self._chaos_rng = random.Random(options.chaos_seed)
         self._injected_failures = 0
-        self.services = Services.with_adapters(settings, **_chaos_bus(settings, options))
+        self.services = Services.with_adapters(settings, **_embedded_adapters(settings, options))
+        self.crashes = crash_points.SeededCrashes(options.chaos_seed) if self._chaotic else None
+        self.repairs: list = []
         self._server = None
         self._deployment: EmbeddedDeployment | None = None
 
@@ -80,6 +84,7 @@ class Pipeline:
         return self
 
     def __exit__(self, *exc) -> None:
+        crash_points.install(None)
         if self._server:
             self._client.close()
             self._server.stop()
@@ -99,7 +104,49 @@ class Pipeline:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
         self._scrape(day, correlation_id)
+        crash_points.install(self.crashes)
+        try:
+            self._deliver()
+            if self._chaotic:
+                self._reconcile_until_repaired(day)
+        finally:
+            crash_points.install(None)
+        return self._report(day, since, started, checksums)
+
+    def recompute(self, day: date) -> RunReport:
+        """Evaluate every orchestrator of `day` on its current inputs, in flow order, delivering
+        after each: whatever is stale (a correction, an earlier date that changed) runs again."""
+        from shared.orchestration.handlers import ORDER, orchestrator
+        from shared.orchestration.reconciler import reconciler_for
+
+        started, since = time.monotonic(), utc_now()
+        reconciler = reconciler_for(self.services, producer="backfill")
+        for name in ORDER:
+            orchestrator(name, self.services.documents).evaluate(day, claimant=reconciler.claimant,
+                                                                 publish=reconciler.publish, services=self.services)
+            self._deliver()
+        return self._report(day, since, started, checksums=False)
+
+    def reconcile(self, days: list[date] | None = None):
+        from shared.orchestration.reconciler import reconciler_for
+        report = reconciler_for(self.services).run(days)
         self._deliver()
+        return report
+
+    def _reconcile_until_repaired(self, day: date, passes: int = 5) -> None:
+        """After chaos: let every lease a crash left run out, then reconcile until nothing is left."""
+        from shared.orchestration.fan_in import PUBLISH_LEASE
+        for _ in range(passes):
+            if hasattr(self.services.bus, "clock") and hasattr(self.services.bus.clock, "advance"):
+                self.services.bus.clock.advance(PUBLISH_LEASE.total_seconds() * 2)
+            report = self.reconcile([day])
+            self.repairs += report.repairs
+            if not report.repairs:
+                return
+
+    def _report(self, day: date, since, started: float, checksums: bool) -> RunReport:
+        from shared.pipeline.status import date_status
+
         report = RunReport(analysis_date=day, backend=self.settings.backend, source=self.options.source,
                            chaos_seed=self.options.chaos_seed)
         report.tables = table_results(self.services.warehouse, pipeline_tables(), day, checksums=checksums)
@@ -107,16 +154,19 @@ class Pipeline:
         report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents,
                                                                                 since=since)]
         report.faults = self._fault_counts()
+        state = date_status(self.services.documents, day)
+        report.finished, report.missing, report.stale = state.finished, _missing(state), state.stale
         report.duration_s = time.monotonic() - started
         return report
 
     def is_finished(self, day: date) -> bool:
-        claim = FanInLedger(self.services.documents).claims(day).get(PHASE5_TARGET)
-        return bool(claim and claim["published"])
+        from shared.pipeline.status import is_finished
+        return is_finished(self.services.documents, day)
 
     def triggers(self, day: date) -> dict[str, int]:
+        """Claims per orchestrator: one per trigger and input version."""
         counts: dict[str, int] = {}
-        for claim in FanInLedger(self.services.documents).claims(day).values():
+        for claim in FanInLedger(self.services.documents).claims(day):
             counts[claim["orchestrator"]] = counts.get(claim["orchestrator"], 0) + 1
         return counts
 
@@ -166,18 +216,38 @@ class Pipeline:
             return {}
         counts = dict(vars(self.services.bus.faults.counts)) if self.settings.backend == "local" else {}
         counts["transient_handler_failures"] = self._injected_failures
+        counts.update({f"crash_{point}": n for point, n in sorted(self.crashes.counts.items())})
+        counts.update({f"repaired_{r.kind}": sum(x.kind == r.kind for x in self.repairs) for r in self.repairs})
         counts.update({f"provider_{k}": v for k, v in self._server.fault_counts().items()})
         return counts
 
 
-def _chaos_bus(settings: Settings, options: RunOptions) -> dict:
+def _embedded_adapters(settings: Settings, options: RunOptions) -> dict:
+    """The embedded bus (with the chaos plan) and a document store on the bus's clock, so a
+    crashed run's lease runs out in the same virtual time the bus redelivers in."""
     if settings.backend != "local":
         return {}
     from shared.adapters.local.bus import LocalBus
     from shared.adapters.local.bus_faults import FaultPlan
+    from shared.adapters.local.documents import SqliteDocumentStore
 
     faults = FaultPlan.chaos(options.chaos_seed) if options.chaos_seed is not None else None
-    return {"bus": LocalBus(faults=faults)}
+    bus = LocalBus(faults=faults)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    documents = SqliteDocumentStore(settings.home / "documents.sqlite",
+                                    clock=lambda: bus.clock.wall_time(bus.clock.now()))
+    return {"bus": bus, "documents": documents}
+
+
+def _missing(state) -> list[str]:
+    """What keeps a date from finishing, in words (empty when it finished)."""
+    if state.finished:
+        return []
+    missing = [f"phase {p.phase} {p.name}: {', '.join(p.missing)}" for p in state.phases if p.missing]
+    missing += [f"{t.target}: claimed, not published" for t in state.triggers if t.claimed_at and not t.published]
+    if state.held:
+        missing.append(f"held by the backfill switch (release with `{state.held}`)")
+    return missing or ["the Phase 4 completion for the current version was not published"]
 
 
 def _retryable(err: Exception) -> bool:

@@ -10,6 +10,9 @@ from typing import Any
 
 from shared.orchestration.fan_in import FanInLedger
 from shared.orchestration.handlers import RULES as RULES_BY_ORCHESTRATOR
+from shared.orchestration.reconciler import RELEASE_COMMAND
+from shared.orchestration.rules import PHASE2_TO_PHASE3, PHASE4, PHASE5_TARGET
+from shared.pipeline import data_versions, run_history
 from shared.ports.documents import DocumentStore
 from shared.runtime.dead_letters import list_dead_letters
 from shared.topology import TOPOLOGY
@@ -21,6 +24,7 @@ class PhaseState:
     name: str
     done: tuple[str, ...]
     missing: tuple[str, ...]
+    failed: dict[str, str] = field(default_factory=dict)  # part → reason
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class TriggerState:
     claimed_at: Any = None
     published: bool = False
     published_at: Any = None
+    held: bool = False
+    claims: int = 0  # one per input version claimed
 
 
 @dataclass
@@ -40,15 +46,22 @@ class DateStatus:
     phases: list[PhaseState] = field(default_factory=list)
     triggers: list[TriggerState] = field(default_factory=list)
     dead_letters: list[dict] = field(default_factory=list)
+    stale: dict[str, list[str]] = field(default_factory=dict)  # processor → why
+    held: str | None = None  # the command that releases a date held by the backfill switch
+    finished: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
             "date": self.analysis_date.isoformat(),
-            "phases": [{"phase": p.phase, "name": p.name, "done": list(p.done), "missing": list(p.missing)}
-                       for p in self.phases],
+            "finished": self.finished,
+            "held": self.held,
+            "stale": self.stale,
+            "phases": [{"phase": p.phase, "name": p.name, "done": list(p.done), "missing": list(p.missing),
+                        "failed": p.failed} for p in self.phases],
             "triggers": [{"orchestrator": t.orchestrator, "target": t.target, "missing": list(t.missing),
                           "claimed_at": _iso(t.claimed_at), "published": t.published,
-                          "published_at": _iso(t.published_at)} for t in self.triggers],
+                          "published_at": _iso(t.published_at), "held": t.held, "claims": t.claims}
+                         for t in self.triggers],
             "dead_letters": self.dead_letters,
         }
 
@@ -56,24 +69,60 @@ class DateStatus:
 def date_status(documents: DocumentStore, day: date) -> DateStatus:
     ledger = FanInLedger(documents)
     parts, claims = ledger.parts(day), ledger.claims(day)
-    status = DateStatus(analysis_date=day)
+    latest = {c["target"]: c for c in claims}
+    held = any(p.get("held") for p in parts.values())
+    status = DateStatus(analysis_date=day, stale=stale_processors(documents, day), finished=is_finished(documents, day),
+                        held=RELEASE_COMMAND.format(day=day.isoformat()) if held else None)
+    done = {name for name, p in parts.items() if p.get("succeeded", True)}
     for phase in TOPOLOGY.phases:
         if phase.number in (2, 3, 4):
-            done = tuple(p for p in phase.processors if p in parts)
-            status.phases.append(PhaseState(phase.number, phase.name, done,
-                                            tuple(p for p in phase.processors if p not in parts)))
+            failed = {p: parts[p].get("error") or "failed" for p in phase.processors
+                      if p in parts and not parts[p].get("succeeded", True)}
+            status.phases.append(PhaseState(phase.number, phase.name, tuple(p for p in phase.processors if p in done),
+                                            tuple(p for p in phase.processors if p not in done), failed))
     for orchestrator, rules in RULES_BY_ORCHESTRATOR.items():
         for rule in rules:
-            claim = claims.get(rule.target, {})
+            claim = latest.get(rule.target, {})
             status.triggers.append(TriggerState(
                 orchestrator=orchestrator, target=rule.target, waits_for=tuple(sorted(rule.waits_for)),
-                missing=tuple(sorted(p for p in rule.waits_for if p not in parts)),
+                missing=tuple(sorted(p for p in rule.waits_for if p not in done)),
                 claimed_at=claim.get("claimed_at"), published=bool(claim.get("published")),
-                published_at=claim.get("published_at")))
+                published_at=claim.get("published_at"), claims=sum(c["target"] == rule.target for c in claims),
+                held=held and orchestrator == PHASE2_TO_PHASE3 and not claim))
     status.dead_letters = [
         {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "reason", "recorded_at")}
         for letter in list_dead_letters(documents) if _concerns(letter, day)]
     return status
+
+
+def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]]:
+    """processor → why its last success for `day` no longer matches its inputs."""
+    from shared.pipeline.formulas import season_start
+    from shared.pipeline.tables import processors_by_name
+
+    processors = processors_by_name()
+    stale = {}
+    for name, run in run_history.runs_for(documents, day).items():
+        recorded = run.get("succeeded_provenance")
+        if not recorded or name not in processors:
+            continue
+        processor = processors[name]
+        extra = {k: v for k, v in recorded.items() if k == "payload_sha256"}  # the payload is the run's own input
+        current = data_versions.provenance(documents, code_version=processor.code_version, reads=processor.reads,
+                                           day=day, season_start=season_start(day), extra=extra)
+        reasons = data_versions.changes(recorded, current)
+        if run.get("needs_rerun"):
+            reasons.append(run.get("needs_rerun_reason") or "marked for recomputation")
+        if reasons:
+            stale[name] = reasons
+    return stale
+
+
+def is_finished(documents: DocumentStore, day: date) -> bool:
+    """Phase 4's completion was published for the date's current final version."""
+    final = next(rule for rule in RULES_BY_ORCHESTRATOR[PHASE4] if rule.target == PHASE5_TARGET)
+    claim = FanInLedger(documents).find_claim(day, final.target, final.inputs(day, documents))
+    return bool(claim and claim["published"])
 
 
 def _concerns(letter: dict, day: date) -> bool:

@@ -26,3 +26,8 @@ def pipeline_tables() -> list[TableSpec]:
         tables = import_module(f"{phase.__name__}.tables")
         specs |= {value for value in vars(tables).values() if isinstance(value, TableSpec)}
     return sorted(specs, key=lambda spec: spec.qualified_name)
+
+
+def processors_by_name() -> dict[str, Processor]:
+    """Every processor by its name (Phase 2's are keyed by scraper in their own package)."""
+    return {processor.name: processor for processor in pipeline_processors()}

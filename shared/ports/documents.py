@@ -81,4 +81,8 @@ class DocumentStore(Protocol):
 
     def count(self, collection: str, filters: Sequence[Filter] = ()) -> int: ...
 
+    def now(self) -> datetime:
+        """The store's own clock (UTC). Leases and staleness are measured on it, never on an
+        instance's clock, so instances whose clocks disagree still agree on who holds what."""
+
     def close(self) -> None: ...

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from shared.contracts.codec import encode
 from shared.contracts.envelope import Envelope, Message, new_id
+from shared.runtime import crash_points
 from shared.topology.model import FunctionSpec
 
 if TYPE_CHECKING:
@@ -35,4 +36,6 @@ class FunctionContext:
             raise ValueError(f"{self.function.name} does not publish to {topic!r} (see the topology)")
         encoded = encode(message, run_id=self.run_id, correlation_id=self.correlation_id,
                          producer=self.function.name)
-        return self.services.bus.publish(topic, encoded.data, encoded.attributes, ordering_key)
+        message_id = self.services.bus.publish(topic, encoded.data, encoded.attributes, ordering_key)
+        crash_points.crash_point(crash_points.PUBLISH_DELIVERED, topic=topic)
+        return message_id

@@ -143,6 +143,13 @@ _FUNCTIONS = (
                  handler="shared.orchestration.handlers:handle_precompute_processor_completed",
                  publishes=("phase4-trigger", "phase4-precompute-complete"),
                  description="Phase 4 dependency graph: triggers each node once when its parents are done"),
+    FunctionSpec(name="reconciler", phase=4, trigger="http", http_paths=("/",),
+                 handler="shared.orchestration.reconciler:handle_reconcile_request",
+                 publishes=("phase1-scrapers-complete", "phase2-raw-complete", "phase3-trigger",
+                            "phase3-analytics-complete", "phase4-trigger", "phase4-processor-complete",
+                            "phase4-precompute-complete"),
+                 description="re-drives what crashes left: unpublished claims, unclaimed ready fan-ins, "
+                             "expired or failed runs, dead-lettered triggers; alerts on late dates"),
     FunctionSpec(name="phase5_coordinator", phase=5, trigger="http",
                  http_paths=("/trigger", "/start", "/retry", "/status", "/ready"),
                  handler="shared.predictions.coordinator:app",
@@ -163,6 +170,8 @@ _SUBSCRIPTIONS = (
 )
 
 _SCHEDULER_JOBS = (
+    SchedulerJobSpec(name="reconciler-every-10-minutes", schedule="*/10 * * * *", target_function="reconciler",
+                     body={}, description="one reconciler pass over the last 7 days"),
     SchedulerJobSpec(name="phase1-daily-scrape", schedule="0 4 * * *", target_function="phase1_scrapers",
                      body={"scrapers": "daily", "date": "yesterday"},
                      description="box scores, team box scores, player registry for yesterday's games"),

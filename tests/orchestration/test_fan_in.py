@@ -104,7 +104,7 @@ def test_phase4_triggered_exactly_once_per_date(seed, tmp_path):
     assert len(triggers) == n_days
     assert set(triggers.values()) == {1}, f"duplicate or missing triggers: {triggers}"
     for day_claims in claims.values():
-        assert list(day_claims) == ["phase4"] and day_claims["phase4"]["published"] is True
+        assert [c["target"] for c in day_claims] == ["phase4"] and day_claims[0]["published"] is True
 
 
 def test_the_fault_injection_is_real(tmp_path):
@@ -145,25 +145,34 @@ def test_crash_after_claim_before_publish_is_recovered_by_the_redelivery(tmp_pat
 def test_a_claim_orphaned_for_good_is_published_by_a_later_delivery(tmp_path):
     from datetime import datetime, timezone
     day, clock = date(2025, 1, 15), [datetime(2025, 1, 16, 6, 0, tzinfo=timezone.utc)]
-    ledger = FanInLedger(SqliteDocumentStore(tmp_path / "d.sqlite"), clock=lambda: clock[0])
-    stale = timedelta(minutes=10)
-    assert ledger.claim(day, "phase4", orchestrator="o", claimant="lost", attempt="a1").won_now
+    ledger = FanInLedger(SqliteDocumentStore(tmp_path / "d.sqlite", clock=lambda: clock[0]))
+    stale, v = timedelta(minutes=10), "inputs-v1"
+    assert ledger.claim(day, "phase4", v, orchestrator="o", claimant="lost", attempt="a1").won_now
     # The winner is publishing (its lease is live): neither it again nor anyone else may.
-    assert not ledger.take_publish_lease(day, "phase4", claimant="lost", attempt="a2", stale_after=stale)
-    assert not ledger.take_publish_lease(day, "phase4", claimant="other", attempt="b1", stale_after=stale)
+    assert not ledger.take_publish_lease(day, "phase4", v, claimant="lost", attempt="a2", stale_after=stale)
+    assert not ledger.take_publish_lease(day, "phase4", v, claimant="other", attempt="b1", stale_after=stale)
     clock[0] += timedelta(minutes=11)  # the winner crashed and its message never came back
-    assert ledger.take_publish_lease(day, "phase4", claimant="other", attempt="b2", stale_after=stale)
-    assert not ledger.take_publish_lease(day, "phase4", claimant="other", attempt="b3", stale_after=stale)
-    ledger.mark_published(day, "phase4", "msg-1")
-    assert not ledger.take_publish_lease(day, "phase4", claimant="lost", attempt="a3", stale_after=stale)
+    assert ledger.take_publish_lease(day, "phase4", v, claimant="other", attempt="b2", stale_after=stale)
+    assert not ledger.take_publish_lease(day, "phase4", v, claimant="other", attempt="b3", stale_after=stale)
+    ledger.mark_published(day, "phase4", v, "msg-1")
+    assert not ledger.take_publish_lease(day, "phase4", v, claimant="lost", attempt="a3", stale_after=stale)
 
 
-def test_failed_completions_are_not_counted(tmp_path):
+def test_failed_completions_are_recorded_as_failed_parts_and_trigger_nothing(tmp_path):
     bus = LocalBus()
     bus.create_topic("phase4-trigger")
     services = Services.with_adapters(Settings(home=tmp_path), bus=bus,
                                       documents=SqliteDocumentStore(tmp_path / "d.sqlite"))
     day = date(2025, 1, 15)
+    bus.create_subscription(SubscriptionSpec(name="triggers", topic="phase4-trigger", dead_letter_topic=None))
+    for i, name in enumerate(PHASE3[1:]):
+        handle_analytics_completed(AnalyticsCompleted(processor_name=name, analysis_date=day, success=True),
+                                   direct_context(services, f"ok{i}"))
     handle_analytics_completed(AnalyticsCompleted(processor_name=PHASE3[0], analysis_date=day, success=False,
                                                   error="boom"), direct_context(services, "x"))
-    assert FanInLedger(services.documents).parts(day) == {}
+    part = FanInLedger(services.documents).parts(day)[PHASE3[0]]
+    assert part["succeeded"] is False and part["error"] == "boom"
+    assert bus.pull("triggers", timeout=0) == []
+    from shared.pipeline.status import date_status
+    phase3 = next(p for p in date_status(services.documents, day).phases if p.phase == 3)
+    assert phase3.failed == {PHASE3[0]: "boom"} and PHASE3[0] in phase3.missing

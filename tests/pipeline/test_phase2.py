@@ -107,6 +107,9 @@ def services(tmp_path, bus):
     services.close()
 
 
+from shared.pipeline.phase1 import record_count  # noqa: E402
+
+
 def scraped(services: Services, scraper: str, payload: Payload, day: date = D, *, uri_prefix: str = "") -> ScraperCompleted:
     """Store the payload as a scraper would and the message announcing it."""
     data = payload.model_dump_json().encode()
@@ -114,7 +117,7 @@ def scraped(services: Services, scraper: str, payload: Payload, day: date = D, *
     key = f"raw/{scraper}/{day.isoformat()}/{sha}.json"
     services.evidence.put(key, data, retain_until=datetime.now(timezone.utc) + timedelta(days=1))
     return ScraperCompleted(scraper=scraper, game_date=day, success=True, payload_uri=uri_prefix + key,
-                            payload_sha256=sha, records=1)
+                            payload_sha256=sha, records=record_count(payload))
 
 
 def deliver(services: Services, message: ScraperCompleted):
@@ -256,7 +259,7 @@ def test_the_backfill_switch_stops_triggering_phase3(tmp_path, bus):
 def test_box_scores_wait_for_the_registry(services, bus):
     deliver(services, scraped(services, "schedule", schedule()))
     message = scraped(services, "player_boxscores", player_boxscores())
-    with pytest.raises(TransientError, match=f"player registry for {D} not loaded yet"):
+    with pytest.raises(TransientError, match="waiting for raw_player_registry"):
         deliver(services, message)
     deliver(services, scraped(services, "player_registry", registry()))
     assert deliver(services, message).status == "succeeded"  # the redelivery, once the registry is in
@@ -345,7 +348,7 @@ def test_the_schedule_game_id_wins_over_the_team_box_scores(services):
 
 
 def test_prop_lines_wait_for_the_registry(services):
-    with pytest.raises(TransientError, match="player registry"):
+    with pytest.raises(TransientError, match="waiting for raw_player_registry"):
         deliver(services, scraped(services, "prop_lines", prop_lines()))
 
 

@@ -210,8 +210,12 @@ def test_handler_runs_the_named_processors_and_publishes_their_completions(runne
     from shared.contracts.codec import decode
     received = [decode(m.data).message for m in services.bus.pull("inspect", max_messages=10, timeout=0.1)]
     assert sorted(m.processor_name for m in received) == ["player_game_summary", "team_offense_game_summary"]
-    again = handle_analytics_trigger(trigger("player_game_summary"), handler_context(services))
-    assert again[0].status == "skipped"  # redelivery: no reprocessing
+    # A redelivery of the same claim's trigger: consumed once already, nothing happens at all.
+    assert handle_analytics_trigger(trigger("player_game_summary"), handler_context(services)) == []
+    # Another claim on the same inputs: the run key matches, so it skips and announces again.
+    other_claim = trigger("player_game_summary").model_copy(update={"claim_id": "c2"})
+    again = handle_analytics_trigger(other_claim, handler_context(services))
+    assert again[0].status == "skipped"
 
 
 def test_handler_refuses_an_unknown_processor(runner):

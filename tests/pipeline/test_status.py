@@ -4,7 +4,7 @@ import json
 from datetime import date
 
 from shared.adapters.local.documents import SqliteDocumentStore
-from shared.orchestration.fan_in import FanInLedger
+from shared.orchestration.fan_in import FanInLedger, PartOutcome
 from shared.pipeline.status import date_status
 from shared.runtime.dead_letters import COLLECTION
 
@@ -16,15 +16,17 @@ def test_why_has_phase4_not_fired(tmp_path):
     ledger = FanInLedger(documents)
     for part in ("player_game_summary", "team_offense_game_summary", "team_defense_game_summary",
                  "upcoming_team_game_context"):
-        ledger.record_part(DAY, part, message_id=part, orchestrator="phase3_to_phase4_orchestrator")
+        ledger.record_part(DAY, part, PartOutcome(succeeded=True, fence=1), message_id=part,
+                           orchestrator="phase3_to_phase4_orchestrator")
     state = date_status(documents, DAY)
     phase3 = next(p for p in state.phases if p.phase == 3)
     assert phase3.missing == ("upcoming_player_game_context",)
     phase4 = next(t for t in state.triggers if t.target == "phase4")
     assert phase4.missing == ("upcoming_player_game_context",) and phase4.claimed_at is None
 
-    ledger.record_part(DAY, "upcoming_player_game_context", message_id="x", orchestrator="o")
-    ledger.claim(DAY, "phase4", orchestrator="phase3_to_phase4_orchestrator", claimant="x", attempt="a")
+    ledger.record_part(DAY, "upcoming_player_game_context", PartOutcome(succeeded=True, fence=1), message_id="x",
+                       orchestrator="o")
+    ledger.claim(DAY, "phase4", "v1", orchestrator="phase3_to_phase4_orchestrator", claimant="x", attempt="a")
     phase4 = next(t for t in date_status(documents, DAY).triggers if t.target == "phase4")
     assert phase4.missing == () and phase4.claimed_at is not None and not phase4.published
 

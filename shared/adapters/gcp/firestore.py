@@ -21,7 +21,11 @@ inequalities, need composite indexes (the emulator needs none).
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from google.api_core import exceptions as google_errors
@@ -46,6 +50,28 @@ T = TypeVar("T")
 log = logging.getLogger("sportsflow.documents")
 
 _NAMESPACE_COLLECTION = "ns"
+_CLOCK_DOCUMENT = "_server_clock"
+_CLOCK_RESYNC_S = 60.0
+
+
+class ServerClock:
+    """Firestore's clock, read from the commit time of a write to this instance's own clock
+    document, then carried forward on the local monotonic clock and re-read every minute, so
+    instances whose wall clocks disagree still measure leases on one clock."""
+
+    def __init__(self, reference: DocumentReference):
+        self._reference = reference
+        self._lock = threading.Lock()
+        self._synced: tuple[datetime, float] | None = None
+
+    def now(self) -> datetime:
+        with self._lock:
+            if self._synced is None or time.monotonic() - self._synced[1] > _CLOCK_RESYNC_S:
+                before = time.monotonic()
+                result = self._reference.set({"at": firestore.SERVER_TIMESTAMP})
+                self._synced = (result.update_time, (before + time.monotonic()) / 2)
+            server, at = self._synced
+            return server + timedelta(seconds=time.monotonic() - at)
 
 
 def version_of(update_time: DatetimeWithNanoseconds) -> str:
@@ -105,6 +131,10 @@ class FirestoreDocumentStore:
             raise ValueError(f"namespace {namespace!r} must not contain '/'")
         self._client = client or firestore.Client(project=project, database=database)
         self._prefix = f"{_NAMESPACE_COLLECTION}/{namespace}/" if namespace else ""
+        self._server_clock = ServerClock(self._client.document(f"{self._prefix}{_CLOCK_DOCUMENT}/{uuid.uuid4().hex}"))
+
+    def now(self) -> datetime:
+        return self._server_clock.now()
 
     # paths
 

@@ -35,6 +35,7 @@ from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from shared.adapters.local.bus_faults import FaultInjector, FaultPlan
 from shared.ports.bus import OutboundMessage, ReceivedMessage
+from shared.runtime.crash_points import SimulatedCrash
 from shared.topology.model import SubscriptionSpec
 
 log = logging.getLogger("sportsflow.bus")
@@ -175,6 +176,7 @@ class BusCounts:
     expired: int = 0
     dead_lettered: int = 0
     handler_errors: int = 0
+    crashed: int = 0  # handlers that died mid-way (SimulatedCrash): left for the ack deadline
 
 
 @dataclass(frozen=True)
@@ -413,6 +415,13 @@ class LocalBus:
         try:
             handler(message)
             succeeded = True
+        except SimulatedCrash:
+            # The process died mid-handler: neither ack nor nack; the ack deadline redelivers it.
+            with self._cond:
+                self._in_flight -= 1
+                self._counts["crashed"] += 1
+                self._cond.notify_all()
+            return
         except Exception:
             succeeded = False
             log.warning("handler failed; message will be redelivered", exc_info=True,

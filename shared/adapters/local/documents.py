@@ -397,11 +397,18 @@ class SqliteDocumentStore:
     """DocumentStore on one SQLite file (or ":memory:"). See the module docstring for semantics.
 
     `busy_timeout` is how long one attempt waits for another writer before it is retried.
+    `clock` is the store's clock (`now()`): the wall clock, or the embedded bus's virtual
+    clock so leases expire in the same time the bus redelivers in.
     """
 
-    def __init__(self, path: Path | str = ":memory:", *, busy_timeout: float = 5.0):
+    def __init__(self, path: Path | str = ":memory:", *, busy_timeout: float = 5.0,
+                 clock: Callable[[], datetime] | None = None):
         self._connections = _Connections(str(path), busy_timeout)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._in_write_transaction(_create_schema)
+
+    def now(self) -> datetime:
+        return self._clock()
 
     # reads
 

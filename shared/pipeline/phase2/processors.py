@@ -23,6 +23,7 @@ from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.identity import PlayerResolver, Resolution
 from shared.pipeline.phase2.tables import (PLAYER_BOXSCORES, PLAYER_IDENTITY_REVIEW, PLAYER_REGISTRY,
                                            PROP_LINES, SCHEDULE, TEAM_BOXSCORES)
+from shared.pipeline.data_versions import Input
 from shared.pipeline.processor import DataQualityError, Processor, ProcessorContext, ProcessorOutput
 from shared.ports.evidence import EvidenceError, EvidenceNotFound
 from shared.providers.payloads import (PAYLOADS, Payload, PlayerBoxScore, PlayerBoxScores, PlayerRegistry,
@@ -95,6 +96,13 @@ def latest_registry(ctx: ProcessorContext) -> list[dict[str, Any]]:
     return rows
 
 
+def reads_names_only_with_rows(processor: Processor, ctx: ProcessorContext) -> tuple[Input, ...]:
+    """An empty payload resolves no names: the registry is not read (nor waited for)."""
+    if scraper_message(ctx).records:
+        return processor.reads
+    return tuple(spec for spec in processor.reads if spec.processor != "raw_player_registry")
+
+
 # ---- the processors ---------------------------------------------------------------------------
 
 class RawProcessor(Processor):
@@ -103,9 +111,10 @@ class RawProcessor(Processor):
     phase = 2
     completion_topic = "phase2-raw-complete"
     scraper: ClassVar[str]
+    waits_for_inputs = True
 
-    def run_key(self, ctx: ProcessorContext) -> str:
-        return f"{ctx.analysis_date.isoformat()}:{scraper_message(ctx).payload_sha256}"
+    def provenance_extra(self, ctx: ProcessorContext) -> dict[str, str]:
+        return {"payload_sha256": scraper_message(ctx).payload_sha256 or ""}
 
     def extract(self, ctx: ProcessorContext) -> Any:
         return read_payload(ctx, self.scraper)
@@ -171,6 +180,9 @@ class BoxScoreInputs:
 
 class RawPlayerBoxScores(RawProcessor):
     name = "raw_player_boxscores"
+    reads = (Input("raw_player_registry", "through"), Input("raw_schedule", optional=True),
+             Input("raw_team_boxscores", optional=True))
+    reads_for = reads_names_only_with_rows
     scraper = "player_boxscores"
     output = PLAYER_BOXSCORES
     review = PLAYER_IDENTITY_REVIEW
@@ -240,6 +252,8 @@ class RawPropLines(RawProcessor):
     quarantined: a line without an id is still a market, Phase 3 simply cannot join it."""
 
     name = "raw_prop_lines"
+    reads = (Input("raw_player_registry", "through"),)
+    reads_for = reads_names_only_with_rows
     scraper = "prop_lines"
     output = PROP_LINES
 

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 
 # One row per team playing on D.
 SCHEDULED_TEAMS_CTE = """
@@ -56,6 +57,10 @@ expected AS (
   ) AS r
   JOIN scheduled AS g ON g.team_abbr = r.team_abbr
 )"""
+
+# What EXPECTED_PLAYERS_CTES reads, for the processors' provenance.
+EXPECTED_PLAYERS_READS = (Input("raw_schedule"), Input("raw_player_registry", "through"),
+                          Input("player_game_summary", "before"))
 
 # Each team's season before D: sums to turn into ratings, recency for rest and form.
 TEAM_SEASON_CTE = """

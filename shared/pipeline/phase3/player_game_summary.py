@@ -2,6 +2,8 @@
 usage (against the team's box score) and per-36 rates."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ WHERE p.game_date = @d
 
 class PlayerGameSummary(AnalyticsProcessor):
     name = "player_game_summary"
+    reads = (Input("raw_player_boxscores"), Input("raw_schedule"), Input("raw_team_boxscores"))
     output = PLAYER_GAME_SUMMARY
     sql = SQL
     key_fields = ("game_id", "team_abbr", "player_id")

@@ -2,6 +2,8 @@
 what its opponent managed against it (efficiency, forced turnovers, allowed shot profile)."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +18,7 @@ _OPPONENT_STATS = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "tov")
 
 class TeamDefenseGameSummary(AnalyticsProcessor):
     name = "team_defense_game_summary"
+    reads = (Input("raw_team_boxscores"),)
     output = TEAM_DEFENSE_GAME_SUMMARY
     sql = team_games.SQL
     key_fields = team_games.KEY_FIELDS

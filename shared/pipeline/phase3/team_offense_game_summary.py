@@ -2,6 +2,8 @@
 Oliver's four factors and the shot profile (where its points came from)."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from shared.pipeline.processor import ProcessorContext
 
 class TeamOffenseGameSummary(AnalyticsProcessor):
     name = "team_offense_game_summary"
+    reads = (Input("raw_team_boxscores"),)
     output = TEAM_OFFENSE_GAME_SUMMARY
     sql = team_games.SQL
     key_fields = team_games.KEY_FIELDS

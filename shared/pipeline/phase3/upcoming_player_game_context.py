@@ -7,6 +7,9 @@ team. Rest, recent form and the opponent come from games strictly before D; the 
 the ones offered on D (pre-game by nature)."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,6 +76,7 @@ LEFT JOIN props AS pr ON pr.player_id = e.player_id
 
 class UpcomingPlayerGameContext(AnalyticsProcessor):
     name = "upcoming_player_game_context"
+    reads = (*EXPECTED_PLAYERS_READS, Input("raw_prop_lines"), Input("team_offense_game_summary", "before"))
     output = UPCOMING_PLAYER_GAME_CONTEXT
     sql = SQL
     key_fields = ("game_id", "team_abbr", "player_id")

@@ -3,6 +3,8 @@ back-to-back, home/away, season record and ratings, recent form and the opponent
 all from team games strictly before D."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +33,7 @@ LEFT JOIN team_season AS os ON os.team_abbr = g.opponent_abbr
 
 class UpcomingTeamGameContext(AnalyticsProcessor):
     name = "upcoming_team_game_context"
+    reads = (Input("raw_schedule"), Input("team_offense_game_summary", "before"))
     output = UPCOMING_TEAM_GAME_CONTEXT
     sql = SQL
     key_fields = ("game_id", "team_abbr")

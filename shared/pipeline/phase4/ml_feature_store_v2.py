@@ -4,6 +4,8 @@ meaning are in shared.pipeline.phase4.features; the vector is stored both as a J
 (`features`) and as one FLOAT64 column per feature."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +57,8 @@ WHERE u.game_date = @d
 
 class MlFeatureStoreV2(PrecomputeProcessor):
     name = "ml_feature_store_v2"
+    reads = (Input("upcoming_player_game_context"), Input("player_daily_cache"), Input("player_shot_zone_analysis"),
+             Input("team_defense_zone_analysis"), Input("player_composite_factors"))
     output = ML_FEATURE_STORE_V2
     sql = SQL
     key_fields = ("game_id", "team_abbr", "player_id")

@@ -13,6 +13,8 @@ the adjustments a prediction applies to his baseline, each a small documented fo
 """
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,6 +58,8 @@ FACTORS = ("form_factor", "minutes_trend", "usage_trend", "fatigue_factor", "pac
 
 class PlayerCompositeFactors(PrecomputeProcessor):
     name = "player_composite_factors"
+    reads = (Input("team_offense_game_summary", "before"), Input("upcoming_player_game_context"),
+             Input("player_daily_cache"), Input("player_shot_zone_analysis"), Input("team_defense_zone_analysis"))
     output = PLAYER_COMPOSITE_FACTORS
     sql = SQL
     key_fields = ("game_id", "team_abbr", "player_id")

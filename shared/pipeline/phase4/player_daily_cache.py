@@ -3,6 +3,9 @@
 before D (a debut, or a fresh warehouse) still gets his row: games_played 0, the rest NULL."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
+
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -56,6 +59,7 @@ LEFT JOIN stats AS s ON s.player_id = e.player_id
 
 class PlayerDailyCache(PrecomputeProcessor):
     name = "player_daily_cache"
+    reads = EXPECTED_PLAYERS_READS
     output = PLAYER_DAILY_CACHE
     sql = SQL
     key_fields = ("player_id",)

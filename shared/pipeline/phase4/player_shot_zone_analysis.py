@@ -3,6 +3,9 @@ two, free throw) over his last 10 games before D. A player without games before 
 his row: games_in_sample 0, the rest NULL."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +40,7 @@ LEFT JOIN recent AS r ON r.player_id = e.player_id
 
 class PlayerShotZoneAnalysis(PrecomputeProcessor):
     name = "player_shot_zone_analysis"
+    reads = EXPECTED_PLAYERS_READS
     output = PLAYER_SHOT_ZONE_ANALYSIS
     sql = SQL
     key_fields = ("player_id",)

@@ -3,6 +3,8 @@
 this season before D."""
 from __future__ import annotations
 
+from shared.pipeline.data_versions import Input
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +46,7 @@ CROSS JOIN league AS l
 
 class TeamDefenseZoneAnalysis(PrecomputeProcessor):
     name = "team_defense_zone_analysis"
+    reads = (Input("raw_schedule"), Input("team_defense_game_summary", "before"))
     output = TEAM_DEFENSE_ZONE_ANALYSIS
     sql = SQL
     key_fields = ("game_id", "team_abbr")

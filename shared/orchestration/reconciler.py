@@ -1,0 +1,244 @@
+"""The reconciler: what crashes and lost messages left undone, driven again through the same
+claims and run keys, so the reconciler itself can never double anything.
+
+One pass (Cloud Scheduler every 10 minutes, `sportsflow reconcile`, and after every `--chaos`
+run) looks at recent dates (or the dates it is given) and repairs:
+
+- **unpublished claims** whose publish lease has run out (a publisher killed between claim
+  and publish): it takes the lease like any publisher and publishes the claim's trigger;
+- **ready fan-ins with no claim** (every part done, the completion that should have fired
+  lost): it evaluates the orchestrator, which claims and fires exactly once;
+- **expired `running` leases** (a processor killed mid-run) and **failed runs** (bounded:
+  `MAX_REDRIVES` per run): it delivers the run's stored trigger again;
+- **dead-lettered triggers** whose cause may have gone (Pub/Sub gave up after its delivery
+  attempts): each is published again once, with its original message id, so consumers see a
+  redelivery, not a new message.
+
+It never fires a date held by the backfill switch (`--raw-only`): it reports it as held and
+names the command that releases it. A date whose Phase 4 has not finished `DEADLINE` after
+its first completion is logged as an alert line (`pipeline date not finished by deadline`).
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from shared.contracts import registry
+from shared.contracts.envelope import Message
+from shared.orchestration import handlers, rules
+from shared.orchestration.fan_in import DEFAULT_STALE_AFTER, PUBLISH_LEASE, FanInLedger
+from shared.pipeline import run_history
+from shared.pipeline.run_history import RunStatus
+from shared.runtime.dead_letters import COLLECTION as DEAD_LETTERS
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Services
+
+log = logging.getLogger("sportsflow.reconciler")
+Publish = Callable[[str, Message], str]
+LOOKBACK = timedelta(days=7)
+DEADLINE = timedelta(hours=6)
+MAX_REDRIVES = 3
+REDRIVABLE_DEAD_LETTERS = frozenset({"max_delivery_attempts_exceeded"})
+RELEASE_COMMAND = "sportsflow release --date {day}"
+
+
+@dataclass(frozen=True)
+class Repair:
+    kind: str
+    analysis_date: str
+    target: str
+    detail: str = ""
+
+
+@dataclass
+class ReconcileReport:
+    dates: list[str] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # date → the command that releases it
+    late: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dates": self.dates, "repaired": len(self.repairs), "repairs": [asdict(r) for r in self.repairs],
+                "held": self.held, "late": self.late}
+
+
+class Reconciler:
+    def __init__(self, services: "Services", publish: Publish, *, publish_raw: Callable[[str, bytes, dict], str],
+                 stale_after: timedelta = DEFAULT_STALE_AFTER):
+        self.services = services
+        self.documents = services.documents
+        self.ledger = FanInLedger(self.documents)
+        self.publish = publish
+        self.publish_raw = publish_raw
+        self.stale_after = stale_after
+        self.claimant = f"reconciler-{uuid.uuid4().hex[:12]}"
+
+    def run(self, days: list[date] | None = None) -> ReconcileReport:
+        now = self.documents.now()
+        days = sorted(days if days is not None else self.ledger.dates(since=(now - LOOKBACK).date()))
+        report = ReconcileReport(dates=[d.isoformat() for d in days])
+        for day in days:
+            self._reconcile_date(day, report)
+        self._redrive_runs(report, days)
+        self._redrive_dead_letters(report, days)
+        log.info("reconciled", extra={"fields": {"dates": len(days), "repaired": len(report.repairs),
+                                                 "kinds": sorted({r.kind for r in report.repairs}),
+                                                 "held": sorted(report.held), "late": report.late}})
+        return report
+
+    # --- per date --------------------------------------------------------------------------
+    def _reconcile_date(self, day: date, report: ReconcileReport) -> None:
+        parts = self.ledger.parts(day)
+        if any(p.get("held") for p in parts.values()):
+            report.held[day.isoformat()] = RELEASE_COMMAND.format(day=day.isoformat())
+        self._publish_unpublished(day, report)
+        for name in handlers.ORDER:
+            if name == rules.PHASE2_TO_PHASE3 and day.isoformat() in report.held:
+                continue
+            self._fire_unclaimed(name, day, report)
+        self._check_deadline(day, parts, report)
+
+    def _publish_unpublished(self, day: date, report: ReconcileReport) -> None:
+        now = self.documents.now()
+        for claim in self.ledger.claims(day):
+            if claim["published"] or (claim.get("lease_until") and claim["lease_until"] > now):
+                continue
+            rule = _rule(claim["orchestrator"], claim["target"])
+            attempt = uuid.uuid4().hex
+            if not self.ledger.take_publish_lease(day, claim["target"], claim["inputs"], claimant=claim["claimant"],
+                                                  attempt=attempt, stale_after=self.stale_after):
+                continue
+            try:
+                message_id = self.publish(rule.topic, rule.build(day, claim["claim_id"], self.services))
+            except Exception:
+                self.ledger.release_publish_lease(day, claim["target"], claim["inputs"], attempt=attempt)
+                raise
+            self.ledger.mark_published(day, claim["target"], claim["inputs"], message_id)
+            report.repairs.append(Repair("unpublished_claim", day.isoformat(), claim["target"],
+                                         f"claimed at {claim['claimed_at'].isoformat()}, published now"))
+
+    def _fire_unclaimed(self, name: str, day: date, report: ReconcileReport) -> None:
+        orchestrator = handlers.orchestrator(name, self.documents)
+        claimed = {c["target"] for c in self.ledger.claims(day)}
+        unclaimed = tuple(r for r in orchestrator.rules if r.target not in claimed)
+        if not unclaimed:
+            return
+        evaluation = orchestrator.fire_ready(unclaimed, day, claimant=self.claimant, publish=self.publish,
+                                             services=self.services)
+        for target in evaluation.published:
+            report.repairs.append(Repair("ready_fan_in_unclaimed", day.isoformat(), target,
+                                         "every part done, no claim: fired"))
+
+    def _check_deadline(self, day: date, parts: dict[str, dict], report: ReconcileReport) -> None:
+        if not parts or rules.PHASE5_TARGET in {c["target"] for c in self.ledger.claims(day) if c["published"]}:
+            return
+        first = min(p["recorded_at"] for p in parts.values())
+        if self.documents.now() - first > DEADLINE:
+            report.late.append(day.isoformat())
+            log.error("pipeline date not finished by deadline", extra={"fields": {
+                "analysis_date": day.isoformat(), "first_completion_at": first.isoformat(),
+                "deadline_hours": DEADLINE.total_seconds() / 3600}})
+
+    # --- runs ------------------------------------------------------------------------------
+    def _redrive_runs(self, report: ReconcileReport, days: list[date]) -> None:
+        wanted = {d.isoformat() for d in days}
+        now = self.documents.now()
+        candidates = [(run, "expired_run_lease") for run in run_history.runs_with_status(self.documents,
+                                                                                         RunStatus.RUNNING)
+                      if run.get("lease_expires_at") and run["lease_expires_at"] <= now]
+        candidates += [(run, "failed_run") for run in run_history.runs_with_status(self.documents, RunStatus.FAILED)]
+        for run, kind in candidates:
+            if run["analysis_date"] not in wanted or not self._may_redrive(run, now):
+                continue
+            trigger = run.get("trigger")
+            if not trigger:
+                continue
+            model = registry.by_name(trigger["message_type"])
+            self.publish(trigger["topic"], model.model_validate(trigger["payload"]))
+            self.documents.update(run_history.run_path(run["processor"], run["analysis_date"]),
+                                  {"redriven_at": now, "redrives": int(run.get("redrives", 0)) + 1})
+            report.repairs.append(Repair(kind, run["analysis_date"], run["processor"],
+                                         f"fence {run.get('fence')}: trigger delivered again"))
+
+    def _may_redrive(self, run: dict[str, Any], now) -> bool:
+        recently = run.get("redriven_at") and now - run["redriven_at"] < max(PUBLISH_LEASE, run_history.MAX_LEASE)
+        return not recently and int(run.get("redrives", 0)) < MAX_REDRIVES
+
+    # --- dead letters ------------------------------------------------------------------------
+    def _redrive_dead_letters(self, report: ReconcileReport, days: list[date]) -> None:
+        wanted = {d.isoformat() for d in days}
+        for document in self.documents.query(DEAD_LETTERS, [("error_kind", "in", sorted(REDRIVABLE_DEAD_LETTERS))]):
+            letter = document.data
+            if letter.get("redriven_at"):
+                continue
+            data = base64.b64decode(letter["original_data_b64"])
+            day = _date_of(data)
+            if day is not None and day not in wanted:
+                continue
+            attributes = {k: v for k, v in (letter.get("attributes") or {}).items()
+                          if not k.startswith("CloudPubSubDeadLetter")}
+            self.publish_raw(letter["source_topic"], data, attributes)
+            self.documents.update(document.path, {"redriven_at": self.documents.now()})
+            report.repairs.append(Repair("dead_lettered_trigger", day or "?", letter["source_topic"],
+                                         letter.get("reason", "")))
+
+
+def _rule(orchestrator: str, target: str):
+    return next(rule for rule in handlers.RULES[orchestrator] if rule.target == target)
+
+
+def _date_of(data: bytes) -> str | None:
+    import json
+    try:
+        payload = json.loads(data)["payload"]
+        return payload.get("analysis_date") or payload.get("game_date")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def reconciler_for(services: "Services", *, producer: str = "reconciler", correlation_id: str | None = None
+                   ) -> Reconciler:
+    """A Reconciler publishing on `services.bus` with its own run and correlation ids."""
+    from shared.contracts.codec import encode
+    from shared.contracts.envelope import new_id
+
+    run_id, correlation_id = new_id(), correlation_id or new_id()
+
+    def publish(topic: str, message: Message) -> str:
+        encoded = encode(message, run_id=run_id, correlation_id=correlation_id, producer=producer)
+        return services.bus.publish(topic, encoded.data, encoded.attributes)
+
+    return Reconciler(services, publish, publish_raw=lambda topic, data, attrs: services.bus.publish(topic, data, attrs))
+
+
+def release(services: "Services", day: date) -> list[str]:
+    """The backfill switch let go for one date: its held raw tables trigger Phase 3 now."""
+    reconciler = reconciler_for(services, producer="reconciler")
+    released = FanInLedger(services.documents).release_held(day)
+    handlers.orchestrator(rules.PHASE2_TO_PHASE3, services.documents).evaluate(
+        day, claimant=reconciler.claimant, publish=reconciler.publish, services=services)
+    return released
+
+
+def handle_reconcile_request(request) -> Any:
+    """The `reconciler` HTTP function (Cloud Scheduler every 10 minutes): one pass; body
+    `{"date": "YYYY-MM-DD"}` limits it to one date. Answers the report as JSON."""
+    import json
+
+    import flask
+
+    from shared.runtime.entrypoints import process_services
+
+    body = request.get_json(force=True, silent=True) or {}
+    try:
+        days = [date.fromisoformat(body["date"])] if isinstance(body, dict) and body.get("date") else None
+    except (TypeError, ValueError):
+        return flask.Response(json.dumps({"error": "date must be YYYY-MM-DD"}), status=400,
+                              mimetype="application/json")
+    report = reconciler_for(process_services()).run(days)
+    return flask.Response(json.dumps(report.as_json(), default=str), status=200, mimetype="application/json")

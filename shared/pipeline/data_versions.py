@@ -1,0 +1,108 @@
+"""Data versions: what each processor produced for a date, and what it was produced from.
+
+The design follows Dagster's data versions and staleness:
+
+- A processor's output for a date has a **data version**: the content checksum of the rows
+  it wrote (run ids and timestamps excluded), so the same rows are the same version however
+  often, wherever and in whichever order they were computed.
+- Its **provenance** is its code version plus the data versions of everything it read: each
+  same-date input's version, and for a history input one fingerprint over the versions of
+  every earlier date it read. The run key is a hash of the provenance: the same inputs again
+  are a no-op; a corrected input gives a new key and the processor runs again.
+- A finished run whose recorded provenance differs from the current one is **stale**, and
+  the differing entries say why.
+
+The current version of `processor` on `day` lives at `data_versions/{processor}/dates/{day}`,
+written in the same transaction that records the run's success (run_history.finish).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, Mapping
+
+from shared.ports.documents import DocumentStore
+
+COLLECTION = "data_versions"
+ABSENT = "absent"
+Window = Literal["date", "before", "through"]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One thing a processor reads: another processor's output on D only (`date`), on every
+    date of D's season before D (`before`), or on every date up to and including D (`through`,
+    e.g. the latest registry partition ≤ D). `optional` inputs are one of several sources
+    (game ids from the schedule or the team box scores): read if there, never waited for."""
+    processor: str
+    window: Window = "date"
+    optional: bool = False  # a processor that waits for its inputs does not wait for this one
+
+    @property
+    def key(self) -> str:
+        return f"{self.processor}@{self.window}"
+
+
+def version_path(processor: str, day: date) -> str:
+    return f"{COLLECTION}/{processor}/dates/{day.isoformat()}"
+
+
+def current_version(documents: DocumentStore, processor: str, day: date) -> str | None:
+    document = documents.get(version_path(processor, day))
+    return document.data["version"] if document else None
+
+
+def versions_between(documents: DocumentStore, processor: str, *, after: date | None, before: date,
+                     inclusive: bool) -> dict[str, str]:
+    """date → version of `processor` for dates in (after, before) or (after, before]."""
+    filters = [("date", "<=" if inclusive else "<", before.isoformat())]
+    if after is not None:
+        filters.append(("date", ">=", after.isoformat()))
+    return {doc.data["date"]: doc.data["version"]
+            for doc in documents.query(f"{COLLECTION}/{processor}/dates", filters)}
+
+
+def input_version(documents: DocumentStore, spec: Input, day: date, season_start: date) -> str:
+    if spec.window == "date":
+        return current_version(documents, spec.processor, day) or ABSENT
+    versions = versions_between(documents, spec.processor, after=season_start if spec.window == "before" else None,
+                                before=day, inclusive=spec.window == "through")
+    return fingerprint(versions) if versions else ABSENT
+
+
+def provenance(documents: DocumentStore, *, code_version: str, reads: tuple[Input, ...], day: date,
+               season_start: date, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What a run for `day` would be computed from, as of now."""
+    found = {"code": code_version, **(extra or {})}
+    for spec in reads:
+        found[spec.key] = input_version(documents, spec, day, season_start)
+    return found
+
+
+def fingerprint(values: Mapping[str, object]) -> str:
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def changes(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """Why a run is stale: each input whose version differs, in words."""
+    reasons = []
+    for key in sorted(set(recorded) | set(current)):
+        if recorded.get(key) != current.get(key):
+            reasons.append(_describe(key, recorded.get(key), current.get(key)))
+    return reasons
+
+
+def _describe(key: str, was: str | None, now: str | None) -> str:
+    if key == "code":
+        return f"code version {was} → {now}"
+    processor, _, window = key.partition("@")
+    where = {"date": "on the date", "before": "on earlier dates of the season",
+             "through": "up to the date"}.get(window, key)
+    if was in (None, ABSENT):
+        return f"{processor} {where} appeared"
+    if now in (None, ABSENT):
+        return f"{processor} {where} disappeared"
+    return f"{processor} {where} changed"

@@ -1,0 +1,113 @@
+"""Named places between two effects where a process can die, for fault injection.
+
+Production code calls `crash_point(name, **context)` at each; with nothing installed it is a
+no-op. A test or `--chaos` installs an injector that may, at that point:
+
+- raise `SimulatedCrash`, a BaseException: no `except Exception` cleanup runs and the message
+  is never acknowledged, as when the process dies (the embedded bus redelivers it once its
+  ack deadline passes);
+- kill the real process with SIGKILL (`KillAt`, for tests that restart it);
+- raise an ordinary error after the effect happened (a publish that timed out after Pub/Sub
+  accepted it);
+- let another delivery take the run's lease (a handler slower than its lease).
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+FANIN_CLAIMED = "fanin.claimed"                   # a trigger is claimed, not yet published
+PROCESSOR_HALF_LOADED = "processor.half_loaded"   # side outputs loaded, the main table not
+PROCESSOR_LOADED = "processor.loaded"             # loaded, the run not yet recorded
+PROCESSOR_RECORDED = "processor.recorded"         # recorded, the completion not yet published
+PUBLISH_DELIVERED = "publish.delivered"           # Pub/Sub accepted a message; the caller may not hear so
+LEASE_OUTLIVED = "processor.lease_outlived"       # loaded, but the lease ran out meanwhile
+
+POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
+          LEASE_OUTLIVED)
+
+
+class SimulatedCrash(BaseException):
+    """The process died here (BaseException, so handlers' `except Exception` cannot catch it)."""
+
+
+class PublishTimedOut(TimeoutError):
+    """The publish call timed out — after the message was accepted."""
+
+
+class Injector(Protocol):
+    def at(self, point: str, context: dict[str, Any]) -> None: ...
+
+
+_installed: Injector | None = None
+_lock = threading.Lock()
+
+
+def crash_point(point: str, **context: Any) -> None:
+    injector = _installed
+    if injector is not None:
+        injector.at(point, context)
+
+
+def install(injector: Injector | None) -> None:
+    global _installed
+    with _lock:
+        _installed = injector
+
+
+@dataclass
+class SeededCrashes:
+    """`--chaos`: each point fires with its probability, seeded; `counts` says what fired."""
+    seed: int
+    probability: float = 0.04
+    counts: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(f"crashes-{self.seed}")
+
+    def at(self, point: str, context: dict[str, Any]) -> None:
+        if self._random.random() >= self.probability:
+            return
+        self.counts[point] += 1
+        fire(point, context)
+
+
+def fire(point: str, context: dict[str, Any]) -> None:
+    """What happening at `point` means (shared by the seeded injector and tests)."""
+    if point == PUBLISH_DELIVERED:
+        raise PublishTimedOut("chaos: the publish timed out after Pub/Sub accepted the message")
+    if point == LEASE_OUTLIVED:
+        context["usurp"]()  # another delivery of the same trigger takes the expired lease
+        return
+    raise SimulatedCrash(f"chaos: process died at {point}")
+
+
+@dataclass
+class KillAt:
+    """Kill this process with SIGKILL the `nth` time `point` is reached."""
+    point: str
+    nth: int = 1
+    seen: int = 0
+
+    def at(self, point: str, context: dict[str, Any]) -> None:
+        if point != self.point:
+            return
+        self.seen += 1
+        if self.seen == self.nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    @classmethod
+    def from_env(cls, variable: str = "SPORTSFLOW_KILL_AT") -> "KillAt | None":
+        """`SPORTSFLOW_KILL_AT=point[:nth]`, for a process a test starts and kills."""
+        spec = os.environ.get(variable)
+        if not spec:
+            return None
+        point, _, nth = spec.partition(":")
+        if point not in POINTS:
+            raise ValueError(f"{variable}={spec!r}: unknown point; known: {', '.join(POINTS)}")
+        return cls(point, int(nth or 1))
