@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(backfill)
     app.command()(status)
+    app.command()(reconcile)
+    app.command()(release)
 
 
 def run(ctx: typer.Context,
@@ -45,6 +47,7 @@ def run(ctx: typer.Context,
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
         _print_report(report)
+    _exit_unless_finished(report)
 
 
 def backfill(ctx: typer.Context,
@@ -53,7 +56,9 @@ def backfill(ctx: typer.Context,
              source: str = typer.Option("synthetic", help="synthetic, or replay:PATH"),
              backend: str = typer.Option(None, help="local (default) or emulator"),
              seed: int = typer.Option(0, help="seed of the synthetic season"),
-             redo: bool = typer.Option(False, help="run dates that already finished again (normally skipped)"),
+             redo: bool = typer.Option(False, help="recompute every date from scratch, finished or not"),
+             stale: bool = typer.Option(False, help="recompute, in date order, only the dates whose inputs "
+                                                     "changed since they ran (see `status`)"),
              raw_only: bool = typer.Option(False, help="load raw tables only: Phase 2 does not trigger Phase 3")):
     """Run every date from START to END in order (history first), resumable: finished dates are skipped."""
     settings = _settings(ctx, backend)
@@ -62,7 +67,7 @@ def backfill(ctx: typer.Context,
     days = [start.date() + timedelta(days=i) for i in range((end.date() - start.date()).days + 1)]
     if not days:
         raise typer.BadParameter("--end is before --start")
-    counts = {"run": 0, "skipped": 0, "rows": 0}
+    counts = {"run": 0, "skipped": 0, "rows": 0, "unfinished": 0}
     began = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
@@ -71,15 +76,37 @@ def backfill(ctx: typer.Context,
         with Pipeline(settings, RunOptions(source=_checked_source(source), seed=seed)) as pipeline:
             for day in days:
                 bar.update(task, description=f"backfill {day}")
-                if not redo and pipeline.is_finished(day):
+                report = _backfill_one(pipeline, day, redo=redo, stale=stale)
+                if report is None:
                     counts["skipped"] += 1
                 else:
-                    report = pipeline.run_date(day, checksums=False)
                     counts["run"] += 1
                     counts["rows"] += sum(t.rows for t in report.tables)
+                    counts["unfinished"] += not report.finished and not raw_only
                 bar.advance(task)
-    err.print(f"backfill {days[0]}..{days[-1]}: {counts['run']} dates run, {counts['skipped']} already finished "
-              f"(skipped), {counts['rows']} rows written, {time.monotonic() - began:.1f} s")
+    what = "stale dates recomputed" if stale else "dates run"
+    err.print(f"backfill {days[0]}..{days[-1]}: {counts['run']} {what}, {counts['skipped']} skipped "
+              f"({'not stale' if stale else 'already finished'}), {counts['rows']} rows written, "
+              f"{time.monotonic() - began:.1f} s")
+    if raw_only:
+        err.print("raw tables only: Phase 3 is held for these dates; release one with "
+                  "`sportsflow release --date D` (or `--start/--end`)")
+    if counts["unfinished"]:
+        err.print(f"[red]error:[/red] {counts['unfinished']} date(s) did not finish; "
+                  "`sportsflow status --date D` says what is missing")
+        raise typer.Exit(1)
+
+
+def _backfill_one(pipeline: Pipeline, day, *, redo: bool, stale: bool) -> RunReport | None:
+    """The report of what was run for `day`, or None if it was skipped."""
+    from shared.pipeline.status import stale_processors
+    if stale:
+        return pipeline.recompute(day) if stale_processors(pipeline.services.documents, day) else None
+    if redo:
+        return pipeline.redo(day, checksums=False)
+    if pipeline.is_finished(day):
+        return None
+    return pipeline.run_date(day, checksums=False)
 
 
 def status(ctx: typer.Context,
@@ -104,12 +131,75 @@ def status(ctx: typer.Context,
     triggers = Table("orchestrator", "trigger", "state", "waiting for", title="triggers")
     for t in state.triggers:
         when = (f"published {t.published_at:%H:%M:%S}" if t.published
-                else f"claimed {t.claimed_at:%H:%M:%S}, NOT published" if t.claimed_at else "not claimed")
+                else f"claimed {t.claimed_at:%H:%M:%S}, NOT published" if t.claimed_at
+                else "held by the backfill switch" if t.held else "not claimed")
+        if t.claims > 1:
+            when += f" ({t.claims} input versions)"
         triggers.add_row(t.orchestrator, t.target, when, ", ".join(t.missing) or "—")
     out.print(phases, triggers)
+    for phase in state.phases:
+        for part, reason in phase.failed.items():
+            out.print(f"[red]failed[/red] {part}: {reason}")
+    if state.held:
+        out.print(f"held by the backfill switch: Phase 3 waits until `{state.held}`")
+    for processor, reasons in state.stale.items():
+        out.print(f"[yellow]stale[/yellow] {processor}: {'; '.join(reasons)} — `sportsflow backfill --stale "
+                  f"--start {day.date()} --end {day.date()}` recomputes it")
+    out.print(f"finished: {'yes' if state.finished else 'no'}")
     out.print(f"dead letters: {len(state.dead_letters)}")
     for letter in state.dead_letters:
         out.print(f"  {letter['source_topic']} · {letter['error_kind']} · {letter['reason']}")
+
+
+def reconcile(ctx: typer.Context,
+              day: datetime = typer.Option(None, "--date", formats=["%Y-%m-%d"],
+                                           help="only this date (default: the last 7 days)"),
+              backend: str = typer.Option(None, help="local (default) or emulator"),
+              as_json: bool = typer.Option(False, "--json")):
+    """One reconciler pass: publish orphaned claims, fire ready fan-ins, re-drive crashed or
+    failed runs and dead-lettered triggers, flag late dates; then deliver what it re-drove."""
+    settings = _settings(ctx, backend)
+    with _failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
+        report = pipeline.reconcile([day.date()] if day else None)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2, default=str))
+        return
+    out.print(f"reconciled {len(report.dates)} date(s): {len(report.repairs)} repaired")
+    for repair in report.repairs:
+        out.print(f"  {repair.analysis_date} · {repair.kind} · {repair.target} · {repair.detail}")
+    for held_day, command in report.held.items():
+        out.print(f"  {held_day} held by the backfill switch: `{command}` releases it")
+    for late in report.late:
+        out.print(f"  [red]{late} not finished by its deadline[/red]")
+
+
+def release(ctx: typer.Context,
+            day: datetime = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="the date to release"),
+            start: datetime = typer.Option(None, formats=["%Y-%m-%d"], help="or a range: first date"),
+            end: datetime = typer.Option(None, formats=["%Y-%m-%d"], help="last date, inclusive"),
+            backend: str = typer.Option(None, help="local (default) or emulator")):
+    """Let go of dates held by the backfill switch (`backfill --raw-only`): Phase 3 starts now."""
+    from shared.orchestration.reconciler import release as release_date
+
+    if day is None and (start is None or end is None):
+        raise typer.BadParameter("give --date D, or --start D1 --end D2")
+    first, last = (day, day) if day else (start, end)
+    days = [first.date() + timedelta(days=i) for i in range((last.date() - first.date()).days + 1)]
+    settings = _settings(ctx, backend)
+    with _failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
+        for one in days:
+            released = release_date(pipeline.services, one)
+            pipeline.deliver()
+            finished = pipeline.is_finished(one)
+            err.print(f"{one}: released {len(released)} held part(s); finished: {'yes' if finished else 'no'}")
+
+
+def _exit_unless_finished(report: RunReport) -> None:
+    if report.finished:
+        return
+    err.print(f"[red]error:[/red] the pipeline did not finish for {report.analysis_date}: "
+              + "; ".join(report.missing) + f". `sportsflow status --date {report.analysis_date}` has the detail.")
+    raise typer.Exit(1)
 
 
 # --- helpers ----------------------------------------------------------------------------------

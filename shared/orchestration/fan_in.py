@@ -68,6 +68,8 @@ class FanInLedger:
         def record(tx) -> bool:
             current = tx.get(path)
             if current is not None and int(current.data.get("fence", 0)) >= outcome.fence:
+                if current.data.get("held") and not held:  # the same outcome announced again, now released
+                    tx.update(path, {"held": False})
                 return False
             tx.set(path, {"part": part, "analysis_date": day.isoformat(), "message_id": message_id,
                           "orchestrator": orchestrator, "recorded_at": self._documents.now(),

@@ -26,6 +26,7 @@ from typing import Literal, Mapping
 from shared.ports.documents import DocumentStore
 
 COLLECTION = "data_versions"
+RECOMPUTE_REQUESTS = "recompute_requests"
 ABSENT = "absent"
 Window = Literal["date", "before", "through"]
 
@@ -76,9 +77,30 @@ def provenance(documents: DocumentStore, *, code_version: str, reads: tuple[Inpu
                season_start: date, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """What a run for `day` would be computed from, as of now."""
     found = {"code": code_version, **(extra or {})}
+    redo = recompute_requests(documents, day)
+    if redo:
+        found["redo"] = str(redo)
     for spec in reads:
         found[spec.key] = input_version(documents, spec, day, season_start)
     return found
+
+
+def request_recompute(documents: DocumentStore, day: date) -> int:
+    """`--redo`: every processor's provenance for `day` changes, so everything runs again once."""
+    path = f"{RECOMPUTE_REQUESTS}/{day.isoformat()}"
+
+    def bump(tx) -> int:
+        current = tx.get(path)
+        count = (int(current.data["count"]) if current else 0) + 1
+        tx.set(path, {"date": day.isoformat(), "count": count})
+        return count
+
+    return documents.run_transaction(bump)
+
+
+def recompute_requests(documents: DocumentStore, day: date) -> int:
+    document = documents.get(f"{RECOMPUTE_REQUESTS}/{day.isoformat()}")
+    return int(document.data["count"]) if document else 0
 
 
 def fingerprint(values: Mapping[str, object]) -> str:
@@ -98,6 +120,8 @@ def changes(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str
 def _describe(key: str, was: str | None, now: str | None) -> str:
     if key == "code":
         return f"code version {was} → {now}"
+    if key == "redo":
+        return f"recomputation requested (--redo #{now})"
     processor, _, window = key.partition("@")
     where = {"date": "on the date", "before": "on earlier dates of the season",
              "through": "up to the date"}.get(window, key)

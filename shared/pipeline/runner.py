@@ -100,6 +100,12 @@ class Pipeline:
             self.services.evidence.ensure_bucket()
 
     # --- one date ----------------------------------------------------------------------
+    def redo(self, day: date, *, checksums: bool = True) -> RunReport:
+        """Recompute the date from scratch: a new recompute request changes every run key of it."""
+        from shared.pipeline.data_versions import request_recompute
+        request_recompute(self.services.documents, day)
+        return self.run_date(day, checksums=checksums)
+
     def run_date(self, day: date, *, checksums: bool = True) -> RunReport:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
@@ -119,8 +125,19 @@ class Pipeline:
         from shared.orchestration.handlers import ORDER, orchestrator
         from shared.orchestration.reconciler import reconciler_for
 
+        from shared.contracts import registry
+        from shared.pipeline import run_history
+        from shared.pipeline.status import stale_processors
+
         started, since = time.monotonic(), utc_now()
         reconciler = reconciler_for(self.services, producer="backfill")
+        runs = run_history.runs_for(self.services.documents, day)
+        for name in stale_processors(self.services.documents, day):  # Phase 2: no orchestrator starts it
+            trigger = runs[name].get("trigger")
+            if trigger and trigger["topic"] == "phase1-scrapers-complete":
+                model = registry.by_name(trigger["message_type"])
+                reconciler.publish(trigger["topic"], model.model_validate(trigger["payload"]))
+        self._deliver()
         for name in ORDER:
             orchestrator(name, self.services.documents).evaluate(day, claimant=reconciler.claimant,
                                                                  publish=reconciler.publish, services=self.services)
@@ -192,6 +209,10 @@ class Pipeline:
                              producer="phase1_scrapers")
             return self.services.bus.publish(topic, encoded.data, encoded.attributes)
         return publish
+
+    def deliver(self) -> None:
+        """Deliver until nothing is outstanding (what `release` and `reconcile` re-drove)."""
+        self._deliver()
 
     def _deliver(self) -> None:
         bus = self.services.bus

@@ -25,9 +25,9 @@ def test_run_json_reports_tables_triggers_and_dead_letters(tmp_path):
 
 def test_backfill_is_resumable_and_status_explains_a_date(tmp_path):
     first = invoke(tmp_path, "backfill", "--start", "2025-01-14", "--end", "2025-01-15")
-    assert "2 dates run, 0 already finished" in first.stderr
+    assert "2 dates run, 0 skipped (already finished)" in first.stderr
     again = invoke(tmp_path, "backfill", "--start", "2025-01-13", "--end", "2025-01-15")
-    assert "1 dates run, 2 already finished" in again.stderr
+    assert "1 dates run, 2 skipped (already finished)" in again.stderr
     state = json.loads(invoke(tmp_path, "status", "--date", "2025-01-15", "--json").stdout)
     assert all(not phase["missing"] for phase in state["phases"])
     assert all(trigger["published"] for trigger in state["triggers"])
