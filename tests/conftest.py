@@ -1,7 +1,8 @@
 """Shared fixtures. Emulator tests read the endpoints `sportsflow emulators up` wrote.
 
-Locally they skip when no emulators run; CI sets SPORTSFLOW_REQUIRE_EMULATORS=1 so a
-missing emulator fails instead of silently skipping.
+Locally they skip when no emulators run, and real-data tests skip without ../shared/data;
+CI (`.ci/run`) sets SPORTSFLOW_REQUIRE_EMULATORS=1 and SPORTSFLOW_REQUIRE_DATA=1, so a missing
+emulator or missing data fails instead of silently skipping.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from shared.config import ConfigError, Settings, emulator_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+DATA_DIR = Path(os.environ.get("SPORTSFLOW_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
@@ -39,5 +40,8 @@ def unique_name() -> str:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not DATA_DIR.exists():
-        pytest.skip(f"real data not found at {DATA_DIR} (see ../shared/data/README.md)")
+        missing = f"real data not found at {DATA_DIR} (see ../shared/data/README.md)"
+        if os.environ.get("SPORTSFLOW_REQUIRE_DATA") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
     return DATA_DIR

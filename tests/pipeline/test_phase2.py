@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from datetime import date, datetime, timedelta, timezone
 
@@ -357,6 +358,8 @@ def test_box_scores_on_the_bigquery_emulator(emulators, unique_name, tmp_path, b
     """The registry, game-id and partition-replace SQL as BigQuery runs it (bqemulator). The
     dataset name is fixed, so the run takes a date of its own."""
     if "BIGQUERY_EMULATOR_HOST" not in emulators:
+        if os.environ.get("SPORTSFLOW_REQUIRE_EMULATORS") == "1":
+            pytest.fail("no BigQuery emulator in the env file")
         pytest.skip("no BigQuery emulator in the env file")
     from shared.adapters.gcp.bigquery import BigQueryWarehouse
     day = date(2040, 1, 1) + timedelta(days=int(unique_name[1:7], 16) % 20000)
