@@ -110,13 +110,15 @@ class Pipeline:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
         self._scrape(day, correlation_id)
-        crash_points.install(self.crashes)
+        if self.crashes is not None:
+            crash_points.install(self.crashes)
         try:
             self._deliver()
             if self._chaotic:
                 self._reconcile_until_repaired(day)
         finally:
-            crash_points.install(None)
+            if self.crashes is not None:
+                crash_points.install(None)
         return self._report(day, since, started, checksums)
 
     def recompute(self, day: date) -> RunReport:
