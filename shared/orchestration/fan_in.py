@@ -116,16 +116,18 @@ class FanInLedger:
                      claimant=data["claimant"])
 
     def take_publish_lease(self, day: date, target: str, inputs: str, *, claimant: str, attempt: str,
-                           stale_after: timedelta) -> bool:
+                           stale_after: timedelta, holder_is_dead: bool = False) -> bool:
         """The right to publish an unpublished claim: for its claimant's redelivery, or for
         anyone once the claim is stale — and only while no other attempt holds a live lease
-        (two concurrent deliveries of one message must not both publish)."""
+        (two concurrent deliveries of one message must not both publish). `holder_is_dead`:
+        the caller knows no other process runs (the embedded reconciler between runs)."""
         path = _claim_path(day, target, inputs)
 
         def take(tx) -> bool:
             data = tx.get(path).data
             now = self._documents.now()
-            lease_live = data["lease_holder"] not in (None, attempt) and data["lease_until"] > now
+            lease_live = data["lease_holder"] not in (None, attempt) and data["lease_until"] > now \
+                and not holder_is_dead
             entitled = data["claimant"] == claimant or now - data["claimed_at"] > stale_after
             if data["published"] or lease_live or not entitled:
                 return False

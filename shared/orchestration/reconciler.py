@@ -10,6 +10,11 @@ run) looks at recent dates (or the dates it is given) and repairs:
   lost): it evaluates the orchestrator, which claims and fires exactly once;
 - **expired `running` leases** (a processor killed mid-run) and **failed runs** (bounded:
   `MAX_REDRIVES` per run): it delivers the run's stored trigger again;
+- **lost completions**: a run that succeeded but whose completion never reached its
+  orchestrator (its part is missing or older) is announced again; a published trigger whose
+  processors never ran is delivered again (same claim id). Pub/Sub does not lose published
+  messages, so the deployed reconciler waits `grace` first; on the embedded backend a killed
+  process loses whatever was in flight, and a restarted one reconciles with no grace;
 - **dead-lettered triggers** whose cause may have gone (Pub/Sub gave up after its delivery
   attempts): each is published again once, with its original message id, so consumers see a
   redelivery, not a new message.
@@ -69,8 +74,13 @@ class ReconcileReport:
 
 class Reconciler:
     def __init__(self, services: "Services", publish: Publish, *, publish_raw: Callable[[str, bytes, dict], str],
-                 stale_after: timedelta = DEFAULT_STALE_AFTER):
+                 stale_after: timedelta = DEFAULT_STALE_AFTER, grace: timedelta = DEFAULT_STALE_AFTER,
+                 nothing_in_flight: bool = False):
+        """`nothing_in_flight`: no other process works on this store and nothing is being
+        delivered (the embedded backend between runs): every `running` lease is a dead one."""
         self.services = services
+        self.grace = timedelta(0) if nothing_in_flight else grace
+        self.nothing_in_flight = nothing_in_flight
         self.documents = services.documents
         self.ledger = FanInLedger(self.documents)
         self.publish = publish
@@ -101,17 +111,20 @@ class Reconciler:
             if name == rules.PHASE2_TO_PHASE3 and day.isoformat() in report.held:
                 continue
             self._fire_unclaimed(name, day, report)
+        self._redrive_lost(day, parts, report)
         self._check_deadline(day, parts, report)
 
     def _publish_unpublished(self, day: date, report: ReconcileReport) -> None:
         now = self.documents.now()
         for claim in self.ledger.claims(day):
-            if claim["published"] or (claim.get("lease_until") and claim["lease_until"] > now):
+            lease_live = claim.get("lease_until") and claim["lease_until"] > now and not self.nothing_in_flight
+            if claim["published"] or lease_live:
                 continue
             rule = _rule(claim["orchestrator"], claim["target"])
             attempt = uuid.uuid4().hex
             if not self.ledger.take_publish_lease(day, claim["target"], claim["inputs"], claimant=claim["claimant"],
-                                                  attempt=attempt, stale_after=self.stale_after):
+                                                  attempt=attempt, stale_after=self.stale_after,
+                                                  holder_is_dead=self.nothing_in_flight):
                 continue
             try:
                 message_id = self.publish(rule.topic, rule.build(day, claim["claim_id"], self.services))
@@ -134,6 +147,38 @@ class Reconciler:
             report.repairs.append(Repair("ready_fan_in_unclaimed", day.isoformat(), target,
                                          "every part done, no claim: fired"))
 
+    def _redrive_lost(self, day: date, parts: dict[str, dict], report: ReconcileReport) -> None:
+        now = self.documents.now()
+        runs = run_history.runs_for(self.documents, day)
+        for name, run in runs.items():
+            part = parts.get(name)
+            announced = part is not None and int(part.get("fence", 0)) >= int(run.get("succeeded_fence", -1))
+            recent = run.get("finished_at") and now - run["finished_at"] < self.grace
+            if run.get("status") == RunStatus.SUCCEEDED and not announced and not recent:
+                self._announce_again(name, day, run)
+                report.repairs.append(Repair("lost_completion", day.isoformat(), name,
+                                             f"fence {run['succeeded_fence']} announced again"))
+        for claim in self.ledger.claims(day):
+            if not claim["published"] or now - claim["published_at"] < self.grace:
+                continue
+            never_ran = [p for p in _processors_of(claim["target"]) if p not in runs]
+            if never_ran:
+                rule = _rule(claim["orchestrator"], claim["target"])
+                self.publish(rule.topic, rule.build(day, claim["claim_id"], self.services))
+                report.repairs.append(Repair("lost_trigger", day.isoformat(), claim["target"],
+                                             f"{', '.join(never_ran)} never ran: trigger delivered again"))
+
+    def _announce_again(self, name: str, day: date, run: dict[str, Any]) -> None:
+        from shared.pipeline.processor import ProcessorContext
+        from shared.pipeline.tables import processors_by_name
+
+        processor = processors_by_name()[name]
+        ctx = ProcessorContext(services=self.services, analysis_date=day, run_id=self.claimant,
+                               correlation_id=self.claimant, publish=self.publish)
+        message = processor.completion(ctx, int(run.get("records", 0))).model_copy(
+            update={"data_version": run.get("data_version"), "run_fence": int(run["succeeded_fence"])})
+        self.publish(processor.completion_topic, message)
+
     def _check_deadline(self, day: date, parts: dict[str, dict], report: ReconcileReport) -> None:
         if not parts or rules.PHASE5_TARGET in {c["target"] for c in self.ledger.claims(day) if c["published"]}:
             return
@@ -150,7 +195,7 @@ class Reconciler:
         now = self.documents.now()
         candidates = [(run, "expired_run_lease") for run in run_history.runs_with_status(self.documents,
                                                                                          RunStatus.RUNNING)
-                      if run.get("lease_expires_at") and run["lease_expires_at"] <= now]
+                      if self.nothing_in_flight or (run.get("lease_expires_at") and run["lease_expires_at"] <= now)]
         candidates += [(run, "failed_run") for run in run_history.runs_with_status(self.documents, RunStatus.FAILED)]
         for run, kind in candidates:
             if run["analysis_date"] not in wanted or not self._may_redrive(run, now):
@@ -166,7 +211,8 @@ class Reconciler:
                                          f"fence {run.get('fence')}: trigger delivered again"))
 
     def _may_redrive(self, run: dict[str, Any], now) -> bool:
-        recently = run.get("redriven_at") and now - run["redriven_at"] < max(PUBLISH_LEASE, run_history.MAX_LEASE)
+        recently = not self.nothing_in_flight and run.get("redriven_at") \
+            and now - run["redriven_at"] < max(PUBLISH_LEASE, run_history.MAX_LEASE)
         return not recently and int(run.get("redrives", 0)) < MAX_REDRIVES
 
     # --- dead letters ------------------------------------------------------------------------
@@ -188,6 +234,16 @@ class Reconciler:
                                          letter.get("reason", "")))
 
 
+def _processors_of(target: str) -> tuple[str, ...]:
+    """The processors a trigger target runs (the Phase 5 target runs none of Phases 2–4)."""
+    from shared.topology import TOPOLOGY
+    if target == rules.PHASE4_TARGET:
+        return tuple(TOPOLOGY.phase4_levels()[0])
+    if target.startswith(("phase3/", "phase4/")):
+        return (target.split("/", 1)[1],)
+    return ()
+
+
 def _rule(orchestrator: str, target: str):
     return next(rule for rule in handlers.RULES[orchestrator] if rule.target == target)
 
@@ -201,8 +257,8 @@ def _date_of(data: bytes) -> str | None:
         return None
 
 
-def reconciler_for(services: "Services", *, producer: str = "reconciler", correlation_id: str | None = None
-                   ) -> Reconciler:
+def reconciler_for(services: "Services", *, producer: str = "reconciler", correlation_id: str | None = None,
+                   nothing_in_flight: bool = False) -> Reconciler:
     """A Reconciler publishing on `services.bus` with its own run and correlation ids."""
     from shared.contracts.codec import encode
     from shared.contracts.envelope import new_id
@@ -213,7 +269,8 @@ def reconciler_for(services: "Services", *, producer: str = "reconciler", correl
         encoded = encode(message, run_id=run_id, correlation_id=correlation_id, producer=producer)
         return services.bus.publish(topic, encoded.data, encoded.attributes)
 
-    return Reconciler(services, publish, publish_raw=lambda topic, data, attrs: services.bus.publish(topic, data, attrs))
+    return Reconciler(services, publish, publish_raw=lambda topic, data, attrs: services.bus.publish(topic, data, attrs),
+                      nothing_in_flight=nothing_in_flight)
 
 
 def release(services: "Services", day: date) -> list[str]:

@@ -213,6 +213,25 @@ def mark_needs_rerun(documents: DocumentStore, processor: str, day: date, reason
         "needs_rerun": True, "needs_rerun_reason": reason, "rerun_requested": True}))
 
 
+def break_dead_leases(documents: DocumentStore) -> list[str]:
+    """End every `running` lease now. Only for a caller that knows no other process can be
+    working on this store (the embedded backend: DuckDB admits one process at a time)."""
+    broken = []
+    for run in runs_with_status(documents, RunStatus.RUNNING):
+        path = run_path(run["processor"], run["analysis_date"])
+
+        def expire(tx, fence=run["fence"]) -> bool:
+            current = tx.get(path)
+            if not current or current.data.get("fence") != fence or current.data.get("status") != RunStatus.RUNNING:
+                return False
+            tx.update(path, {"lease_expires_at": documents.now()})
+            return True
+
+        if documents.run_transaction(expire):
+            broken.append(path)
+    return broken
+
+
 def runs_for(documents: DocumentStore, day: date) -> dict[str, dict[str, Any]]:
     """processor → its run document for `day`."""
     return {doc.data["processor"]: doc.data

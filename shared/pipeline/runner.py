@@ -59,7 +59,9 @@ class Pipeline:
         self._chaos_rng = random.Random(options.chaos_seed)
         self._injected_failures = 0
         self.services = Services.with_adapters(settings, **_embedded_adapters(settings, options))
-        self.crashes = crash_points.SeededCrashes(options.chaos_seed) if self._chaotic else None
+        # SPORTSFLOW_KILL_AT=point[:nth] kills this very process there (tests restart it).
+        self.crashes = crash_points.SeededCrashes(options.chaos_seed) if self._chaotic \
+            else crash_points.KillAt.from_env()
         self.repairs: list = []
         self._server = None
         self._deployment: EmbeddedDeployment | None = None
@@ -98,6 +100,11 @@ class Pipeline:
         ensure_tables(self.services, pipeline_processors(), extra=pipeline_tables())
         if self.settings.backend == "emulator":
             self.services.evidence.ensure_bucket()
+        else:  # this process now holds the warehouse's lock: a lease left running is a dead process's
+            from shared.pipeline.run_history import break_dead_leases
+            broken = break_dead_leases(self.services.documents)
+            if broken:
+                log.warning("leases of a process that died were ended", extra={"fields": {"runs": broken}})
 
     # --- one date ----------------------------------------------------------------------
     def redo(self, day: date, *, checksums: bool = True) -> RunReport:
@@ -148,7 +155,9 @@ class Pipeline:
 
     def reconcile(self, days: list[date] | None = None):
         from shared.orchestration.reconciler import reconciler_for
-        report = reconciler_for(self.services).run(days)
+        # Between deliveries nothing is in flight; on the embedded backend no other process can
+        # hold this home's leases (DuckDB admits one process), so any lease left is a dead one.
+        report = reconciler_for(self.services, nothing_in_flight=self.settings.backend == "local").run(days)
         self._deliver()
         return report
 
