@@ -45,3 +45,15 @@ def data_dir() -> Path:
             pytest.fail(missing)
         pytest.skip(missing)
     return DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def _restore_sportsflow_logging():
+    """Commands run in process (CliRunner) route the `sportsflow` logger to their own stream and
+    stop propagation; put it back, so later tests' caplog sees records and nothing writes to a
+    closed stream."""
+    import logging
+    logger = logging.getLogger("sportsflow")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]

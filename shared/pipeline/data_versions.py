@@ -81,7 +81,9 @@ def provenance(documents: DocumentStore, *, code_version: str, reads: tuple[Inpu
     if redo:
         found["redo"] = str(redo)
     for spec in reads:
-        found[spec.key] = input_version(documents, spec, day, season_start)
+        version = input_version(documents, spec, day, season_start)
+        if not (spec.optional and version == ABSENT):  # a fallback source that was not there was not read
+            found[spec.key] = version
     return found
 
 

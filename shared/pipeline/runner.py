@@ -288,7 +288,9 @@ def _retryable(err: Exception) -> bool:
 
 
 def _summary(letter: dict) -> dict:
-    return {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "error_field", "reason")}
+    summary = {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "error_field", "reason")}
+    summary["redriven"] = bool(letter.get("redriven_at"))  # published again by the reconciler
+    return summary
 
 
 def run_dates(settings: Settings, options: RunOptions, days: Iterable[date], *,

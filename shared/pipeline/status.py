@@ -108,7 +108,9 @@ def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]
             continue
         processor = processors[name]
         extra = {k: v for k, v in recorded.items() if k == "payload_sha256"}  # the payload is the run's own input
-        current = data_versions.provenance(documents, code_version=processor.code_version, reads=processor.reads,
+        # What that run read: a run may read less than `reads` (an empty payload needs no registry).
+        reads = tuple(spec for spec in processor.reads if spec.key in recorded)
+        current = data_versions.provenance(documents, code_version=processor.code_version, reads=reads,
                                            day=day, season_start=season_start(day), extra=extra)
         reasons = data_versions.changes(recorded, current)
         if run.get("needs_rerun"):
