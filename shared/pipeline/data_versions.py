@@ -110,6 +110,15 @@ def fingerprint(values: Mapping[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def still_holds(recorded: Mapping[str, str] | None, current: Mapping[str, str],
+                optional: frozenset[str] = frozenset()) -> bool:
+    """Whether a run made from `recorded` is still current: everything it read is unchanged,
+    and whatever else is there now is only an optional source it did not need."""
+    if not recorded:
+        return False
+    return all(current.get(k) == v for k, v in recorded.items()) and set(current) - set(recorded) <= optional
+
+
 def changes(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
     """Why a run is stale: each input whose version differs, in words."""
     reasons = []

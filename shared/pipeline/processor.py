@@ -186,7 +186,8 @@ def _run_once(processor: Processor, ctx: ProcessorContext) -> ProcessorOutcome:
     try:
         claim = run_history.acquire(ctx.services.documents, processor.name, ctx.analysis_date, run_key, ctx.run_id,
                                     message_id=ctx.message_id, provenance=provenance,
-                                    trigger=_trigger_record(ctx), policy=ctx.lease_policy)
+                                    trigger=_trigger_record(ctx), policy=ctx.lease_policy,
+                                    optional=frozenset(spec.key for spec in processor.reads if spec.optional))
     except RunInProgressElsewhere as err:
         raise TransientError(str(err)) from None
     if isinstance(claim, Deferred):

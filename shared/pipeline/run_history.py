@@ -124,8 +124,11 @@ def run_path(processor: str, day: date | str) -> str:
 
 def acquire(documents: DocumentStore, processor: str, day: date, run_key: str, run_id: str, *,
             message_id: str, provenance: Mapping[str, str], trigger: Mapping[str, Any] | None = None,
-            policy: LeasePolicy = LeasePolicy()) -> Lease | PriorSuccess | Deferred:
-    """The lease for this run, the earlier success that makes it unnecessary, or Deferred."""
+            policy: LeasePolicy = LeasePolicy(), optional: frozenset[str] = frozenset()
+            ) -> Lease | PriorSuccess | Deferred:
+    """The lease for this run, the earlier success that makes it unnecessary, or Deferred.
+    The earlier success stands while everything it read is unchanged (`optional` inputs that
+    appeared since — a fallback source it did not need — do not count)."""
     path = run_path(processor, day)
 
     def claim(tx: Transaction) -> Lease | PriorSuccess | Deferred:
@@ -139,8 +142,9 @@ def acquire(documents: DocumentStore, processor: str, day: date, run_key: str, r
             raise RunInProgressElsewhere(f"{processor} {day} is being run by {data['run_id']} "
                                          f"until {data['lease_expires_at'].isoformat()}")
         # Only a clean success counts: a run that crashed or failed may have half-loaded.
-        if data.get("status") == RunStatus.SUCCEEDED and data.get("succeeded_run_key") == run_key \
-                and not data.get("needs_rerun"):
+        if data.get("status") == RunStatus.SUCCEEDED and not data.get("needs_rerun") and (
+                data.get("succeeded_run_key") == run_key
+                or data_versions.still_holds(data.get("succeeded_provenance"), provenance, optional)):
             return PriorSuccess(run_id=data["succeeded_run_id"], records=int(data.get("records", 0)),
                                 fence=int(data.get("succeeded_fence", 0)), data_version=data.get("data_version"))
         fence = int(data.get("fence", 0)) + 1
