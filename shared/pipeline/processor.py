@@ -27,7 +27,6 @@ from shared.contracts.envelope import Message
 from shared.pipeline import data_versions, run_history
 from shared.pipeline.data_versions import Input
 from shared.pipeline.formulas import season_start
-from shared.pipeline.report import content_checksum
 from shared.pipeline.run_history import (Deferred, Heartbeat, Lease, LeaseLost, LeasePolicy, PriorSuccess,
                                          RunInProgressElsewhere, RunStatus)
 from shared.ports.warehouse import SchemaMismatch, TableSpec
@@ -78,12 +77,13 @@ class ProcessorOutput:
     rows: list[dict[str, Any]]
     side_outputs: Mapping[TableSpec, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def data_version(self) -> str:
+    def data_version(self, main: TableSpec) -> str:
         """The content hash of everything written (run ids and timestamps excluded)."""
         if not self.side_outputs:
-            return content_checksum(self.rows)[:32]
-        parts = {spec.qualified_name: content_checksum(rows) for spec, rows in self.side_outputs.items()}
-        return data_versions.fingerprint({**parts, "main": content_checksum(self.rows)})
+            return data_versions.content_version(main, self.rows)
+        parts = {spec.qualified_name: data_versions.content_version(spec, rows)
+                 for spec, rows in self.side_outputs.items()}
+        return data_versions.fingerprint({**parts, "main": data_versions.content_version(main, self.rows)})
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ def _work(processor: Processor, ctx: ProcessorContext, lease: Lease) -> tuple[in
         try:
             output = _conformed(processor, processor.transform(ctx, processor.extract(ctx)))
             processor.validate(ctx, output.rows)
-            version = output.data_version()
+            version = output.data_version(processor.output)
             heartbeat.check()
             records = processor.load(ctx, output)
         except LeaseLost as err:  # nothing written: the holder does the work

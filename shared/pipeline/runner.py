@@ -182,7 +182,7 @@ class Pipeline:
         report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents,
                                                                                 since=since)]
         report.faults = self._fault_counts()
-        state = date_status(self.services.documents, day)
+        state = date_status(self.services.documents, day, with_stale=checksums)
         report.finished, report.missing, report.stale = state.finished, _missing(state), state.stale
         report.duration_s = time.monotonic() - started
         return report

@@ -66,12 +66,14 @@ class DateStatus:
         }
 
 
-def date_status(documents: DocumentStore, day: date) -> DateStatus:
+def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True) -> DateStatus:
+    """`with_stale=False` leaves out the staleness check (a backfill reports counts only)."""
     ledger = FanInLedger(documents)
     parts, claims = ledger.parts(day), ledger.claims(day)
     latest = {c["target"]: c for c in claims}
     held = any(p.get("held") for p in parts.values())
-    status = DateStatus(analysis_date=day, stale=stale_processors(documents, day), finished=is_finished(documents, day),
+    status = DateStatus(analysis_date=day, finished=is_finished(documents, day),
+                        stale=stale_processors(documents, day) if with_stale else {},
                         held=RELEASE_COMMAND.format(day=day.isoformat()) if held else None)
     done = {name for name, p in parts.items() if p.get("succeeded", True)}
     for phase in TOPOLOGY.phases:
