@@ -106,7 +106,8 @@ def main(argv: list[str]) -> int:
     for mutation in chosen:
         killed, seconds = check(mutation)
         survivors += not killed
-        print(f"{'killed  ' if killed else 'SURVIVED'}  {seconds:5.1f} s  {mutation.name}  ← {', '.join(t.split('::')[-1] for t in mutation.tests)}")
+        killers = ", ".join(t.split("::")[-1] for t in mutation.tests)
+        print(f"{'killed  ' if killed else 'SURVIVED'}  {seconds:5.1f} s  {mutation.name}  ← {killers}")
     print(f"{len(chosen) - survivors} of {len(chosen)} mutations killed")
     return 1 if survivors else 0
 

@@ -269,7 +269,10 @@ def reconciler_for(services: "Services", *, producer: str = "reconciler", correl
         encoded = encode(message, run_id=run_id, correlation_id=correlation_id, producer=producer)
         return services.bus.publish(topic, encoded.data, encoded.attributes)
 
-    return Reconciler(services, publish, publish_raw=lambda topic, data, attrs: services.bus.publish(topic, data, attrs),
+    def publish_raw(topic: str, data: bytes, attributes: dict) -> str:
+        return services.bus.publish(topic, data, attributes)
+
+    return Reconciler(services, publish, publish_raw=publish_raw,
                       nothing_in_flight=nothing_in_flight)
 
 

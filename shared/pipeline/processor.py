@@ -19,16 +19,24 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+from weakref import WeakKeyDictionary
 
 from shared.contracts.envelope import Message
 from shared.pipeline import data_versions, run_history
 from shared.pipeline.data_versions import Input
 from shared.pipeline.formulas import season_start
-from shared.pipeline.run_history import (Deferred, Heartbeat, Lease, LeaseLost, LeasePolicy, PriorSuccess,
-                                         RunInProgressElsewhere, RunStatus)
+from shared.pipeline.run_history import (
+    Deferred,
+    Heartbeat,
+    Lease,
+    LeaseLost,
+    LeasePolicy,
+    PriorSuccess,
+    RunInProgressElsewhere,
+    RunStatus,
+)
 from shared.ports.warehouse import SchemaMismatch, TableSpec
 from shared.ports.warehouse_rows import conform_rows
 from shared.runtime import crash_points

@@ -30,9 +30,9 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, Mapping
 
+from shared.pipeline import data_versions
 from shared.ports.documents import DocumentStore, Transaction
 from shared.ports.warehouse import FieldSpec, TableSpec, Warehouse
-from shared.pipeline import data_versions
 
 COLLECTION = "processor_runs"
 MAX_LEASE = timedelta(seconds=60)

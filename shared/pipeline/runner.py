@@ -24,10 +24,10 @@ from shared.config import Settings
 from shared.contracts.codec import encode
 from shared.contracts.envelope import Message, utc_now
 from shared.orchestration.fan_in import FanInLedger
-from shared.runtime import crash_points
 from shared.pipeline.processor import ensure_tables
 from shared.pipeline.report import RunReport, table_results
 from shared.pipeline.tables import pipeline_processors, pipeline_tables
+from shared.runtime import crash_points
 from shared.runtime.dead_letters import list_dead_letters
 from shared.runtime.embedded import EmbeddedDeployment
 from shared.runtime.errors import TransientError
@@ -131,10 +131,9 @@ class Pipeline:
     def recompute(self, day: date) -> RunReport:
         """Evaluate every orchestrator of `day` on its current inputs, in flow order, delivering
         after each: whatever is stale (a correction, an earlier date that changed) runs again."""
+        from shared.contracts import registry
         from shared.orchestration.handlers import ORDER, orchestrator
         from shared.orchestration.reconciler import reconciler_for
-
-        from shared.contracts import registry
         from shared.pipeline import run_history
         from shared.pipeline.status import stale_processors
 

@@ -12,7 +12,6 @@ from shared.topology.model import (
     Topology,
 )
 
-
 PHASE2_PROCESSORS = (
     "raw_schedule",
     "raw_player_boxscores",

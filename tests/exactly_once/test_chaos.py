@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 from shared.runtime import crash_points
-
 from tests.exactly_once.harness import DAY, checksums, open_pipeline, successes
 
 SEEDS = range(1, 11)

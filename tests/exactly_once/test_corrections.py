@@ -13,7 +13,6 @@ import pytest
 from shared.config import Settings
 from shared.pipeline.runner import Pipeline, RunOptions
 from shared.pipeline.status import stale_processors
-
 from tests.exactly_once.harness import checksums, successes
 
 D1, D2, D3 = date(2025, 1, 13), date(2025, 1, 14), date(2025, 1, 15)

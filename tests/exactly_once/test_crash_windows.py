@@ -3,6 +3,7 @@ trigger, pin a date, overwrite a winner or double an effect — and must leave t
 as a run without it."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -20,9 +21,16 @@ from shared.runtime.context import FunctionContext
 from shared.runtime.crash_points import SimulatedCrash
 from shared.runtime.dead_letters import list_dead_letters
 from shared.topology import TOPOLOGY, SubscriptionSpec
-
-from tests.exactly_once.harness import (DAY, FireAt, checksums, for_processor, for_target, open_pipeline,
-                                        run_with, successes)
+from tests.exactly_once.harness import (
+    DAY,
+    FireAt,
+    checksums,
+    for_processor,
+    for_target,
+    open_pipeline,
+    run_with,
+    successes,
+)
 
 PHASE3 = sorted(TOPOLOGY.phase3_required)
 
@@ -33,6 +41,16 @@ def clean(tmp_path_factory):
     with open_pipeline(tmp_path_factory.mktemp("clean")) as pipeline:
         report = pipeline.run_date(DAY)
         return checksums(report), report.triggers, successes(pipeline)
+
+
+@contextmanager
+def healed_after(tmp_path, clean, injector):
+    """A run of DAY with `injector` firing once: it must still equal the clean run."""
+    with open_pipeline(tmp_path) as pipeline:
+        report = run_with(pipeline, injector)
+        assert injector.fired == 1
+        assert_like_clean(pipeline, report, clean)
+        yield pipeline
 
 
 def assert_like_clean(pipeline, report, clean):
@@ -106,22 +124,16 @@ def test_a_kill_between_claim_and_publish_keeps_the_message_until_the_trigger_is
 
 
 def test_a_crash_after_the_claim_heals_by_redelivery_alone(tmp_path, clean):
-    with open_pipeline(tmp_path) as pipeline:
-        injector = FireAt(crash_points.FANIN_CLAIMED, for_target("phase4"))
-        report = run_with(pipeline, injector)
-        assert injector.fired == 1
-        assert_like_clean(pipeline, report, clean)
+    with healed_after(tmp_path, clean, FireAt(crash_points.FANIN_CLAIMED, for_target("phase4"))):
+        pass  # healed_after asserts it
 
 
 # --- 2. a crashed processor run ---------------------------------------------------------------
 def test_a_crashed_run_does_not_pin_its_date(tmp_path, clean):
     """Killed after its load: the redelivery takes over once the lease (≤ the function's
     timeout, 60 s) has run out — inside the delivery budget, without the reconciler."""
-    with open_pipeline(tmp_path) as pipeline:
-        injector = FireAt(crash_points.PROCESSOR_LOADED, for_processor("player_game_summary"))
-        report = run_with(pipeline, injector)
-        assert injector.fired == 1
-        assert_like_clean(pipeline, report, clean)
+    with healed_after(tmp_path, clean, FireAt(crash_points.PROCESSOR_LOADED,
+                                               for_processor("player_game_summary"))) as pipeline:
         run = run_history.runs_for(pipeline.services.documents, DAY)["player_game_summary"]
         assert run["status"] == "succeeded" and run["fence"] == 2
 
@@ -132,8 +144,9 @@ def test_the_run_lease_never_outlives_the_function():
 
 
 def test_a_live_lease_defers_other_triggers_and_retries_its_own(tmp_path):
-    from shared.adapters.local.documents import SqliteDocumentStore
     from datetime import datetime, timezone
+
+    from shared.adapters.local.documents import SqliteDocumentStore
     clock = Clock(datetime(2025, 1, 16, tzinfo=timezone.utc))
     documents = SqliteDocumentStore(tmp_path / "d.sqlite", clock=clock)
     lease = run_history.acquire(documents, "p", DAY, "k1", "run-a", message_id="m1", provenance={})
@@ -147,8 +160,9 @@ def test_a_live_lease_defers_other_triggers_and_retries_its_own(tmp_path):
 
 # --- 4. a zombie -------------------------------------------------------------------------------
 def test_a_zombie_can_never_record_over_the_holder(tmp_path):
-    from shared.adapters.local.documents import SqliteDocumentStore
     from datetime import datetime, timezone
+
+    from shared.adapters.local.documents import SqliteDocumentStore
     clock = Clock(datetime(2025, 1, 16, tzinfo=timezone.utc))
     documents = SqliteDocumentStore(tmp_path / "d.sqlite", clock=clock)
     slow = run_history.acquire(documents, "p", DAY, "k", "slow", message_id="m", provenance={})
@@ -166,11 +180,8 @@ def test_a_zombie_can_never_record_over_the_holder(tmp_path):
 
 
 def test_a_run_that_outlived_its_lease_is_recomputed_not_recorded(tmp_path, clean):
-    with open_pipeline(tmp_path) as pipeline:
-        injector = FireAt(crash_points.LEASE_OUTLIVED, for_processor("player_daily_cache"))
-        report = run_with(pipeline, injector)
-        assert injector.fired == 1
-        assert_like_clean(pipeline, report, clean)
+    with healed_after(tmp_path, clean, FireAt(crash_points.LEASE_OUTLIVED,
+                                               for_processor("player_daily_cache"))) as pipeline:
         rows = pipeline.services.warehouse.query(
             "SELECT status FROM ops.processor_run_history WHERE processor = 'player_daily_cache'", {})
         assert sorted(r["status"] for r in rows) == ["succeeded", "superseded"]
@@ -197,7 +208,8 @@ def test_two_deliveries_of_one_claims_trigger_give_one_effect(tmp_path):
         services = pipeline.services
         sub = SubscriptionSpec(name="inspect", topic="phase3-analytics-complete", dead_letter_topic=None)
         services.bus.create_subscription(sub)
-        claim = next(c for c in FanInLedger(services.documents).claims(DAY) if c["target"] == "phase3/player_game_summary")
+        claim = next(c for c in FanInLedger(services.documents).claims(DAY)
+                     if c["target"] == "phase3/player_game_summary")
         trigger = AnalyticsTrigger(analysis_date=DAY, processor_names=("player_game_summary",),
                                    triggered_by="phase2_to_phase3_orchestrator", claim_id=claim["claim_id"])
         before = successes(pipeline)["player_game_summary"]
@@ -241,20 +253,16 @@ def decoded(messages):
 def test_a_crash_after_recording_is_announced_by_the_redelivery(tmp_path, clean):
     """Recorded, then killed before publishing the completion: the redelivery finds the success,
     skips the work and announces it, so the fan-in still completes."""
-    with open_pipeline(tmp_path) as pipeline:
-        injector = FireAt(crash_points.PROCESSOR_RECORDED, for_processor("team_offense_game_summary"))
-        report = run_with(pipeline, injector)
-        assert injector.fired == 1
-        assert_like_clean(pipeline, report, clean)
+    with healed_after(tmp_path, clean, FireAt(crash_points.PROCESSOR_RECORDED,
+                                               for_processor("team_offense_game_summary"))):
+        pass
 
 
 def test_half_a_load_is_redone(tmp_path, clean):
     """Killed between the review table and the box scores of one load: the run is redone."""
-    with open_pipeline(tmp_path) as pipeline:
-        injector = FireAt(crash_points.PROCESSOR_HALF_LOADED, for_processor("raw_player_boxscores"))
-        report = run_with(pipeline, injector)
-        assert injector.fired == 1
-        assert_like_clean(pipeline, report, clean)
+    with healed_after(tmp_path, clean, FireAt(crash_points.PROCESSOR_HALF_LOADED,
+                                               for_processor("raw_player_boxscores"))):
+        pass
 
 
 def test_every_message_carries_its_ids_as_attributes(tmp_path):

@@ -7,9 +7,16 @@ import pytest
 
 from shared.orchestration.fan_in import FanInLedger
 from shared.runtime import crash_points
-
-from tests.exactly_once.harness import (DAY, FireAt, checksums, for_processor, for_target, open_pipeline,
-                                        run_with, successes)
+from tests.exactly_once.harness import (
+    DAY,
+    FireAt,
+    checksums,
+    for_processor,
+    for_target,
+    open_pipeline,
+    run_with,
+    successes,
+)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import sys
 import pytest
 
 from shared.runtime import crash_points
-
 from tests.exactly_once.harness import DAY, open_pipeline, successes
 
 KILLABLE = (crash_points.FANIN_CLAIMED, crash_points.PROCESSOR_LOADED, crash_points.PROCESSOR_RECORDED,

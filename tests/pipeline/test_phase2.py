@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -19,10 +19,15 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.pipeline.phase2 import PROCESSORS, handle_scraper_completed
 from shared.pipeline.phase2.processors import evidence_key
-from shared.pipeline.phase2.tables import (PLAYER_BOXSCORES, PLAYER_IDENTITY_REVIEW, PLAYER_REGISTRY, PROP_LINES,
-                                           SCHEDULE, TEAM_BOXSCORES)
-from shared.providers.payloads import (Payload, PlayerBoxScores, PlayerRegistry, PropLines, Schedule,
-                                       TeamBoxScores)
+from shared.pipeline.phase2.tables import (
+    PLAYER_BOXSCORES,
+    PLAYER_IDENTITY_REVIEW,
+    PLAYER_REGISTRY,
+    PROP_LINES,
+    SCHEDULE,
+    TEAM_BOXSCORES,
+)
+from shared.providers.payloads import Payload, PlayerBoxScores, PlayerRegistry, PropLines, Schedule, TeamBoxScores
 from shared.runtime.context import FunctionContext
 from shared.runtime.errors import PermanentError, TransientError
 from shared.topology import TOPOLOGY, SubscriptionSpec

@@ -21,13 +21,27 @@ from pydantic import ValidationError
 from shared.contracts.envelope import Message
 from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.identity import PlayerResolver, Resolution
-from shared.pipeline.phase2.tables import (PLAYER_BOXSCORES, PLAYER_IDENTITY_REVIEW, PLAYER_REGISTRY,
-                                           PROP_LINES, SCHEDULE, TEAM_BOXSCORES)
 from shared.pipeline.data_versions import Input
+from shared.pipeline.phase2.tables import (
+    PLAYER_BOXSCORES,
+    PLAYER_IDENTITY_REVIEW,
+    PLAYER_REGISTRY,
+    PROP_LINES,
+    SCHEDULE,
+    TEAM_BOXSCORES,
+)
 from shared.pipeline.processor import DataQualityError, Processor, ProcessorContext, ProcessorOutput
 from shared.ports.evidence import EvidenceError, EvidenceNotFound
-from shared.providers.payloads import (PAYLOADS, Payload, PlayerBoxScore, PlayerBoxScores, PlayerRegistry,
-                                       PropLines, Schedule, TeamBoxScores)
+from shared.providers.payloads import (
+    PAYLOADS,
+    Payload,
+    PlayerBoxScore,
+    PlayerBoxScores,
+    PlayerRegistry,
+    PropLines,
+    Schedule,
+    TeamBoxScores,
+)
 from shared.runtime.errors import PermanentError, TransientError
 
 log = logging.getLogger("sportsflow.pipeline.phase2")

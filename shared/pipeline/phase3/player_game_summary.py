@@ -2,12 +2,11 @@
 usage (against the team's box score) and per-36 rates."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase3.base import AnalyticsProcessor
 from shared.pipeline.phase3.tables import PLAYER_GAME_SUMMARY
 from shared.pipeline.processor import ProcessorContext

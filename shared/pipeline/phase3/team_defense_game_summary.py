@@ -2,12 +2,11 @@
 what its opponent managed against it (efficiency, forced turnovers, allowed shot profile)."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase3 import team_games
 from shared.pipeline.phase3.base import AnalyticsProcessor
 from shared.pipeline.phase3.tables import TEAM_DEFENSE_GAME_SUMMARY

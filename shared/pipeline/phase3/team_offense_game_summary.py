@@ -2,12 +2,11 @@
 Oliver's four factors and the shot profile (where its points came from)."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase3 import team_games
 from shared.pipeline.phase3.base import AnalyticsProcessor
 from shared.pipeline.phase3.tables import TEAM_OFFENSE_GAME_SUMMARY

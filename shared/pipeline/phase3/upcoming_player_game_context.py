@@ -7,16 +7,15 @@ team. Rest, recent form and the opponent come from games strictly before D; the 
 the ones offered on D (pre-game by nature)."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase3.base import AnalyticsProcessor
 from shared.pipeline.phase3.history import (
     EXPECTED_PLAYERS_CTES,
+    EXPECTED_PLAYERS_READS,
     TEAM_SEASON_CTE,
     days_since,
     team_ratings,

@@ -3,12 +3,11 @@ back-to-back, home/away, season record and ratings, recent form and the opponent
 all from team games strictly before D."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase3.base import AnalyticsProcessor
 from shared.pipeline.phase3.history import (
     SCHEDULED_TEAMS_CTE,

@@ -4,12 +4,11 @@ meaning are in shared.pipeline.phase4.features; the vector is stored both as a J
 (`features`) and as one FLOAT64 column per feature."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase4.base import PrecomputeProcessor
 from shared.pipeline.phase4.features import FEATURE_NAMES, FEATURE_VERSION
 from shared.pipeline.phase4.tables import ML_FEATURE_STORE_V2

@@ -13,12 +13,11 @@ the adjustments a prediction applies to his baseline, each a small documented fo
 """
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase4.base import PrecomputeProcessor
 from shared.pipeline.phase4.tables import PLAYER_COMPOSITE_FACTORS, ZONES
 from shared.pipeline.processor import ProcessorContext

@@ -3,14 +3,12 @@
 before D (a debut, or a fresh warehouse) still gets his row: games_played 0, the rest NULL."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
-
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
 from shared.pipeline.phase4.base import PLAYERS_ON_D_CTES, PrecomputeProcessor
 from shared.pipeline.phase4.tables import PLAYER_DAILY_CACHE
 from shared.pipeline.processor import ProcessorContext

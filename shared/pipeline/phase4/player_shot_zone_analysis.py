@@ -3,13 +3,11 @@ two, free throw) over his last 10 games before D. A player without games before 
 his row: games_in_sample 0, the rest NULL."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.phase3.history import EXPECTED_PLAYERS_READS
 from shared.pipeline.phase4.base import PLAYERS_ON_D_CTES, PrecomputeProcessor
 from shared.pipeline.phase4.tables import (
     PLAYER_SHOT_ZONE_ANALYSIS,

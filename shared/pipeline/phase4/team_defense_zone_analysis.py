@@ -3,12 +3,11 @@
 this season before D."""
 from __future__ import annotations
 
-from shared.pipeline.data_versions import Input
-
 from collections.abc import Mapping
 from typing import Any
 
 from shared.pipeline import formulas as f
+from shared.pipeline.data_versions import Input
 from shared.pipeline.phase3.history import SCHEDULED_TEAMS_CTE
 from shared.pipeline.phase4.base import PrecomputeProcessor
 from shared.pipeline.phase4.tables import (
