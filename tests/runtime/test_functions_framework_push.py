@@ -39,9 +39,16 @@ class PushedFunction:
     state: Path
     log: Path
     bus: PubSubBus
+    process: subprocess.Popen
 
     def publish(self, data: bytes, attributes=None) -> None:
         self.bus.publish(SOURCE, data, attributes or {})
+
+    def post(self, body, timeout: float = 30) -> httpx.Response:
+        """POST a push body straight to the function, as Pub/Sub push would (JSON text or a value)."""
+        content = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return httpx.post(f"{self.url}/projects/{self.project}/topics/{SOURCE}", content=content,
+                          headers={"Content-Type": "application/json"}, timeout=timeout)
 
     def dead_letters(self, expected: int, timeout: float = 60) -> list:
         letters, deadline = [], time.monotonic() + timeout
@@ -86,7 +93,7 @@ def pushed_function(emulators, tmp_path, unique_name):
             bus.create_topic(topic)
         bus.create_subscription(SubscriptionSpec(name="dlq-inspect", topic=DLQ, dead_letter_topic=None))
         _create_push_subscription(project, f"{url}/projects/{project}/topics/{SOURCE}")
-        yield PushedFunction(url=url, project=project, state=tmp_path, log=log, bus=bus)
+        yield PushedFunction(url=url, project=project, state=tmp_path, log=log, bus=bus, process=process)
         bus.close()
     finally:
         process.terminate()
@@ -166,8 +173,39 @@ def test_transient_failure_is_redelivered_until_handled(pushed_function):
      "bad_envelope"),
 ])
 def test_push_bodies_posted_directly_are_dead_lettered_not_crashed(pushed_function, body, kind):
-    response = httpx.post(f"{pushed_function.url}/projects/{pushed_function.project}/topics/{SOURCE}",
-                          json=body, timeout=10)
+    response = pushed_function.post(body)
     assert response.status_code == 200, response.text
     [letter] = pushed_function.dead_letters(expected=1)
     assert letter.error_kind == kind
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+GOOD_DATA, GOOD_ATTRIBUTES, _ = completion("player_game_summary")
+
+
+@pytest.mark.parametrize("message, kind", [
+    ({"data": _b64(b"[" * 1000 + b"]" * 1000)}, "too_deeply_nested"),
+    ({"data": _b64(GOOD_DATA), "attributes": {"correlation_id": ["c"], "n": 1, "none": None}}, "bad_envelope"),
+    ({"data": _b64(GOOD_DATA), "attributes": ["not", "a", "map"]}, "bad_envelope"),
+    ({"data": "\ud800 lone surrogate", "attributes": {"k\udfff": "v\ud800"}}, "malformed_base64"),
+    ({"data": _b64(b"x" * (MAX_MESSAGE_BYTES + 1))}, "oversize"),
+    ({"data": _b64(b"1" * 5000)}, "not_json"),
+], ids=["deep-json", "attribute-values", "attributes-list", "surrogates", "oversize", "5000-digit-int"])
+def test_observed_bad_push_bodies_are_dead_lettered_with_200(pushed_function, message, kind):
+    response = pushed_function.post({"message": {"messageId": "\ud800-id", **message}, "subscription": "s"})
+    assert response.status_code == 200, response.text[:500]
+    [letter] = pushed_function.dead_letters(expected=1)
+    assert letter.error_kind == kind and letter.reason
+
+
+@pytest.mark.parametrize("attempt", ["abc", -3, [1], 1e400, 10 ** 400])
+def test_junk_delivery_attempt_is_handled_with_200(pushed_function, attempt):
+    data, attributes, message_id = completion("player_game_summary")
+    body = {"message": {"data": _b64(data), "attributes": attributes, "messageId": "7"}, "subscription": "s",
+            "deliveryAttempt": attempt}
+    response = pushed_function.post(json.dumps(body).replace("Infinity", "1e400"))
+    assert response.status_code == 200, response.text[:500]
+    assert (pushed_function.state / f"{message_id}.handled").exists()

@@ -188,3 +188,147 @@ def test_subscriber_on_the_embedded_bus_acks_handled_and_nacks_failures(services
     bus.drain(max_seconds=30)
     assert attempts == [1, 2]
     assert dead_letters(bus) == []
+
+
+# --- bad input can never raise (issue #7) ------------------------------------------------
+def push(payload: bytes = b"", **message) -> dict:
+    """A Pub/Sub push body carrying `payload` base64-encoded; `message` fields override any part."""
+    body = {"data": base64.b64encode(payload).decode(), "messageId": "m-1", **message}
+    return {"message": body, "subscription": "s"}
+
+
+def good_push(**message) -> dict:
+    encoded = encode(GOOD, run_id="r", correlation_id="c")
+    return push(encoded.data, **{"attributes": encoded.attributes, **message})
+
+
+class Event:
+    def __init__(self, data):
+        self.data = data
+
+
+@pytest.mark.parametrize("data", [b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000,
+                                  b"[" * 500_000], ids=["arrays", "objects", "unterminated"])
+def test_deeply_nested_data_is_dead_lettered_not_a_recursion_error(services, bus, data):
+    outcome = make_function(services, lambda m, c: None).on_cloud_event(Event(push(data)))
+    assert outcome is Outcome.DEAD_LETTERED
+    [letter] = dead_letters(bus)
+    assert (letter.error_kind, letter.error_field) == ("too_deeply_nested", "message.data")
+    assert base64.b64decode(letter.original_data_b64) == data
+
+
+@pytest.mark.parametrize("attributes", [[1, 2], "correlation_id=c", 7, True,
+                                        {"correlation_id": ["c"]}, {"a": {"b": None}}, {"a": None}, {"a": 1.5},
+                                        {1: "one"}, {("t",): "tuple key"}])
+def test_attributes_that_are_not_strings_are_dead_lettered(services, bus, attributes):
+    called = []
+    body = good_push(attributes=attributes)
+    outcome = make_function(services, lambda m, c: called.append(m)).on_cloud_event(Event(body))
+    assert outcome is Outcome.DEAD_LETTERED and called == []
+    [letter] = dead_letters(bus)
+    assert (letter.error_kind, letter.error_field) == ("bad_envelope", "message.attributes")
+    assert "string" in letter.reason
+
+
+@pytest.mark.parametrize("attempt, expected", [("abc", 1), (-3, 1), (0, 1), ([1], 1), (1e400, 1),
+                                               (float("nan"), 1), (10 ** 400, 1), (True, 1), ("7", 7), (3, 3),
+                                               (None, 1), ({"n": 2}, 1)])
+def test_junk_delivery_attempt_falls_back_to_one(services, attempt, expected):
+    seen = []
+    body = {**good_push(), "deliveryAttempt": attempt}
+    outcome = make_function(services, lambda m, c: seen.append(c.delivery_attempt)).on_cloud_event(Event(body))
+    assert outcome is Outcome.HANDLED and seen == [expected]
+
+
+@pytest.mark.parametrize("message", [
+    {"attributes": {"k\ud800": "v\udfff", "correlation_id": "\udbff"}},
+    {"messageId": "\ud800"},
+    {"messageId": ["not", "an", "id"]},
+    {"data": "\ud800 not base64"},
+    {"data": {"nested": ["\udfff"]}},
+])
+def test_lone_surrogates_and_junk_ids_are_dead_lettered_sanitized(services, bus, message):
+    body = push(b"not json", **message)
+    outcome = make_function(services, lambda m, c: None).on_cloud_event(Event(body))
+    assert outcome is Outcome.DEAD_LETTERED
+    [letter] = dead_letters(bus)
+    assert letter.reason
+    json.dumps(letter.model_dump(mode="json"), ensure_ascii=False).encode()  # publishable, surrogate-free
+
+
+def test_publish_dead_letter_sanitizes_what_it_cannot_encode(bus):
+    from shared.runtime.dead_letters import publish_dead_letter
+
+    publish_dead_letter(bus, source_topic=SOURCE_TOPIC, function=FUNCTION.name, error_kind="not_json",
+                        reason="bad \ud800 reason", field="f\udfff", data=b"\xff\xfe raw",
+                        attributes={"k\ud800": "v\udfff", "correlation_id": "\ud800"}, delivery_attempt=2)
+    [received] = bus.pull("dlq-inspect", timeout=0)
+    letter = decode(received.data, max_bytes=PUBSUB_MAX_MESSAGE_BYTES).message
+    assert letter.original_attributes == {"k\ufffd": "v\ufffd", "correlation_id": "\ufffd"}
+    assert letter.reason == "bad \ufffd reason" and letter.error_field == "f\ufffd"
+    assert base64.b64decode(letter.original_data_b64) == b"\xff\xfe raw"  # the original bytes, untouched
+    assert received.attributes["correlation_id"].isascii()  # a fresh id, not the unencodable one
+
+
+def test_publish_dead_letter_keeps_huge_attributes_within_pubsub_limits(bus):
+    from shared.runtime.dead_letters import publish_dead_letter
+
+    attributes = {f"key-{i}" * 100: "v" * 50_000 for i in range(300)}
+    publish_dead_letter(bus, source_topic=SOURCE_TOPIC, function=FUNCTION.name, error_kind="not_json",
+                        reason="r" * 100_000, data=b"d" * 8_000_000, attributes=attributes, delivery_attempt=1)
+    [received] = bus.pull("dlq-inspect", timeout=0)
+    assert len(received.data) <= PUBSUB_MAX_MESSAGE_BYTES
+    letter = decode(received.data, max_bytes=PUBSUB_MAX_MESSAGE_BYTES).message
+    assert letter.details["truncated"] and letter.details["attributes_truncated"]
+    assert letter.details["original_size"] == 8_000_000 and len(letter.details["original_sha256"]) == 64
+
+
+@pytest.mark.parametrize("data", [b"1" * 5000, b"[NaN]", "{}".encode("utf-16")],
+                         ids=["5000-digit-int", "nan", "utf-16"])
+def test_json_python_would_choke_on_is_dead_lettered(services, bus, data):
+    assert make_function(services, lambda m, c: None).on_cloud_event(Event(push(data))) is Outcome.DEAD_LETTERED
+    [letter] = dead_letters(bus)
+    assert letter.error_kind == "not_json"
+
+
+def test_a_decoder_crash_is_dead_lettered_not_redelivered(services, bus, monkeypatch):
+    import shared.contracts.codec as codec
+
+    def explode(obj):
+        raise OverflowError("simulated decoder bug")
+
+    monkeypatch.setattr(codec, "_parse_envelope", explode)
+    assert make_function(services, lambda m, c: None).handle(good_delivery()) is Outcome.DEAD_LETTERED
+    monkeypatch.undo()  # the inspection below decodes too
+    [letter] = dead_letters(bus)
+    assert letter.error_kind == "undecodable" and "OverflowError" in letter.reason
+
+
+def test_deep_push_bodies_themselves_are_dead_lettered(services, bus):
+    deep: list = []
+    for _ in range(50_000):
+        deep = [deep]
+    for body in (deep, {"message": deep}, {"message": {"data": deep}}, {"message": {"data": "", "attributes": deep}}):
+        assert make_function(services, lambda m, c: None).on_cloud_event(Event(body)) is Outcome.DEAD_LETTERED
+    assert len(dead_letters(bus)) == 4
+
+
+def test_received_messages_with_junk_attributes_are_dead_lettered(services, bus):
+    from datetime import datetime, timezone
+
+    from shared.ports.bus import ReceivedMessage
+
+    encoded = encode(GOOD, run_id="r", correlation_id="c")
+    received = ReceivedMessage(message_id="\ud800", subscription="sub", data=encoded.data,
+                               attributes={"correlation_id": ["c"]}, ordering_key="", delivery_attempt="x",
+                               publish_time=datetime.now(timezone.utc), ack_id="a")
+    assert make_function(services, lambda m, c: None).on_received(received) is Outcome.DEAD_LETTERED
+    [letter] = dead_letters(bus)
+    assert letter.error_field == "message.attributes" and letter.delivery_attempt == 1
+
+
+def test_oversize_push_is_dead_lettered_with_its_size(services, bus):
+    data = b"x" * (MAX_MESSAGE_BYTES + 1)
+    assert make_function(services, lambda m, c: None).on_cloud_event(Event(push(data))) is Outcome.DEAD_LETTERED
+    [letter] = dead_letters(bus)
+    assert letter.error_kind == "oversize" and str(MAX_MESSAGE_BYTES + 1) in letter.reason
