@@ -11,16 +11,23 @@ In production the Pub/Sub service agent needs publisher on the dead-letter topic
 subscriber on the source subscription (granted in Terraform), or nothing is forwarded.
 Emulator quirks: it forwards a dead letter only when the source subscription is pulled
 again after the last failed attempt; redelivery backoff is ~2 s whatever the policy says.
+Against the emulator the client library opens a plain gRPC channel with gRPC's default 4 MB
+receive limit (the real service's channel has none), so a pull of a larger message — Pub/Sub
+allows 10 MB — fails with ResourceExhausted on every redelivery and stalls the subscription;
+`emulator_subscriber()` opens the channel without that limit.
 """
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from typing import Mapping, Sequence
 
+import grpc
 from google.api_core import exceptions
 from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
+from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage as PubsubReceivedMessage, RetryPolicy, Subscription
 
 from shared.ports.bus import OutboundMessage, ReceivedMessage
@@ -36,7 +43,7 @@ class PubSubBus:
         self._publish_timeout_s = publish_timeout_s
         self._publisher = publisher or pubsub_v1.PublisherClient(
             publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
-        self._subscriber = subscriber or pubsub_v1.SubscriberClient()
+        self._subscriber = subscriber or emulator_subscriber() or pubsub_v1.SubscriberClient()
 
     # --- names -----------------------------------------------------------------------------
     def topic_path(self, topic: str) -> str:
@@ -140,6 +147,17 @@ class PubSubBus:
     def close(self) -> None:
         self._publisher.stop()
         self._subscriber.close()
+
+
+def emulator_subscriber() -> pubsub_v1.SubscriberClient | None:
+    """On the emulator (PUBSUB_EMULATOR_HOST set): a subscriber whose channel receives messages of
+    any size, as the library's channel to the real service does. None otherwise."""
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if not host:
+        return None
+    channel = grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1),
+                                                   ("grpc.max_send_message_length", -1)])
+    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
