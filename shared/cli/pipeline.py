@@ -188,8 +188,8 @@ def release(ctx: typer.Context,
     settings = _settings(ctx, backend)
     with _failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
         for one in days:
-            released = release_date(pipeline.services, one)
-            pipeline.deliver()
+            with pipeline.delivering():
+                released = release_date(pipeline.services, one)
             finished = pipeline.is_finished(one)
             err.print(f"{one}: released {len(released)} held part(s); finished: {'yes' if finished else 'no'}")
 

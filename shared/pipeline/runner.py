@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import contextmanager
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from shared.bootstrap import Services
 from shared.config import Settings
@@ -37,6 +38,7 @@ log = logging.getLogger("sportsflow.pipeline.runner")
 Progress = Callable[[str], None]
 CHAOS_TRANSIENT_FAILURE_RATE = 0.1
 SCRAPE_ATTEMPTS = 3
+EMULATOR_DELIVERY_TIMEOUT_S = 1800.0
 # The registry first: Phase 2 resolves box-score names against it (any order works; this
 # one avoids retries).
 SCRAPE_ORDER = ("player_registry", "schedule", "team_boxscores", "player_boxscores", "prop_lines")
@@ -65,6 +67,7 @@ class Pipeline:
         self.repairs: list = []
         self._server = None
         self._deployment: EmbeddedDeployment | None = None
+        self._dispatcher: PullDispatcher | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> "Pipeline":
@@ -83,6 +86,9 @@ class Pipeline:
         self._client = ProviderClient(f"provider-{uuid.uuid4().hex[:6]}", self._server.start(), policy=policy)
         self._deployment = EmbeddedDeployment(self.services, wrap=self._chaos_wrap if self._chaotic else None)
         self._deployment.deploy()
+        if not hasattr(self.services.bus, "drain"):
+            self._dispatcher = PullDispatcher(self.services.bus, self._deployment.routes,
+                                              subscriptions=self.services.topology.subscriptions)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -116,11 +122,11 @@ class Pipeline:
     def run_date(self, day: date, *, checksums: bool = True) -> RunReport:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
-        self._scrape(day, correlation_id)
         if self.crashes is not None:
             crash_points.install(self.crashes)
         try:
-            self._deliver()
+            with self.delivering():
+                self._scrape(day, correlation_id)
             if self._chaotic:
                 self._reconcile_until_repaired(day)
         finally:
@@ -140,24 +146,24 @@ class Pipeline:
         started, since = time.monotonic(), utc_now()
         reconciler = reconciler_for(self.services, producer="backfill")
         runs = run_history.runs_for(self.services.documents, day)
-        for name in stale_processors(self.services.documents, day):  # Phase 2: no orchestrator starts it
-            trigger = runs[name].get("trigger")
-            if trigger and trigger["topic"] == "phase1-scrapers-complete":
-                model = registry.by_name(trigger["message_type"])
-                reconciler.publish(trigger["topic"], model.model_validate(trigger["payload"]))
-        self._deliver()
+        with self.delivering():
+            for name in stale_processors(self.services.documents, day):  # Phase 2: no orchestrator starts it
+                trigger = runs[name].get("trigger")
+                if trigger and trigger["topic"] == "phase1-scrapers-complete":
+                    model = registry.by_name(trigger["message_type"])
+                    reconciler.publish(trigger["topic"], model.model_validate(trigger["payload"]))
         for name in ORDER:
-            orchestrator(name, self.services.documents).evaluate(day, claimant=reconciler.claimant,
-                                                                 publish=reconciler.publish, services=self.services)
-            self._deliver()
+            with self.delivering():
+                orchestrator(name, self.services.documents).evaluate(
+                    day, claimant=reconciler.claimant, publish=reconciler.publish, services=self.services)
         return self._report(day, since, started, checksums=False)
 
     def reconcile(self, days: list[date] | None = None):
         from shared.orchestration.reconciler import reconciler_for
         # Between deliveries nothing is in flight; on the embedded backend no other process can
         # hold this home's leases (DuckDB admits one process), so any lease left is a dead one.
-        report = reconciler_for(self.services, nothing_in_flight=self.settings.backend == "local").run(days)
-        self._deliver()
+        with self.delivering():
+            report = reconciler_for(self.services, nothing_in_flight=self.settings.backend == "local").run(days)
         return report
 
     def _reconcile_until_repaired(self, day: date, passes: int = 5) -> None:
@@ -166,10 +172,26 @@ class Pipeline:
         for _ in range(passes):
             if hasattr(self.services.bus, "clock") and hasattr(self.services.bus.clock, "advance"):
                 self.services.bus.clock.advance(PUBLISH_LEASE.total_seconds() * 2)
+            else:
+                self._wait_for_leases(day)
             report = self.reconcile([day])
             self.repairs += report.repairs
             if not report.repairs:
                 return
+
+    def _wait_for_leases(self, day: date, at_most_s: float = 120.0) -> None:
+        """Real clocks (the emulators): wait until the leases crashes left for `day` have run out."""
+        from shared.pipeline import run_history
+        documents = self.services.documents
+        ends = [run["lease_expires_at"] for run in run_history.runs_for(documents, day).values()
+                if run.get("status") == "running" and run.get("lease_expires_at")]
+        ends += [claim["lease_until"] for claim in FanInLedger(documents).claims(day)
+                 if not claim["published"] and claim.get("lease_until")]
+        if ends:
+            wait = (max(ends) - documents.now()).total_seconds() + 1
+            if wait > 0:
+                self._progress(f"{day} waiting {wait:.0f} s for leases left by crashes to run out")
+                time.sleep(min(wait, at_most_s))
 
     def _report(self, day: date, since, started: float, checksums: bool) -> RunReport:
         from shared.pipeline.status import date_status
@@ -220,8 +242,12 @@ class Pipeline:
             return self.services.bus.publish(topic, encoded.data, encoded.attributes)
         return publish
 
-    def deliver(self) -> None:
-        """Deliver until nothing is outstanding (what `release` and `reconcile` re-drove)."""
+    @contextmanager
+    def delivering(self) -> Iterator[None]:
+        """Whatever is published inside is delivered on exit, until nothing is outstanding."""
+        if self._dispatcher is not None:
+            self._dispatcher.start_tracking()
+        yield
         self._deliver()
 
     def _deliver(self) -> None:
@@ -230,8 +256,8 @@ class Pipeline:
             summary = bus.drain(max_seconds=7 * 24 * 3600)  # virtual time: every backoff fits
             if summary.pending:
                 raise RuntimeError(f"{summary.pending} messages still pending after draining the bus")
-        else:
-            PullDispatcher(bus, self._deployment.routes).run_until_idle()
+        else:  # no unacked or backlogged message left, not merely a quiet spell
+            self._dispatcher.run_until_quiescent(timeout=EMULATOR_DELIVERY_TIMEOUT_S)
 
     # --- chaos ----------------------------------------------------------------------------
     def _chaos_wrap(self, name: str, handler):

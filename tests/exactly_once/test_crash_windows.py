@@ -225,8 +225,8 @@ def test_a_completion_for_an_unknown_processor_is_dead_lettered(tmp_path):
     with open_pipeline(tmp_path) as pipeline:
         message = AnalyticsCompleted(processor_name="made_up_processor", analysis_date=DAY, success=True)
         encoded = encode(message, run_id="r", correlation_id="c")
-        pipeline.services.bus.publish("phase3-analytics-complete", encoded.data, encoded.attributes)
-        pipeline.deliver()
+        with pipeline.delivering():
+            pipeline.services.bus.publish("phase3-analytics-complete", encoded.data, encoded.attributes)
         [letter] = list_dead_letters(pipeline.services.documents)
         assert letter["error_kind"] == "permanent_error" and "made_up_processor" in letter["reason"]
         assert FanInLedger(pipeline.services.documents).parts(DAY) == {}
