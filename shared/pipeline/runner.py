@@ -166,18 +166,22 @@ class Pipeline:
             report = reconciler_for(self.services, nothing_in_flight=self.settings.backend == "local").run(days)
         return report
 
-    def _reconcile_until_repaired(self, day: date, passes: int = 5) -> None:
-        """After chaos: let every lease a crash left run out, then reconcile until nothing is left."""
+    def _reconcile_until_repaired(self, day: date, passes: int = 6) -> None:
+        """After chaos: let every lease a crash left run out, then reconcile until the date has
+        finished and a pass finds nothing left to repair."""
         from shared.orchestration.fan_in import PUBLISH_LEASE
+        virtual = hasattr(self.services.bus, "clock") and hasattr(self.services.bus.clock, "advance")
         for _ in range(passes):
-            if hasattr(self.services.bus, "clock") and hasattr(self.services.bus.clock, "advance"):
+            if virtual:
                 self.services.bus.clock.advance(PUBLISH_LEASE.total_seconds() * 2)
             else:
                 self._wait_for_leases(day)
             report = self.reconcile([day])
             self.repairs += report.repairs
-            if not report.repairs:
+            if not report.repairs and self.is_finished(day):
                 return
+            if not report.repairs and not virtual:  # what is left was re-driven moments ago
+                time.sleep(PUBLISH_LEASE.total_seconds() / 3)
 
     def _wait_for_leases(self, day: date, at_most_s: float = 120.0) -> None:
         """Real clocks (the emulators): wait until the leases crashes left for `day` have run out."""

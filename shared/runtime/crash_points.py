@@ -71,10 +71,17 @@ class SeededCrashes:
 
     def __post_init__(self) -> None:
         self._random = random.Random(f"crashes-{self.seed}")
+        self._fired: set[tuple[str, Any]] = set()
 
     def at(self, point: str, context: dict[str, Any]) -> None:
         if self._random.random() >= self.per_point.get(point, self.probability):
             return
+        # Each place dies at most once per subject (processor, trigger target or topic): a crash
+        # is a fault to recover from, not a permanent defect that no retry can get past.
+        subject = (point, context.get("processor") or context.get("target") or context.get("topic"))
+        if subject in self._fired:
+            return
+        self._fired.add(subject)
         self.counts[point] += 1
         fire(point, context)
 
