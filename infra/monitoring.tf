@@ -54,6 +54,11 @@ locals {
       filter      = "jsonPayload.message=\"prediction coverage low\""
       labels      = []
     }
+    pipeline_date_late = {
+      description = "The reconciler found a date whose Phase 4 had not finished 6 h after its first completion."
+      filter      = "jsonPayload.message=\"pipeline date not finished by deadline\""
+      labels      = []
+    }
   }
 
   # Fire on the first occurrence within a 5-minute window.
@@ -77,6 +82,11 @@ locals {
       severity      = "WARNING"
       metric_filter = ""
       documentation = "Prediction coverage is below 90% at the 7:00 PT status check (SPEC §1)."
+    }
+    pipeline_date_late = {
+      severity      = "ERROR"
+      metric_filter = ""
+      documentation = "A date's pipeline did not finish by its deadline and the reconciler could not repair it. `sportsflow status --date D` names what is missing, failed or held."
     }
   }
 
