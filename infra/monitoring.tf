@@ -55,7 +55,7 @@ locals {
       labels      = []
     }
     pipeline_date_late = {
-      description = "The reconciler found a date whose Phase 4 had not finished 6 h after its first completion."
+      description = "A date whose Phase 4 had not finished 6 h after its first completion."
       filter      = "jsonPayload.message=\"pipeline date not finished by deadline\""
       labels      = []
     }
@@ -86,7 +86,7 @@ locals {
     pipeline_date_late = {
       severity      = "ERROR"
       metric_filter = ""
-      documentation = "A date's pipeline did not finish by its deadline and the reconciler could not repair it. `sportsflow status --date D` names what is missing, failed or held."
+      documentation = "A date's pipeline did not finish by its deadline and the 10-minute repair pass could not finish it. `sportsflow status --date D` names what is missing, failed or held."
     }
   }
 
