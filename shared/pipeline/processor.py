@@ -121,6 +121,12 @@ class Processor(ABC):
         """Inputs that are not processor outputs (e.g. a stored payload's hash)."""
         return {}
 
+    def arrival_order(self, ctx: ProcessorContext) -> str | None:
+        """Where this run's own input stands among the date's inputs of its kind, if they can be
+        superseded (a newer scrape of the same date): a run on an older one than the last
+        success is skipped, so a late, older delivery never overwrites newer data."""
+        return None
+
     # True where no fan-in guarantees the inputs are recorded before the trigger (Phase 2).
     waits_for_inputs: ClassVar[bool] = False
 
@@ -195,7 +201,8 @@ def _run_once(processor: Processor, ctx: ProcessorContext) -> ProcessorOutcome:
         claim = run_history.acquire(ctx.services.documents, processor.name, ctx.analysis_date, run_key, ctx.run_id,
                                     message_id=ctx.message_id, provenance=provenance,
                                     trigger=_trigger_record(ctx), policy=ctx.lease_policy,
-                                    optional=frozenset(spec.key for spec in processor.reads if spec.optional))
+                                    optional=frozenset(spec.key for spec in processor.reads if spec.optional),
+                                    arrival=processor.arrival_order(ctx))
     except RunInProgressElsewhere as err:
         raise TransientError(str(err)) from None
     if isinstance(claim, Deferred):

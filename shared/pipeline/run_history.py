@@ -124,11 +124,12 @@ def run_path(processor: str, day: date | str) -> str:
 
 def acquire(documents: DocumentStore, processor: str, day: date, run_key: str, run_id: str, *,
             message_id: str, provenance: Mapping[str, str], trigger: Mapping[str, Any] | None = None,
-            policy: LeasePolicy = LeasePolicy(), optional: frozenset[str] = frozenset()
-            ) -> Lease | PriorSuccess | Deferred:
+            policy: LeasePolicy = LeasePolicy(), optional: frozenset[str] = frozenset(),
+            arrival: str | None = None) -> Lease | PriorSuccess | Deferred:
     """The lease for this run, the earlier success that makes it unnecessary, or Deferred.
     The earlier success stands while everything it read is unchanged (`optional` inputs that
-    appeared since — a fallback source it did not need — do not count)."""
+    appeared since — a fallback source it did not need — do not count). A run whose `arrival`
+    order is older than the last success's is superseded: the success stands."""
     path = run_path(processor, day)
 
     def claim(tx: Transaction) -> Lease | PriorSuccess | Deferred:
@@ -144,13 +145,15 @@ def acquire(documents: DocumentStore, processor: str, day: date, run_key: str, r
         # Only a clean success counts: a run that crashed or failed may have half-loaded.
         if data.get("status") == RunStatus.SUCCEEDED and not data.get("needs_rerun") and (
                 data.get("succeeded_run_key") == run_key
-                or data_versions.still_holds(data.get("succeeded_provenance"), provenance, optional)):
+                or data_versions.still_holds(data.get("succeeded_provenance"), provenance, optional)
+                or _superseded(arrival, data.get("succeeded_arrival"))):
             return PriorSuccess(run_id=data["succeeded_run_id"], records=int(data.get("records", 0)),
                                 fence=int(data.get("succeeded_fence", 0)), data_version=data.get("data_version"))
         fence = int(data.get("fence", 0)) + 1
         tx.set(path, {**data, "processor": processor, "analysis_date": day.isoformat(),
                       "status": RunStatus.RUNNING.value, "run_id": run_id, "message_id": message_id,
                       "run_key": run_key, "provenance": dict(provenance), "fence": fence, "started_at": now,
+                      "arrival": arrival,
                       "lease_expires_at": now + policy.ttl, "rerun_requested": False, "needs_rerun": False,
                       "attempts": int(data.get("attempts", 0)) + 1,
                       "trigger": dict(trigger) if trigger else data.get("trigger")})
@@ -158,6 +161,10 @@ def acquire(documents: DocumentStore, processor: str, day: date, run_key: str, r
                      fence=fence, started_at=now)
 
     return documents.run_transaction(claim)
+
+
+def _superseded(arrival: str | None, succeeded_arrival: str | None) -> bool:
+    return arrival is not None and succeeded_arrival is not None and arrival < succeeded_arrival
 
 
 def _live(data: Mapping[str, Any], now: datetime) -> bool:
@@ -199,7 +206,8 @@ def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records
         if status == RunStatus.SUCCEEDED:
             changes.update(succeeded_run_key=lease.run_key, succeeded_run_id=lease.run_id,
                            succeeded_fence=lease.fence, records=records, data_version=data_version,
-                           succeeded_provenance=document.data.get("provenance"), failures=0)
+                           succeeded_provenance=document.data.get("provenance"), failures=0,
+                           succeeded_arrival=document.data.get("arrival"))
             tx.set(version_path, {"processor": lease.processor, "date": lease.analysis_date.isoformat(),
                                   "version": data_version, "run_key": lease.run_key, "fence": lease.fence,
                                   "run_id": lease.run_id, "recorded_at": now})

@@ -381,3 +381,17 @@ def test_box_scores_on_the_bigquery_emulator(emulators, unique_name, tmp_path, b
     assert [(r["player_id"], r["points"], r["game_id"]) for r in rows(services, PLAYER_BOXSCORES, day)] == [
         (1629029, 33, "0022400601")]
     assert [r["reason"] for r in rows(services, PLAYER_IDENTITY_REVIEW, day)] == ["ambiguous"]
+
+
+def test_an_older_scrape_arriving_late_never_overwrites_a_newer_one(services):
+    """Hourly scrapes of one date: the 11:00 payload is delivered before the 10:00 one (Pub/Sub
+    does not order them). The table keeps the newer payload's rows."""
+    load_day(services)
+    older = scraped(services, "player_boxscores", player_boxscores(box("Luka Doncic", "DAL", 20)))
+    newer = scraped(services, "player_boxscores", player_boxscores(box("Luka Doncic", "DAL", 40)))
+    assert deliver(services, newer).status == "succeeded"
+    assert deliver(services, older).status == "skipped"  # superseded: the newer success stands
+    assert [r["points"] for r in rows(services, PLAYER_BOXSCORES)] == [40]
+    newest = scraped(services, "player_boxscores", player_boxscores(box("Luka Doncic", "DAL", 41)))
+    assert deliver(services, newest).status == "succeeded"
+    assert [r["points"] for r in rows(services, PLAYER_BOXSCORES)] == [41]

@@ -14,6 +14,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Any, ClassVar, Mapping, Sequence
 
 from pydantic import ValidationError
@@ -30,7 +31,12 @@ from shared.pipeline.phase2.tables import (
     SCHEDULE,
     TEAM_BOXSCORES,
 )
-from shared.pipeline.processor import DataQualityError, Processor, ProcessorContext, ProcessorOutput
+from shared.pipeline.processor import (
+    DataQualityError,
+    Processor,
+    ProcessorContext,
+    ProcessorOutput,
+)
 from shared.ports.evidence import EvidenceError, EvidenceNotFound
 from shared.providers.payloads import (
     PAYLOADS,
@@ -129,6 +135,15 @@ class RawProcessor(Processor):
 
     def provenance_extra(self, ctx: ProcessorContext) -> dict[str, str]:
         return {"payload_sha256": scraper_message(ctx).payload_sha256 or ""}
+
+    def arrival_order(self, ctx: ProcessorContext) -> str | None:
+        """When the payload was stored (the evidence store's clock), then its hash: hourly scrapes
+        of one date are applied in the order they were taken, whatever order they arrive in."""
+        message = scraper_message(ctx)
+        stored = ctx.services.evidence.head(evidence_key(message.payload_uri or ""))
+        if stored is None:
+            return None
+        return f"{stored.created_at.astimezone(timezone.utc).isoformat()}|{message.payload_sha256}"
 
     def extract(self, ctx: ProcessorContext) -> Any:
         return read_payload(ctx, self.scraper)
