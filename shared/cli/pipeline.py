@@ -198,7 +198,8 @@ def _exit_unless_finished(report: RunReport) -> None:
     if report.finished:
         return
     err.print(f"[red]error:[/red] the pipeline did not finish for {report.analysis_date}: "
-              + "; ".join(report.missing) + f". `sportsflow status --date {report.analysis_date}` has the detail.")
+              + "; ".join(report.missing) + f". `sportsflow status --date {report.analysis_date}` has the detail; "
+              f"`sportsflow reconcile --date {report.analysis_date}` repairs what a crash or a lost message left.")
     raise typer.Exit(1)
 
 

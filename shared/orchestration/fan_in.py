@@ -157,6 +157,12 @@ class FanInLedger:
 
         self._documents.run_transaction(mark)
 
+    def count_redrive(self, day: date, target: str, inputs: str) -> None:
+        """The reconciler delivered this claim's trigger again (bounded per claim)."""
+        path = _claim_path(day, target, inputs)
+        self._documents.run_transaction(
+            lambda tx: tx.update(path, {"redrives": int(tx.get(path).data.get("redrives", 0)) + 1}))
+
     def claims(self, day: date) -> list[dict[str, Any]]:
         """Every claim of the date, oldest first (a target has one per input fingerprint)."""
         found = [doc.data for doc in self._documents.query(f"fanin/{day.isoformat()}/claims")]

@@ -5,6 +5,7 @@ from shared.contracts.messages import AnalyticsCompleted, PrecomputeProcessorCom
 from shared.orchestration import rules
 from shared.orchestration.dependency_graph import DependencyOrchestrator, Evaluation
 from shared.orchestration.fan_in import FanInLedger, PartOutcome
+from shared.pipeline import holds
 from shared.ports.documents import DocumentStore
 from shared.runtime.context import FunctionContext
 
@@ -35,8 +36,12 @@ def _on_completion(name: str, message, fctx: FunctionContext, *, fire: bool = Tr
 
 
 def handle_raw_processed(message: RawProcessed, fctx: FunctionContext) -> Evaluation:
-    # The backfill switch: record the raw table as loaded and hold it; Phase 3 is not started.
-    return _on_completion(rules.PHASE2_TO_PHASE3, message, fctx, fire=message.trigger_downstream)
+    # The backfill switch: record the raw table as loaded and hold the date; Phase 3 is not started.
+    documents = fctx.services.documents
+    if not message.trigger_downstream:
+        holds.hold(documents, message.analysis_date)
+    fire = message.trigger_downstream and not holds.is_held(documents, message.analysis_date)
+    return _on_completion(rules.PHASE2_TO_PHASE3, message, fctx, fire=fire)
 
 
 def handle_analytics_completed(message: AnalyticsCompleted, fctx: FunctionContext) -> Evaluation:

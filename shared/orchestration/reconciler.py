@@ -36,7 +36,8 @@ from shared.contracts import registry
 from shared.contracts.envelope import Message
 from shared.orchestration import handlers, rules
 from shared.orchestration.fan_in import DEFAULT_STALE_AFTER, PUBLISH_LEASE, FanInLedger
-from shared.pipeline import run_history
+from shared.pipeline import holds, run_history
+from shared.pipeline.phase3.handler import consumed_path
 from shared.pipeline.run_history import RunStatus
 from shared.runtime.dead_letters import COLLECTION as DEAD_LETTERS
 
@@ -66,10 +67,11 @@ class ReconcileReport:
     repairs: list[Repair] = field(default_factory=list)
     held: dict[str, str] = field(default_factory=dict)  # date → the command that releases it
     late: list[str] = field(default_factory=list)
+    gave_up: list[Repair] = field(default_factory=list)  # re-driven MAX_REDRIVES times already
 
     def as_json(self) -> dict[str, Any]:
         return {"dates": self.dates, "repaired": len(self.repairs), "repairs": [asdict(r) for r in self.repairs],
-                "held": self.held, "late": self.late}
+                "held": self.held, "late": self.late, "gave_up": [asdict(r) for r in self.gave_up]}
 
 
 class Reconciler:
@@ -104,7 +106,7 @@ class Reconciler:
     # --- per date --------------------------------------------------------------------------
     def _reconcile_date(self, day: date, report: ReconcileReport) -> None:
         parts = self.ledger.parts(day)
-        if any(p.get("held") for p in parts.values()):
+        if holds.is_held(self.documents, day):
             report.held[day.isoformat()] = RELEASE_COMMAND.format(day=day.isoformat())
         self._publish_unpublished(day, report)
         for name in handlers.ORDER:
@@ -112,7 +114,8 @@ class Reconciler:
                 continue
             self._fire_unclaimed(name, day, report)
         self._redrive_lost(day, parts, report)
-        self._check_deadline(day, parts, report)
+        if day.isoformat() not in report.held:  # held on purpose: not late
+            self._check_deadline(day, parts, report)
 
     def _publish_unpublished(self, day: date, report: ReconcileReport) -> None:
         now = self.documents.now()
@@ -136,9 +139,22 @@ class Reconciler:
                                          f"claimed at {claim['claimed_at'].isoformat()}, published now"))
 
     def _fire_unclaimed(self, name: str, day: date, report: ReconcileReport) -> None:
+        """Fire rules whose parts changed after their latest claim (or were never claimed): the
+        completion that should have claimed them was lost. A change of history alone (an earlier
+        date) is left to `backfill --stale`, which recomputes in date order."""
         orchestrator = handlers.orchestrator(name, self.documents)
-        claimed = {c["target"] for c in self.ledger.claims(day)}
-        unclaimed = tuple(r for r in orchestrator.rules if r.target not in claimed)
+        latest = self.ledger.latest_claims(day)
+        parts = self.ledger.parts(day)
+
+        def lost(rule) -> bool:
+            claim = latest.get(rule.target)
+            if claim is None:
+                return True
+            changed = [parts[p]["recorded_at"] for p in rule.waits_for if p in parts]
+            return bool(changed) and max(changed) > claim["claimed_at"] \
+                and self.ledger.find_claim(day, rule.target, rule.inputs(day, self.documents)) is None
+
+        unclaimed = tuple(rule for rule in orchestrator.rules if lost(rule))
         if not unclaimed:
             return
         evaluation = orchestrator.fire_ready(unclaimed, day, claimant=self.claimant, publish=self.publish,
@@ -161,12 +177,19 @@ class Reconciler:
         for claim in self.ledger.claims(day):
             if not claim["published"] or now - claim["published_at"] < self.grace:
                 continue
-            never_ran = [p for p in _processors_of(claim["target"]) if p not in runs]
-            if never_ran:
-                rule = _rule(claim["orchestrator"], claim["target"])
-                self.publish(rule.topic, rule.build(day, claim["claim_id"], self.services))
-                report.repairs.append(Repair("lost_trigger", day.isoformat(), claim["target"],
-                                             f"{', '.join(never_ran)} never ran: trigger delivered again"))
+            never_ran = [p for p in _processors_of(claim["target"]) if p not in runs
+                         and self.documents.get(consumed_path(claim["claim_id"], p)) is None]
+            if not never_ran:
+                continue
+            repair = Repair("lost_trigger", day.isoformat(), claim["target"],
+                            f"{', '.join(never_ran)} never ran: trigger delivered again")
+            if int(claim.get("redrives", 0)) >= MAX_REDRIVES:
+                self._give_up(report, repair)
+                continue
+            rule = _rule(claim["orchestrator"], claim["target"])
+            self.publish(rule.topic, rule.build(day, claim["claim_id"], self.services))
+            self.ledger.count_redrive(day, claim["target"], claim["inputs"])
+            report.repairs.append(repair)
 
     def _announce_again(self, name: str, day: date, run: dict[str, Any]) -> None:
         from shared.pipeline.processor import ProcessorContext
@@ -198,7 +221,11 @@ class Reconciler:
                       if self.nothing_in_flight or (run.get("lease_expires_at") and run["lease_expires_at"] <= now)]
         candidates += [(run, "failed_run") for run in run_history.runs_with_status(self.documents, RunStatus.FAILED)]
         for run, kind in candidates:
-            if run["analysis_date"] not in wanted or not self._may_redrive(run, now):
+            if run["analysis_date"] not in wanted or self._recently_redriven(run, now):
+                continue
+            if int(run.get("redrives", 0)) >= MAX_REDRIVES:
+                self._give_up(report, Repair(kind, run["analysis_date"], run["processor"],
+                                             f"re-driven {run['redrives']} times; last error: {run.get('error')}"))
                 continue
             trigger = run.get("trigger")
             if not trigger:
@@ -210,10 +237,15 @@ class Reconciler:
             report.repairs.append(Repair(kind, run["analysis_date"], run["processor"],
                                          f"fence {run.get('fence')}: trigger delivered again"))
 
-    def _may_redrive(self, run: dict[str, Any], now) -> bool:
-        recently = not self.nothing_in_flight and run.get("redriven_at") \
-            and now - run["redriven_at"] < max(PUBLISH_LEASE, run_history.MAX_LEASE)
-        return not recently and int(run.get("redrives", 0)) < MAX_REDRIVES
+    def _recently_redriven(self, run: dict[str, Any], now) -> bool:
+        return bool(not self.nothing_in_flight and run.get("redriven_at")
+                    and now - run["redriven_at"] < max(PUBLISH_LEASE, run_history.MAX_LEASE))
+
+    @staticmethod
+    def _give_up(report: ReconcileReport, repair: Repair) -> None:
+        report.gave_up.append(repair)
+        log.error("reconciler gave up", extra={"fields": {"kind": repair.kind, "analysis_date": repair.analysis_date,
+                                                          "target": repair.target, "detail": repair.detail}})
 
     # --- dead letters ------------------------------------------------------------------------
     def _redrive_dead_letters(self, report: ReconcileReport, days: list[date]) -> None:
@@ -279,6 +311,7 @@ def reconciler_for(services: "Services", *, producer: str = "reconciler", correl
 def release(services: "Services", day: date) -> list[str]:
     """The backfill switch let go for one date: its held raw tables trigger Phase 3 now."""
     reconciler = reconciler_for(services, producer="reconciler")
+    holds.release(services.documents, day)
     released = FanInLedger(services.documents).release_held(day)
     handlers.orchestrator(rules.PHASE2_TO_PHASE3, services.documents).evaluate(
         day, claimant=reconciler.claimant, publish=reconciler.publish, services=services)

@@ -206,7 +206,7 @@ def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records
         if status == RunStatus.SUCCEEDED:
             changes.update(succeeded_run_key=lease.run_key, succeeded_run_id=lease.run_id,
                            succeeded_fence=lease.fence, records=records, data_version=data_version,
-                           succeeded_provenance=document.data.get("provenance"), failures=0,
+                           succeeded_provenance=document.data.get("provenance"), failures=0, redrives=0,
                            succeeded_arrival=document.data.get("arrival"))
             tx.set(version_path, {"processor": lease.processor, "date": lease.analysis_date.isoformat(),
                                   "version": data_version, "run_key": lease.run_key, "fence": lease.fence,

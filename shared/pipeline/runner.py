@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import random
-from contextlib import contextmanager
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterable, Iterator
@@ -99,6 +99,12 @@ class Pipeline:
         self.services.close()
 
     @property
+    def _source_label(self) -> str:
+        """What the rows say they came from: the kind of source, never a local path (the same
+        files reached by another path are the same data, with the same data versions)."""
+        return self.options.source.split(":", 1)[0]
+
+    @property
     def _chaotic(self) -> bool:
         return self.options.chaos_seed is not None
 
@@ -122,6 +128,7 @@ class Pipeline:
     def run_date(self, day: date, *, checksums: bool = True) -> RunReport:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
+        self._release_if_switched_on(day)
         if self.crashes is not None:
             crash_points.install(self.crashes)
         try:
@@ -133,6 +140,14 @@ class Pipeline:
             if self.crashes is not None:
                 crash_points.install(None)
         return self._report(day, since, started, checksums)
+
+    def _release_if_switched_on(self, day: date) -> None:
+        """Running a held date with the switch on is the user asking for Phase 3: release it."""
+        from shared.orchestration.reconciler import release
+        from shared.pipeline import holds
+        if self.settings.phase3_trigger_enabled and holds.is_held(self.services.documents, day):
+            with self.delivering():
+                release(self.services, day)
 
     def recompute(self, day: date) -> RunReport:
         """Evaluate every orchestrator of `day` on its current inputs, in flow order, delivering
@@ -152,7 +167,12 @@ class Pipeline:
                 if trigger and trigger["topic"] == "phase1-scrapers-complete":
                     model = registry.by_name(trigger["message_type"])
                     reconciler.publish(trigger["topic"], model.model_validate(trigger["payload"]))
+        from shared.orchestration.rules import PHASE2_TO_PHASE3
+        from shared.pipeline import holds
+        held = holds.is_held(self.services.documents, day)
         for name in ORDER:
+            if held and name == PHASE2_TO_PHASE3:
+                continue  # the backfill switch holds this date: Phase 3 waits for `release`
             with self.delivering():
                 orchestrator(name, self.services.documents).evaluate(
                     day, claimant=reconciler.claimant, publish=reconciler.publish, services=self.services)
@@ -232,7 +252,7 @@ class Pipeline:
             for attempt in range(1, SCRAPE_ATTEMPTS + 1):
                 try:
                     run_scraper(scraper, day, services=self.services, client=self._client,
-                                publish=self._publisher(correlation_id), source_label=self.options.source)
+                                publish=self._publisher(correlation_id), source_label=self._source_label)
                     break
                 except Exception as err:  # the scheduler job's retry, in process
                     if attempt == SCRAPE_ATTEMPTS or not _retryable(err):

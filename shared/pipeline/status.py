@@ -12,7 +12,7 @@ from shared.orchestration.fan_in import FanInLedger
 from shared.orchestration.handlers import RULES as RULES_BY_ORCHESTRATOR
 from shared.orchestration.reconciler import RELEASE_COMMAND
 from shared.orchestration.rules import PHASE2_TO_PHASE3, PHASE4, PHASE5_TARGET
-from shared.pipeline import data_versions, run_history
+from shared.pipeline import data_versions, holds, run_history
 from shared.ports.documents import DocumentStore
 from shared.runtime.dead_letters import list_dead_letters
 from shared.topology import TOPOLOGY
@@ -71,7 +71,7 @@ def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True)
     ledger = FanInLedger(documents)
     parts, claims = ledger.parts(day), ledger.claims(day)
     latest = {c["target"]: c for c in claims}
-    held = any(p.get("held") for p in parts.values())
+    held = holds.is_held(documents, day)
     status = DateStatus(analysis_date=day, finished=is_finished(documents, day),
                         stale=stale_processors(documents, day) if with_stale else {},
                         held=RELEASE_COMMAND.format(day=day.isoformat()) if held else None)
@@ -123,10 +123,19 @@ def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]
 
 
 def is_finished(documents: DocumentStore, day: date) -> bool:
-    """Phase 4's completion was published for the date's current final version."""
+    """Phase 4's completion was published for the date's current final version, and none of the
+    date's runs is still running, failed, marked for recomputation or behind a `--redo`."""
     final = next(rule for rule in RULES_BY_ORCHESTRATOR[PHASE4] if rule.target == PHASE5_TARGET)
     claim = FanInLedger(documents).find_claim(day, final.target, final.inputs(day, documents))
-    return bool(claim and claim["published"])
+    if not (claim and claim["published"]):
+        return False
+    redo = data_versions.recompute_requests(documents, day)
+    for run in run_history.runs_for(documents, day).values():
+        if run.get("status") != "succeeded" or run.get("needs_rerun"):
+            return False
+        if redo and (run.get("succeeded_provenance") or {}).get("redo") != str(redo):
+            return False
+    return True
 
 
 def _concerns(letter: dict, day: date) -> bool:

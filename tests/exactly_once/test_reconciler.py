@@ -133,3 +133,30 @@ def test_held_dates_are_held_not_lost(tmp_path):
     assert "held by the backfill switch" in status.output and "sportsflow release" in status.output
     released = runner.invoke(app, [*home, "release", "--date", DAY.isoformat()])
     assert released.exit_code == 0 and "finished: yes" in released.output
+
+
+def test_nothing_automatic_starts_phase3_for_a_held_date(tmp_path):
+    """A raw-only load killed half-way: the reconciler (run with the switch on) completes the raw
+    tables but keeps the date held; `backfill --stale` does not start Phase 3 either."""
+    from shared.orchestration.fan_in import FanInLedger
+    with open_pipeline(tmp_path, phase3_trigger_enabled=False) as pipeline:
+        run_with(pipeline, FireAt(crash_points.PROCESSOR_RECORDED, for_processor("raw_schedule")))
+    with open_pipeline(tmp_path) as pipeline:  # the switch is on in this process
+        report = pipeline.reconcile([DAY])
+        assert report.held == {DAY.isoformat(): f"sportsflow release --date {DAY.isoformat()}"}
+        pipeline.recompute(DAY)
+        assert FanInLedger(pipeline.services.documents).claims(DAY) == []
+        assert set(successes(pipeline)) == {"raw_schedule", "raw_team_boxscores", "raw_player_registry",
+                                            "raw_player_boxscores", "raw_prop_lines"}
+        assert pipeline.run_date(DAY).finished  # a run with the switch on is the user releasing it
+
+
+def test_a_consumed_trigger_is_never_redelivered_again_and_again(tmp_path):
+    """A published, consumed claim whose run document is gone (tampering, or a consumer that
+    failed before recording) is not re-driven on every pass."""
+    from shared.pipeline.run_history import run_path
+    with open_pipeline(tmp_path) as pipeline:
+        pipeline.run_date(DAY)
+        pipeline.services.documents.delete(run_path("player_game_summary", DAY))
+        for _ in range(2):
+            assert [r for r in pipeline.reconcile([DAY]).repairs if r.kind == "lost_trigger"] == []

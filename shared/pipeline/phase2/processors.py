@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from shared.contracts.envelope import Message
 from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.identity import PlayerResolver, Resolution
+from shared.pipeline import holds
 from shared.pipeline.data_versions import Input
 from shared.pipeline.phase2.tables import (
     PLAYER_BOXSCORES,
@@ -160,7 +161,8 @@ class RawProcessor(Processor):
     def completion(self, ctx: ProcessorContext, records: int) -> Message:
         return RawProcessed(source_table=self.output.qualified_name, analysis_date=ctx.analysis_date,
                             processor_name=self.name, success=True, records_processed=records,
-                            trigger_downstream=ctx.services.settings.phase3_trigger_enabled)
+                            trigger_downstream=ctx.services.settings.phase3_trigger_enabled
+                            and not holds.is_held(ctx.services.documents, ctx.analysis_date))
 
 
 class RawSchedule(RawProcessor):
