@@ -227,7 +227,7 @@ class Pipeline:
         report.dead_letters = [_summary(letter) for letter in list_dead_letters(self.services.documents,
                                                                                 since=since)]
         report.faults = self._fault_counts()
-        state = date_status(self.services.documents, day, with_stale=checksums)
+        state = date_status(self.services.documents, day, with_stale=checksums, with_dead_letters=False)
         report.finished, report.missing, report.stale = state.finished, _missing(state), state.stale
         report.duration_s = time.monotonic() - started
         return report

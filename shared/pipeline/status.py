@@ -66,8 +66,10 @@ class DateStatus:
         }
 
 
-def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True) -> DateStatus:
-    """`with_stale=False` leaves out the staleness check (a backfill reports counts only)."""
+def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True,
+                with_dead_letters: bool = True) -> DateStatus:
+    """`with_stale=False` leaves out the staleness check (a backfill reports counts only);
+    `with_dead_letters=False` the scan of every recorded dead letter (a run reports its own)."""
     ledger = FanInLedger(documents)
     parts, claims = ledger.parts(day), ledger.claims(day)
     latest = {c["target"]: c for c in claims}
@@ -91,9 +93,10 @@ def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True)
                 claimed_at=claim.get("claimed_at"), published=bool(claim.get("published")),
                 published_at=claim.get("published_at"), claims=sum(c["target"] == rule.target for c in claims),
                 held=held and orchestrator == PHASE2_TO_PHASE3 and not claim))
-    status.dead_letters = [
-        {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "reason", "recorded_at")}
-        for letter in list_dead_letters(documents) if _concerns(letter, day)]
+    if with_dead_letters:
+        status.dead_letters = [
+            {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "reason", "recorded_at")}
+            for letter in list_dead_letters(documents) if _concerns(letter, day)]
     return status
 
 
