@@ -189,9 +189,9 @@ def release(ctx: typer.Context,
     with _failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
         for one in days:
             with pipeline.delivering():
-                released = release_date(pipeline.services, one)
+                was_held = release_date(pipeline.services, one)
             finished = pipeline.is_finished(one)
-            err.print(f"{one}: released {len(released)} held part(s); finished: {'yes' if finished else 'no'}")
+            err.print(f"{one}: {'released' if was_held else 'was not held'}; finished: {'yes' if finished else 'no'}")
 
 
 def _exit_unless_finished(report: RunReport) -> None:

@@ -54,11 +54,10 @@ class DependencyOrchestrator:
     def on_completion(self, part: str, day: date, outcome: PartOutcome, *, claimant: str, publish: Publish,
                       services: Any = None, fire: bool = True) -> Evaluation:
         """Record `part`'s outcome for `day`, then fire every rule it completes (unless
-        fire=False: the backfill switch records and holds)."""
+        fire=False: the date is held by the backfill switch, shared.pipeline.holds)."""
         if part not in self.parts:
             raise PermanentError(f"{self.name} waits for no part named {part!r}; known: {sorted(self.parts)}")
-        recorded = self.ledger.record_part(day, part, outcome, message_id=claimant, orchestrator=self.name,
-                                           held=not fire)
+        recorded = self.ledger.record_part(day, part, outcome, message_id=claimant, orchestrator=self.name)
         rules = [r for r in self.rules if part in r.waits_for] if fire and outcome.succeeded else []
         return self._evaluate(rules, day, claimant, publish, services, recorded)
 

@@ -59,8 +59,8 @@ class FanInLedger:
         self._indexed: set[str] = set()
 
     # --- parts -----------------------------------------------------------------------
-    def record_part(self, day: date, part: str, outcome: PartOutcome, *, message_id: str, orchestrator: str,
-                    held: bool = False) -> bool:
+    def record_part(self, day: date, part: str, outcome: PartOutcome, *, message_id: str, orchestrator: str
+                    ) -> bool:
         """True if this call changed the part (a newer outcome); False for a duplicate or an older one."""
         self._index(day)
         path = _part_path(day, part)
@@ -68,13 +68,11 @@ class FanInLedger:
         def record(tx) -> bool:
             current = tx.get(path)
             if current is not None and int(current.data.get("fence", 0)) >= outcome.fence:
-                if current.data.get("held") and not held:  # the same outcome announced again, now released
-                    tx.update(path, {"held": False})
                 return False
             tx.set(path, {"part": part, "analysis_date": day.isoformat(), "message_id": message_id,
                           "orchestrator": orchestrator, "recorded_at": self._documents.now(),
                           "succeeded": outcome.succeeded, "data_version": outcome.data_version,
-                          "fence": outcome.fence, "error": outcome.error, "held": held})
+                          "fence": outcome.fence, "error": outcome.error})
             return True
 
         return self._documents.run_transaction(record)
@@ -84,13 +82,6 @@ class FanInLedger:
 
     def parts_done(self, day: date, parts: frozenset[str] | set[str]) -> set[str]:
         return {name for name, data in self.parts(day).items() if name in parts and data.get("succeeded", True)}
-
-    def release_held(self, day: date) -> list[str]:
-        """The backfill switch let go for `day`: its held parts may trigger now."""
-        released = [name for name, data in self.parts(day).items() if data.get("held")]
-        for name in released:
-            self._documents.update(_part_path(day, name), {"held": False})
-        return released
 
     def dates(self, since: date | None = None) -> list[date]:
         filters = [("date", ">=", since.isoformat())] if since else []

@@ -308,14 +308,14 @@ def reconciler_for(services: "Services", *, producer: str = "reconciler", correl
                       nothing_in_flight=nothing_in_flight)
 
 
-def release(services: "Services", day: date) -> list[str]:
-    """The backfill switch let go for one date: its held raw tables trigger Phase 3 now."""
+def release(services: "Services", day: date) -> bool:
+    """The backfill switch let go for one date: its loaded raw tables trigger Phase 3 now.
+    True if the date was held."""
     reconciler = reconciler_for(services, producer="reconciler")
-    holds.release(services.documents, day)
-    released = FanInLedger(services.documents).release_held(day)
+    was_held = holds.release(services.documents, day)
     handlers.orchestrator(rules.PHASE2_TO_PHASE3, services.documents).evaluate(
         day, claimant=reconciler.claimant, publish=reconciler.publish, services=services)
-    return released
+    return was_held
 
 
 def handle_reconcile_request(request) -> Any:
