@@ -32,7 +32,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from shared.contracts import registry
 from shared.contracts.envelope import Message
 from shared.orchestration import handlers, rules
 from shared.orchestration.fan_in import DEFAULT_STALE_AFTER, PUBLISH_LEASE, FanInLedger
@@ -227,11 +226,10 @@ class Reconciler:
                 self._give_up(report, Repair(kind, run["analysis_date"], run["processor"],
                                              f"re-driven {run['redrives']} times; last error: {run.get('error')}"))
                 continue
-            trigger = run.get("trigger")
-            if not trigger:
+            trigger = run_history.stored_trigger(run)
+            if trigger is None:
                 continue
-            model = registry.by_name(trigger["message_type"])
-            self.publish(trigger["topic"], model.model_validate(trigger["payload"]))
+            self.publish(*trigger)
             self.documents.update(run_history.run_path(run["processor"], run["analysis_date"]),
                                   {"redriven_at": now, "redrives": int(run.get("redrives", 0)) + 1})
             report.repairs.append(Repair(kind, run["analysis_date"], run["processor"],

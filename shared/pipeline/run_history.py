@@ -244,6 +244,15 @@ def break_dead_leases(documents: DocumentStore) -> list[str]:
     return broken
 
 
+def stored_trigger(run: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """(topic, message) of the trigger a run was started by, kept so it can be delivered again."""
+    from shared.contracts import registry
+    trigger = run.get("trigger")
+    if not trigger:
+        return None
+    return trigger["topic"], registry.by_name(trigger["message_type"]).model_validate(trigger["payload"])
+
+
 def runs_for(documents: DocumentStore, day: date) -> dict[str, dict[str, Any]]:
     """processor → its run document for `day`."""
     return {doc.data["processor"]: doc.data

@@ -152,7 +152,6 @@ class Pipeline:
     def recompute(self, day: date) -> RunReport:
         """Evaluate every orchestrator of `day` on its current inputs, in flow order, delivering
         after each: whatever is stale (a correction, an earlier date that changed) runs again."""
-        from shared.contracts import registry
         from shared.orchestration.handlers import ORDER, orchestrator
         from shared.orchestration.reconciler import reconciler_for
         from shared.pipeline import run_history
@@ -163,10 +162,9 @@ class Pipeline:
         runs = run_history.runs_for(self.services.documents, day)
         with self.delivering():
             for name in stale_processors(self.services.documents, day):  # Phase 2: no orchestrator starts it
-                trigger = runs[name].get("trigger")
-                if trigger and trigger["topic"] == "phase1-scrapers-complete":
-                    model = registry.by_name(trigger["message_type"])
-                    reconciler.publish(trigger["topic"], model.model_validate(trigger["payload"]))
+                trigger = run_history.stored_trigger(runs[name])
+                if trigger and trigger[0] == "phase1-scrapers-complete":
+                    reconciler.publish(*trigger)
         from shared.orchestration.rules import PHASE2_TO_PHASE3
         from shared.pipeline import holds
         held = holds.is_held(self.services.documents, day)
