@@ -95,13 +95,22 @@ class DependencyOrchestrator:
                                            "retrying until it is")
             return False  # another message won it; its delivery is not acknowledged until it publishes
         crash_points.crash_point(crash_points.FANIN_CLAIMED, target=rule.target)
-        try:
-            message_id = publish(rule.topic, rule.build(day, claim.claim_id, services))
-        except Exception:
-            self.ledger.release_publish_lease(day, rule.target, inputs, attempt=attempt)
-            raise
-        self.ledger.mark_published(day, rule.target, inputs, message_id)
+        publish_claim(self.ledger, rule, day, inputs, claim.claim_id, attempt=attempt, publish=publish,
+                      services=services)
         log.info("trigger published", extra={"fields": {"orchestrator": self.name, "target": rule.target,
                                                          "analysis_date": day.isoformat(), "inputs": inputs,
                                                          "claim_id": claim.claim_id, "won_now": claim.won_now}})
         return True
+
+
+def publish_claim(ledger: FanInLedger, rule: TriggerRule, day: date, inputs: str, claim_id: str, *, attempt: str,
+                  publish: Publish, services: Any) -> str:
+    """Publish a claim's trigger under the publish lease `attempt` holds, then mark the claim
+    published; a failed publish releases the lease (so a redelivery can take over) and raises."""
+    try:
+        message_id = publish(rule.topic, rule.build(day, claim_id, services))
+    except Exception:
+        ledger.release_publish_lease(day, rule.target, inputs, attempt=attempt)
+        raise
+    ledger.mark_published(day, rule.target, inputs, message_id)
+    return message_id

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from shared.contracts.envelope import Message
 from shared.orchestration import handlers, rules
+from shared.orchestration.dependency_graph import publish_claim
 from shared.orchestration.fan_in import DEFAULT_STALE_AFTER, PUBLISH_LEASE, FanInLedger
 from shared.pipeline import holds, run_history
 from shared.pipeline.phase3.handler import consumed_path
@@ -128,12 +129,8 @@ class Reconciler:
                                                   attempt=attempt, stale_after=self.stale_after,
                                                   holder_is_dead=self.nothing_in_flight):
                 continue
-            try:
-                message_id = self.publish(rule.topic, rule.build(day, claim["claim_id"], self.services))
-            except Exception:
-                self.ledger.release_publish_lease(day, claim["target"], claim["inputs"], attempt=attempt)
-                raise
-            self.ledger.mark_published(day, claim["target"], claim["inputs"], message_id)
+            publish_claim(self.ledger, rule, day, claim["inputs"], claim["claim_id"], attempt=attempt,
+                          publish=self.publish, services=self.services)
             report.repairs.append(Repair("unpublished_claim", day.isoformat(), claim["target"],
                                          f"claimed at {claim['claimed_at'].isoformat()}, published now"))
 
