@@ -62,13 +62,8 @@ def processor_named(name: str):
 def provenance_of(names: tuple[str, ...]) -> Callable[[date, DocumentStore], str]:
     """The fingerprint of what `names` would be computed from for a date, as of now."""
     def inputs(day: date, documents: DocumentStore) -> str:
-        from shared.pipeline.formulas import season_start
-        found = {}
-        for name in names:
-            processor = processor_named(name)
-            found[name] = data_versions.provenance(documents, code_version=processor.code_version,
-                                                   reads=processor.reads, day=day, season_start=season_start(day))
-        return data_versions.fingerprint(found)
+        return data_versions.fingerprint({name: processor_named(name).provenance_as_of(documents, day)
+                                          for name in names})
     return inputs
 
 

@@ -44,6 +44,7 @@ from shared.runtime.errors import PermanentError, TransientError
 
 if TYPE_CHECKING:
     from shared.bootstrap import Services
+    from shared.ports.documents import DocumentStore
     from shared.runtime.context import FunctionContext
 
 log = logging.getLogger("sportsflow.pipeline")
@@ -136,10 +137,16 @@ class Processor(ABC):
 
     def input_provenance(self, ctx: ProcessorContext) -> dict[str, str]:
         """What a run for ctx.analysis_date would be computed from, as of now."""
-        return data_versions.provenance(ctx.services.documents, code_version=self.code_version,
-                                        reads=self.reads_for(ctx),
-                                        day=ctx.analysis_date, season_start=season_start(ctx.analysis_date),
-                                        extra=self.provenance_extra(ctx))
+        return self.provenance_as_of(ctx.services.documents, ctx.analysis_date, reads=self.reads_for(ctx),
+                                     extra=self.provenance_extra(ctx))
+
+    def provenance_as_of(self, documents: "DocumentStore", day: date, *, reads: tuple[Input, ...] | None = None,
+                         extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The provenance of a run for `day` reading `reads` (default: all of `reads`), as of now —
+        what run keys, claim fingerprints and the staleness check all compare."""
+        return data_versions.provenance(documents, code_version=self.code_version,
+                                        reads=self.reads if reads is None else reads, day=day,
+                                        season_start=season_start(day), extra=extra)
 
     @abstractmethod
     def extract(self, ctx: ProcessorContext) -> Any:

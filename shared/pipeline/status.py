@@ -102,7 +102,6 @@ def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True,
 
 def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]]:
     """processor → why its last success for `day` no longer matches its inputs."""
-    from shared.pipeline.formulas import season_start
     from shared.pipeline.tables import processors_by_name
 
     processors = processors_by_name()
@@ -115,8 +114,7 @@ def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]
         extra = {k: v for k, v in recorded.items() if k == "payload_sha256"}  # the payload is the run's own input
         # What that run read: a run may read less than `reads` (an empty payload needs no registry).
         reads = tuple(spec for spec in processor.reads if spec.key in recorded)
-        current = data_versions.provenance(documents, code_version=processor.code_version, reads=reads,
-                                           day=day, season_start=season_start(day), extra=extra)
+        current = processor.provenance_as_of(documents, day, reads=reads, extra=extra)
         reasons = data_versions.changes(recorded, current)
         if run.get("needs_rerun"):
             reasons.append(run.get("needs_rerun_reason") or "marked for recomputation")
