@@ -78,8 +78,8 @@ MUTATIONS = (
              '    run_key = "unversioned"; provenance = {}',
              ("tests/exactly_once/test_corrections.py::test_a_correction_reflows_once_and_later_dates_go_stale",)),
     Mutation("versioned claims", "shared/orchestration/rules.py",
-             "        return data_versions.fingerprint(found)",
-             '        return "unversioned"',
+             "        return data_versions.fingerprint({name: processor_named(name).provenance_as_of(documents, day)",
+             '        return "unversioned" if True else data_versions.fingerprint({name: processor_named(name).provenance_as_of(documents, day)',
              ("tests/exactly_once/test_corrections.py::test_a_correction_reflows_once_and_later_dates_go_stale",)),
 )
 
