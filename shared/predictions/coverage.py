@@ -50,7 +50,7 @@ def coverage(services: "Services", day: date) -> Coverage:
     batch = ledger.current(day)
     report.switched_off = services.documents.get(f"phase5_switched_off/{day.isoformat()}") is not None
     if batch is None:
-        if report.expected:
+        if report.expected and not report.switched_off:
             report.missing["never requested"] = sorted(expected_players(services, day))
         return report
     ready = ledger.ready(batch.batch_id)

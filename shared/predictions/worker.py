@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from shared.contracts.messages import PredictionReady, PredictionRequest
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sportsflow.predictions.worker")
 READY_TOPIC = "prediction-ready"
-FEATURE_ROW_SQL = (f"SELECT * FROM nba_precompute.{FEATURES} "
-                   "WHERE game_date = @d AND player_id = @p AND game_id = @g")
+FEATURE_ROWS_SQL = f"SELECT * FROM nba_precompute.{FEATURES} WHERE game_date = @d"
+_features: dict[tuple[str, str], list[dict[str, Any]]] = {}
+_features_lock = threading.Lock()
 LINE_COLUMNS = {"points": "points_line", "rebounds": "rebounds_line", "assists": "assists_line",
                 "threes": "threes_line"}
 
@@ -53,8 +55,8 @@ def handle_prediction_request(message: PredictionRequest, fctx: "FunctionContext
 def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
     from shared.predictions.models import model_set
 
-    rows = services.warehouse.query(FEATURE_ROW_SQL, {"d": message.game_date, "p": message.player_id,
-                                                      "g": message.game_id})
+    rows = [row for row in date_features(services, message.game_date, batch.feature_data_version)
+            if int(row["player_id"]) == message.player_id and row["game_id"] == message.game_id]
     if not rows:
         raise PermanentError(f"no {FEATURES} row for player {message.player_id} in game {message.game_id} "
                              f"on {message.game_date}")
@@ -73,6 +75,17 @@ def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
                               {"batch_id": batch.batch_id, "player_id": message.player_id,
                                "predictions": len(table_rows), "done_at": services.documents.now()})
     return len(table_rows)
+
+
+def date_features(services, day, feature_data_version: str) -> list[dict[str, Any]]:
+    """The date's feature rows, read once per instance and version: an instance predicts many
+    players of one slate, and one query per player would cost a warehouse job each (BigQuery)."""
+    key = (day.isoformat(), feature_data_version)
+    with _features_lock:
+        if key not in _features:
+            _features.clear()  # one slate at a time
+            _features[key] = services.warehouse.query(FEATURE_ROWS_SQL, {"d": day})
+        return _features[key]
 
 
 def prediction_rows(batch: Batch, feature_row: dict[str, Any], predictions) -> list[dict[str, Any]]:
