@@ -126,6 +126,8 @@ class PredictionsCompleted(Message):
     players_requested: NonNegativeInt
     players_completed: NonNegativeInt
     coverage: float = Field(ge=0, le=1)
+    claim_id: str | None = Field(default=None, max_length=64,
+                                 description="the fan-in claim: a re-published completion carries the same one")
 
 
 class DeadLetter(Message):

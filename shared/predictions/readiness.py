@@ -76,7 +76,8 @@ def completion_rule(batch_id: str) -> TriggerRule:
         done = ledger.succeeded_count(batch_id)
         ledger.mark_complete(batch)  # the API's caches of the date see a newer version land
         return PredictionsCompleted(game_date=day, batch_id=batch_id, players_requested=batch.expected,
-                                    players_completed=done, coverage=done / batch.expected if batch.expected else 1.0)
+                                    players_completed=done, coverage=done / batch.expected if batch.expected else 1.0,
+                                    claim_id=claim_id)
 
     return TriggerRule(target=f"{TARGET_PREFIX}{batch_id}", waits_for=frozenset(), topic=COMPLETE_TOPIC,
                        build=build, inputs=lambda day, documents: batch_id)

@@ -68,8 +68,10 @@ class SeededCrashes:
     seed: int
     probability: float = 0.04
     counts: Counter = field(default_factory=Counter)
-    # A point reached once a date (only the box-score load has a side output) fires more often.
-    per_point: dict[str, float] = field(default_factory=lambda: {PROCESSOR_HALF_LOADED: 0.5})
+    # Points reached only a few times a date (the box-score load's side output; a fan-out's few
+    # chunks) fire more often.
+    per_point: dict[str, float] = field(default_factory=lambda: {PROCESSOR_HALF_LOADED: 0.5,
+                                                                 FANOUT_CHUNK_PUBLISHED: 0.3})
 
     def __post_init__(self) -> None:
         self._random = random.Random(f"crashes-{self.seed}")
