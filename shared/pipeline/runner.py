@@ -115,7 +115,8 @@ class Pipeline:
             self.services.evidence.ensure_bucket()
         else:  # this process now holds the warehouse's lock: a lease left running is a dead process's
             from shared.pipeline.run_history import break_dead_leases
-            broken = break_dead_leases(self.services.documents)
+            from shared.predictions.batches import BatchLedger
+            broken = break_dead_leases(self.services.documents) + BatchLedger(self.services.documents).break_dead_leases()
             if broken:
                 log.warning("leases of a process that died were ended", extra={"fields": {"runs": broken}})
 

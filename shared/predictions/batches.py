@@ -155,6 +155,16 @@ class BatchLedger:
 
         self._documents.run_transaction(record)
 
+    def break_dead_leases(self) -> list[str]:
+        """End every unfinished fan-out's lease now. Only for a caller that knows no other process
+        works on this store (the embedded backend at start: DuckDB admits one process)."""
+        broken = []
+        for document in self._documents.query(BATCHES, [("fanned_out", "==", False)]):
+            if document.data.get("lease_holder"):
+                self.release(document.data["batch_id"], document.data["lease_holder"])
+                broken.append(document.path)
+        return broken
+
     def release(self, batch_id: str, lease: str) -> None:
         path = f"{BATCHES}/{batch_id}"
 
