@@ -41,6 +41,7 @@ class RunReport:
     missing: list[str] = field(default_factory=list)
     stale: dict[str, list[str]] = field(default_factory=dict)
     predictions: dict[str, Any] = field(default_factory=dict)  # Phase 5 coverage (shared.predictions.coverage)
+    top_predictions: list[dict[str, Any]] = field(default_factory=list)  # the highest ensemble points
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class RunReport:
             "dead_letters": self.dead_letters,
             "faults_injected": self.faults,
             "predictions": self.predictions,
+            "top_predictions": self.top_predictions,
         }
 
 

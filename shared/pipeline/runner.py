@@ -27,7 +27,7 @@ from shared.contracts.envelope import Message, utc_now
 from shared.orchestration.fan_in import FanInLedger
 from shared.pipeline.processor import ensure_tables
 from shared.pipeline.report import RunReport, table_results
-from shared.predictions.coverage import coverage
+from shared.predictions.coverage import coverage, top_predictions
 from shared.pipeline.tables import pipeline_processors, pipeline_tables
 from shared.runtime import crash_points
 from shared.runtime.dead_letters import list_dead_letters
@@ -245,6 +245,7 @@ class Pipeline:
         state = date_status(self.services.documents, day, with_stale=checksums, with_dead_letters=False)
         report.finished, report.missing, report.stale = state.finished, _missing(state), state.stale
         report.predictions = coverage(self.services, day).as_json()
+        report.top_predictions = top_predictions(self.services.warehouse, day) if report.predictions["predicted"] else []
         if state.finished is False and not report.missing and not report.predictions["complete"] \
                 and not report.predictions["switched_off"]:
             report.missing = [_predictions_missing(report.predictions)]

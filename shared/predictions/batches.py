@@ -62,7 +62,7 @@ class Batch:
         return cls(batch_id=data["batch_id"], game_date=date.fromisoformat(data["game_date"]),
                    generation=int(data["generation"]), feature_data_version=data["feature_data_version"],
                    model_versions=dict(data["model_versions"]),
-                   players=[Player(int(p), g) for p, g in data["players"]],
+                   players=[_player(entry) for entry in data["players"]],
                    published_upto=int(data["published_upto"]), fanned_out=bool(data["fanned_out"]),
                    created_by=data.get("created_by", ""), created_at=data.get("created_at"),
                    lease_holder=data.get("lease_holder"), lease_until=data.get("lease_until"),
@@ -109,7 +109,7 @@ class BatchLedger:
                 "batch_id": batch_id, "game_date": day.isoformat(), "batch_key": key, "generation": generation,
                 "feature_data_version": feature_data_version, "model_versions": dict(model_versions),
                 "stored_model_versions": dict(stored_model_versions or {}),
-                "players": [[p.player_id, p.game_id] for p in roster], "expected": len(roster),
+                "players": [f"{p.player_id}|{p.game_id}" for p in roster], "expected": len(roster),
                 "published_upto": 0, "fanned_out": False, "created_by": created_by, "claimant": claimant,
                 "created_at": now, "lease_holder": attempt, "lease_until": now + FANOUT_LEASE,
                 "fanned_out_at": None})
@@ -233,6 +233,12 @@ class BatchLedger:
 
 class LeaseLost(RuntimeError):
     """Another caller took over this fan-out (ours ran out): stop; it continues from the recorded chunk."""
+
+
+def _player(entry: str) -> Player:
+    """Stored as 'player_id|game_id' (Firestore holds no arrays inside arrays)."""
+    player_id, _, game_id = entry.partition("|")
+    return Player(int(player_id), game_id)
 
 
 def _date_path(day: date) -> str:

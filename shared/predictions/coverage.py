@@ -102,3 +102,17 @@ def _dead_lettered(services: "Services", day: date, batch_id: str) -> dict[int, 
         if payload.get("batch_id") == batch_id and payload.get("player_id"):
             found[int(payload["player_id"])] = letter.get("reason", "")
     return found
+
+
+def top_predictions(warehouse, day: date, *, system: str = "ensemble", limit: int = 10) -> list[dict[str, Any]]:
+    """The date's highest `system` points predictions, with threes and both lines (for reports)."""
+    from shared.predictions.tables import PLAYER_PROP_PREDICTIONS
+    table = PLAYER_PROP_PREDICTIONS.qualified_name
+    return warehouse.query(f"""
+        SELECT p.player_name, p.team_abbr, p.prediction AS points, p.interval_low AS points_low,
+               p.interval_high AS points_high, p.line AS points_line, t.prediction AS threes, t.line AS threes_line
+        FROM {table} AS p
+        LEFT JOIN {table} AS t ON t.game_date = p.game_date AND t.player_id = p.player_id AND t.game_id = p.game_id
+          AND t.system = p.system AND t.batch_id = p.batch_id AND t.market = 'threes'
+        WHERE p.game_date = @d AND p.system = @s AND p.market = 'points'
+        ORDER BY p.prediction DESC, p.player_id LIMIT {int(limit)}""", {"d": day, "s": system})
