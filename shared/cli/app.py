@@ -8,14 +8,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shared.config import BACKENDS, ConfigError, Settings
-from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
+from shared.config import BACKENDS, ConfigError, Settings
+from shared.observability.logging import configure_logging
 from shared.runtime.handlers import is_implemented
-from shared.topology import TOPOLOGY
-from shared.topology import render
+from shared.topology import TOPOLOGY, render
 
 app = typer.Typer(help="sportsflow: event-driven sports data pipelines on Google Cloud serverless.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
