@@ -1,0 +1,75 @@
+"""The live read API (`live_read_api`, HTTP): stored state only, never a provider call (invariants 4, 14).
+
+    GET /matches/live              live matches (2, 3, 4, 5, 7), plus not-started ones whose
+                                   match_time has passed within the last LIVE_WINDOW_SECONDS (invariant 6)
+    GET /matches/diary?date=D      every match of the UTC date D, by match_time
+    GET /matches/{match_id}        one match, 404 if unknown
+
+Every match carries the stored `minute_text` (invariant 5: clients render it, never compute a
+minute) and, when the watchdog's rules call it stale, `stale_reason`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from shared.live.http import json_response, services_or_process
+from shared.live.store import MatchStore
+from shared.live.watchdog import stale_reason
+
+if TYPE_CHECKING:
+    import flask
+
+    from shared.bootstrap import Services
+
+LIVE_WINDOW_SECONDS = 3 * 3600
+PUBLIC_FIELDS = ("match_id", "competition", "home_team", "away_team", "match_time", "diary_date", "cup",
+                 "status_id", "home_score", "away_score", "minute", "minute_text", "provider_update_time",
+                 "last_event_ts", "updated_at", "first_half_kickoff_ts", "second_half_kickoff_ts",
+                 "overtime_kickoff_ts")
+_MATCH_PATH = re.compile(r"^/matches/([A-Za-z0-9_-]{1,64})$")
+
+
+def public(match: dict[str, Any], now: int) -> dict[str, Any]:
+    shown = {name: match.get(name) for name in PUBLIC_FIELDS}
+    reason = stale_reason(match, now)
+    if reason:
+        shown["stale_reason"] = reason
+    return shown
+
+
+def live_matches(store: MatchStore) -> list[dict[str, Any]]:
+    now = store.now()
+    matches = [d.data for d in store.live_documents()]
+    matches += store.not_started_since(now - LIVE_WINDOW_SECONDS, now)
+    return [public(m, now) for m in sorted(matches, key=lambda m: (m["match_time"], m["match_id"]))]
+
+
+def diary_matches(store: MatchStore, day: str) -> list[dict[str, Any]]:
+    now = store.now()
+    return [public(m, now) for m in store.of_diary_date(day)]
+
+
+def handle_read_request(request: "flask.Request", *, services: "Services | None" = None) -> "flask.Response":
+    if request.method != "GET":
+        return json_response(405, {"error": "the live read API only answers GET"})
+    store = MatchStore(services_or_process(services).documents)
+    path = request.path.rstrip("/") or "/"
+    if path == "/matches/live":
+        matches = live_matches(store)
+        return json_response(200, {"matches": matches, "count": len(matches)})
+    if path == "/matches/diary":
+        day = request.args.get("date", "")
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return json_response(400, {"error": "GET /matches/diary?date=YYYY-MM-DD (a UTC date)"})
+        matches = diary_matches(store, day)
+        return json_response(200, {"date": day, "matches": matches, "count": len(matches)})
+    if found := _MATCH_PATH.match(path):
+        match = store.get(found.group(1))
+        if match is None:
+            return json_response(404, {"error": f"no match {found.group(1)}: only diary-synced matches exist"})
+        return json_response(200, public(match, store.now()))
+    return json_response(404, {"error": "routes: /matches/live, /matches/diary?date=YYYY-MM-DD, /matches/{id}"})
