@@ -7,14 +7,21 @@ clock have a fixed text (`HT`, `FT`, ...) and keep their stored minute (invarian
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.live.status import RUNNING_CLOCK, STATUS_TEXT
 
-# status -> (kickoff field, first minute of the period, last regular minute)
-PERIODS: dict[int, tuple[str, int, int]] = {
-    2: ("first_half_kickoff_ts", 1, 45),
-    4: ("second_half_kickoff_ts", 46, 90),
-    5: ("overtime_kickoff_ts", 91, 120),
+
+class Period(NamedTuple):
+    kickoff_field: str
+    first_minute: int
+    regular_end: int
+
+
+PERIODS: dict[int, Period] = {
+    2: Period("first_half_kickoff_ts", 1, 45),
+    4: Period("second_half_kickoff_ts", 46, 90),
+    5: Period("overtime_kickoff_ts", 91, 120),
 }
 
 
@@ -41,6 +48,6 @@ def minute_of(state: dict, now: int) -> Minute:
     status_id = state["status_id"]
     stored = Minute(state.get("minute"), state.get("minute_text") or "")
     if status_id in RUNNING_CLOCK:
-        kickoff = state.get(PERIODS[status_id][0])
+        kickoff = state.get(PERIODS[status_id].kickoff_field)
         return stored if kickoff is None else running_minute(status_id, kickoff, now)
     return Minute(stored.minute, STATUS_TEXT.get(status_id, stored.text))

@@ -9,7 +9,7 @@ Routes (served locally by `shared.live.feed.LiveProviderServer`):
 
 An <update> has the fields of `LiveProviderUpdate` (match_id, status_id, provider_update_time,
 home_score, away_score, kickoff_ts). A match is picked out of a list by its id, never by
-position (invariant 13: no `results[0]` fallback).
+position (invariant 13: no first-entry fallback).
 """
 from __future__ import annotations
 
