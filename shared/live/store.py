@@ -1,14 +1,16 @@
 """The match documents in the document store: the only code that reads or writes `live_matches`.
 
-Provider writes run `transitions.decide` inside a store transaction (read, decide, write
-atomically), so 32 concurrent writers of one match can never let an older
-`provider_update_time` win. The minute engine writes with `update(expected_version=...)`: a
+Provider writes run `transitions.decide` under an optimistic lock (read, decide, write with
+the read version as precondition, re-decide on conflict), so 32 concurrent writers of one
+match can never let an older `provider_update_time` win. The minute engine writes with `update(expected_version=...)`: a
 document changed since it was read (a provider write landed) is re-read, never overwritten.
 Times come from `documents.now()`, the store's clock, as UTC Unix seconds.
 """
 from __future__ import annotations
 
 import logging
+import random
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -20,6 +22,11 @@ from shared.ports.documents import AlreadyExists, Document, DocumentStore, Preco
 
 log = logging.getLogger("sportsflow.live.store")
 MINUTE_FIELDS = frozenset({"minute", "minute_text", "last_minute_update_ts"})
+MAX_WRITE_ATTEMPTS = 50
+
+
+class WriteContention(RuntimeError):
+    """Lost the optimistic-lock race too often in a row (transient: redelivery decides again)."""
 
 
 class UnknownMatch(LookupError):
@@ -67,19 +74,28 @@ class MatchStore:
             return False
 
     def apply(self, update: LiveProviderUpdate) -> WriteOutcome:
-        """A provider write through the transition rule, atomically. Raises UnknownMatch."""
+        """A provider write through the transition rule, as an optimistic lock: read, decide, write
+        with the read version as precondition; a concurrent write in between means re-read and decide
+        again (so an older update that lost the race is then rejected). Raises UnknownMatch."""
         path = match_path(update.match_id)
-
-        def attempt(tx) -> tuple[Decision, dict[str, Any]]:
-            doc = tx.get(path)
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            doc = self.documents.get(path)
             if doc is None:
                 raise UnknownMatch(update.match_id)
             decision = decide(doc.data, update, self.now())
-            if decision.accepted:
-                tx.update(path, decision.changes)
-            return decision, doc.data
+            if not decision.accepted:
+                return self._outcome(update, decision, doc.data)
+            try:
+                self.documents.update(path, decision.changes, expected_version=doc.version)
+            except PreconditionFailed:
+                time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** attempt)))
+                continue
+            return self._outcome(update, decision, doc.data)
+        raise WriteContention(f"{path}: {MAX_WRITE_ATTEMPTS} concurrent writes in a row won the race; "
+                              "the message is redelivered and decided again")
 
-        decision, stored = self.documents.run_transaction(attempt, max_attempts=20)
+    @staticmethod
+    def _outcome(update: LiveProviderUpdate, decision: Decision, stored: dict[str, Any]) -> WriteOutcome:
         final = stored | decision.changes
         return WriteOutcome(update.match_id, decision.verdict, final["status_id"], final.get("provider_update_time"))
 
