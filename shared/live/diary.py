@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from shared.live.http import json_response, request_body, services_or_process
+from shared.live.lifecycle import announce
 from shared.live.model import MatchState
 from shared.live.provider import LiveProvider, ProviderNotConfigured, live_provider_url
 from shared.live.store import MatchStore
@@ -86,6 +87,7 @@ def days_of(body: dict[str, Any], today: date) -> list[str]:
 def handle_diary_request(request: "flask.Request", *, services: "Services | None" = None,
                          provider: LiveProvider | None = None) -> "flask.Response":
     """The `live_diary_sync` function (HTTP, scheduled daily)."""
+    announce("live_diary_sync")
     services = services_or_process(services)
     store = MatchStore(services.documents)
     try:

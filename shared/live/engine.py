@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from shared.live.lifecycle import announce
 from shared.live.minute import minute_of
 from shared.live.status import RUNNING_CLOCK
 from shared.live.store import MatchStore
@@ -88,6 +89,7 @@ def run_ticks(store: MatchStore, *, ticks: int = TICKS_PER_INVOCATION, interval:
 def handle_minute_request(request, *, services=None, sleep: Callable[[float], None] = time.sleep):
     """The `live_minute_engine` function (HTTP, every minute): {"ticks": 1..4} passes 15 s apart."""
     from shared.live.http import json_response, request_body, services_or_process
+    announce("live_minute_engine")
     try:
         ticks = int(request_body(request).get("ticks", TICKS_PER_INVOCATION))
     except (TypeError, ValueError):

@@ -94,14 +94,19 @@ def script_match(rng: random.Random, match_time: int, cup: bool) -> list[Scripte
     for beat in range(1, 3):
         events.append(ScriptedEvent(t + beat * 300, 3, *score))
     t = period(4, t + 15 * 60, 45, rng.randint(1, 7))
-    if cup and score[0] == score[1]:
+    if cup and _level(score):
         t = period(5, t + 5 * 60, 30, rng.randint(0, 3))
-        if score[0] == score[1]:
+        if _level(score):
             events.append(ScriptedEvent(t + 120, 7, *score))
             t += 120 + rng.randint(5, 12) * 60
             score[rng.randint(0, 1)] += 1  # the shoot-out decides; the score shown is after penalties
     events.append(ScriptedEvent(t, 8, *score))
     return _strictly_increasing(events)
+
+
+def _level(score: list[int]) -> bool:
+    home, away = score
+    return home == away
 
 
 def _strictly_increasing(events: list[ScriptedEvent]) -> list[ScriptedEvent]:

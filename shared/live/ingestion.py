@@ -19,6 +19,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable
 
 from shared.live.http import json_response, request_body, services_or_process
+from shared.live.lifecycle import announce
 from shared.live.model import LiveProviderUpdate
 from shared.live.provider import LiveProvider, ProviderNotConfigured, live_provider_url
 from shared.live.store import MatchStore, UnknownMatch, WriteOutcome
@@ -82,6 +83,7 @@ def apply_update(store: MatchStore, update: LiveProviderUpdate, meter: RateMeter
 
 def handle_provider_update(message: LiveProviderUpdate, ctx: "FunctionContext") -> WriteOutcome:
     """The `live_ingest` function (Pub/Sub): one provider event into the transition."""
+    announce("live_ingest")
     try:
         return apply_update(MatchStore(ctx.services.documents), message, PUSH_RATE)
     except UnknownMatch:
@@ -115,6 +117,7 @@ def _dead_letter(services: "Services", data: bytes, kind: str, reason: str) -> N
 def handle_poll_request(request: "flask.Request", *, services: "Services | None" = None,
                         provider: LiveProvider | None = None) -> "flask.Response":
     """The `live_poll` function (HTTP, scheduled every minute). 503 when the provider is unavailable."""
+    announce("live_poll")
     del request  # no parameters
     services = services_or_process(services)
     own = provider is None

@@ -15,6 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from shared.live.http import json_response, services_or_process
+from shared.live.lifecycle import announce
 from shared.live.store import MatchStore
 from shared.live.watchdog import stale_reason
 
@@ -52,6 +53,7 @@ def diary_matches(store: MatchStore, day: str) -> list[dict[str, Any]]:
 
 
 def handle_read_request(request: "flask.Request", *, services: "Services | None" = None) -> "flask.Response":
+    announce("live_read_api")
     if request.method != "GET":
         return json_response(405, {"error": "the live read API only answers GET"})
     store = MatchStore(services_or_process(services).documents)

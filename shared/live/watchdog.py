@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from shared.live.lifecycle import announce
 from shared.live.model import LiveProviderUpdate
 from shared.live.status import LIVE
 from shared.live.store import MatchStore, UnknownMatch
@@ -139,6 +140,7 @@ def handle_watchdog_request(request, *, services=None, poll: Poll | None = None)
     """The `live_watchdog` function (HTTP, every minute)."""
     from shared.live.http import json_response, services_or_process
     from shared.live.provider import LiveProvider, ProviderNotConfigured, live_provider_url
+    announce("live_watchdog")
     del request
     services = services_or_process(services)
     provider = None
