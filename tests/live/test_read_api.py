@@ -48,3 +48,16 @@ def test_a_match_carries_its_stored_minute_text_and_its_stale_reason(client, sto
     assert client.get("/matches/m1").get_json()["stale_reason"] == "stale_live"
     assert client.get("/matches/nope").status_code == 404
     assert client.post("/matches/live").status_code == 405
+
+
+def test_list_responses_are_read_once_per_second_of_store_time(client, store, clock, monkeypatch):
+    add_match(store, "m1")
+    reads = []
+    real = store.documents.query
+    monkeypatch.setattr(store.documents, "query", lambda *a, **k: reads.append(a) or real(*a, **k))
+    for _ in range(5):
+        assert client.get("/matches/diary?date=2025-12-29").status_code == 200
+    assert len(reads) == 1
+    clock.advance(1)
+    client.get("/matches/diary?date=2025-12-29")
+    assert len(reads) == 2
