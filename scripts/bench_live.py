@@ -29,6 +29,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+TOKEN = "bench-live-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 sys.path.insert(0, str(REPO))
 
 from shared.adapters.local.documents import SqliteDocumentStore  # noqa: E402
@@ -48,7 +50,7 @@ def serve(function: str, signature: str, home: Path, threads: int = 8, workers: 
     """functions-framework (gunicorn) with `workers` processes of `threads` request threads (WORKERS, THREADS)."""
     port = free_port()
     env = {**os.environ, "SPORTSFLOW_BACKEND": "local", "SPORTSFLOW_HOME": str(home), "PYTHONPATH": str(REPO),
-           "THREADS": str(threads), "WORKERS": str(workers)}
+           "THREADS": str(threads), "WORKERS": str(workers), "SPORTSFLOW_DEV_TOKEN": TOKEN}
     process = subprocess.Popen([sys.executable, "-m", "functions_framework", "--source",
                                 str(REPO / f"functions/{function}/main.py"), "--target", "handle",
                                 "--signature-type", signature, "--host", "127.0.0.1", "--port", str(port)],
@@ -99,7 +101,7 @@ async def read_load(url: str, day: str, clients: int, requests: int) -> dict[str
     latencies: dict[str, list[float]] = {"live": [], "diary": []}
     errors = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=AUTH) as client:
         async def one_client(index: int) -> None:
             nonlocal errors
             for r in range(requests):
@@ -165,7 +167,7 @@ def main() -> None:
     stop, applied = multiprocessing.Event(), multiprocessing.Value("l", 0)
     updater = multiprocessing.Process(target=keep_updating, args=(str(home), args.matches, stop, applied))
     try:
-        httpx.get(f"{url}/matches/live", timeout=30)  # warm-up
+        assert httpx.get(f"{url}/matches/live", headers=AUTH, timeout=30).status_code == 200  # warm-up
         updater.start()
         time.sleep(1)
         started, before = time.perf_counter(), applied.value

@@ -4,16 +4,38 @@ from __future__ import annotations
 import functions_framework
 import pytest
 
+from shared.bootstrap import Services
+from shared.config import Settings
+
 from tests.conftest import REPO_ROOT
 from tests.live.conftest import KICKOFF, add_match, update
 
 
+TOKEN = "live-read-api-test-token"
+
+
+class AuthenticatedClient:
+    def __init__(self, client):
+        self._client = client
+
+    def get(self, path, **kwargs):
+        return self._client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self._client.post(path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
+
+
 @pytest.fixture
-def client(store, monkeypatch):
-    services = type("S", (), {"documents": store.documents})()
+def client(store, monkeypatch, tmp_path):
+    monkeypatch.setenv("SPORTSFLOW_DEV_TOKEN", TOKEN)
+    services = Services.with_adapters(Settings(home=tmp_path), documents=store.documents)
     monkeypatch.setattr("shared.runtime.entrypoints.process_services", lambda: services)
     app = functions_framework.create_app(target="handle", source=str(REPO_ROOT / "functions/live_read_api/main.py"))
-    return app.test_client()
+    return AuthenticatedClient(app.test_client())
+
+
+def test_a_caller_without_a_token_is_refused(client):
+    assert client._client.get("/matches/live").status_code == 401
 
 
 def test_live_lists_live_matches_and_started_not_started_ones(client, store, clock):

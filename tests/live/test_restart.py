@@ -29,6 +29,10 @@ from shared.live.store import MatchStore
 from tests.conftest import REPO_ROOT
 
 
+TOKEN = "live-restart-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,7 +49,8 @@ class Function:
         self.starts += 1
         self.port = _free_port()
         env = {**os.environ, "SPORTSFLOW_BACKEND": "local", "SPORTSFLOW_HOME": str(self.home),
-               "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+               "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1",
+               "SPORTSFLOW_DEV_TOKEN": TOKEN}
         log = (self.logs / f"{self.name}-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "functions_framework", "--source", str(REPO_ROOT / f"functions/{self.name}/main.py"),
@@ -121,7 +126,7 @@ def test_killed_and_restarted_functions_write_nothing_twice_and_keep_kickoffs(tm
 
     first_half, rest = events[:30], events[30:]
     assert all(_push(ingest, e) for e in first_half)
-    assert httpx.post(engine.url, json={"ticks": 1}, timeout=60).status_code == 200
+    assert httpx.post(engine.url, json={"ticks": 1}, headers=AUTH, timeout=60).status_code == 200
     # a burst in flight when the ingest process is SIGKILLed
     with ThreadPoolExecutor(8) as pool:
         acked = list(pool.map(lambda e: _push(ingest, e), rest[:20]))
@@ -147,7 +152,7 @@ def test_killed_and_restarted_functions_write_nothing_twice_and_keep_kickoffs(tm
 
     for event in second:
         assert _push(ingest, event)
-    assert httpx.post(engine.url, json={"ticks": 1}, timeout=60).status_code == 200
+    assert httpx.post(engine.url, json={"ticks": 1}, headers=AUTH, timeout=60).status_code == 200
     final = documents.get("live_matches/m1").data
     assert final["first_half_kickoff_ts"] == kickoff and final["second_half_kickoff_ts"] == kickoff + 2900
     assert final["provider_update_time"] == second[-1].provider_update_time
