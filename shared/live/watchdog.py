@@ -100,7 +100,7 @@ class Watchdog:
         fields = {"match_id": match["match_id"], "status_id": match["status_id"],
                   "provider_update_time": match.get("provider_update_time"),
                   "last_event_ts": match.get("last_event_ts"), "reason": reason,
-                  "ladder_step": STEPS[step]}
+                  "ladder_step": STEPS[step], "seconds_since_event": self._since_event(match)}
         if step >= 2:
             fields["reconcile"] = report.reconciled[match["match_id"]] = self._reconcile(match["match_id"])
         if step >= 3:
@@ -109,6 +109,10 @@ class Watchdog:
             log.error(ALERT_MESSAGE, extra={"fields": fields})
         else:
             log.warning(ALERT_MESSAGE, extra={"fields": fields})
+
+    def _since_event(self, match: dict[str, Any]) -> int:
+        last_event = match.get("last_event_ts") or match.get("status_since_ts") or match["created_at"]
+        return self.store.now() - last_event
 
     def _reconcile(self, match_id: str) -> str:
         """A forced provider poll, written through the monotonic transition (never over newer state)."""
