@@ -46,7 +46,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(function: str, signature: str, home: Path, threads: int = 8, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def serve(function: str, signature: str, home: Path, threads: int = 8,
+          workers: int = 1) -> tuple[subprocess.Popen, str]:
     """functions-framework (gunicorn) with `workers` processes of `threads` request threads (WORKERS, THREADS)."""
     port = free_port()
     env = {**os.environ, "SPORTSFLOW_BACKEND": "local", "SPORTSFLOW_HOME": str(home), "PYTHONPATH": str(REPO),

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable
 
-from shared.live.http import json_response, request_body, services_or_process
+from shared.live.http import json_response, services_or_process
 from shared.live.lifecycle import announce
 from shared.live.model import LiveProviderUpdate
 from shared.live.provider import LiveProvider, ProviderNotConfigured, live_provider_url

@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.live.diary import days_of, BadDiaryRequest, sync_day, unix_seconds
+from shared.live.diary import BadDiaryRequest, days_of, sync_day, unix_seconds
 from shared.live.provider import LiveProvider
 from shared.resilience import ProviderClient, ProviderRegistry
 from tests.live.conftest import update
@@ -52,3 +52,18 @@ def test_days_of():
     assert days_of({}, date(2025, 12, 31)) == ["2025-12-31", "2026-01-01"]
     with pytest.raises(BadDiaryRequest):
         days_of({"days": 99}, date(2025, 12, 31))
+
+
+def test_the_scheduled_function_syncs_the_requested_days_and_refuses_bad_ones(store, provider, tmp_path):
+    import json
+
+    import flask
+
+    from shared.live.diary import handle_diary_request
+    services = type("S", (), {"documents": store.documents, "settings": None})()
+    app = flask.Flask("t")
+    with app.test_request_context("/", method="POST", json={"date": "2025-12-29", "days": 1}):
+        response = handle_diary_request(flask.request, services=services, provider=provider)
+    assert json.loads(response.get_data())["2025-12-29"]["created"] == 2
+    with app.test_request_context("/", method="POST", json={"date": "yesterday"}):
+        assert handle_diary_request(flask.request, services=services, provider=provider).status_code == 400

@@ -11,7 +11,7 @@ from shared.adapters.local.bus import LocalBus
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.contracts import encode
-from shared.live.ingestion import RateMeter, TOPIC, poll_once
+from shared.live.ingestion import TOPIC, RateMeter, poll_once
 from shared.live.provider import LiveProvider
 from shared.resilience import ProviderClient, ProviderRegistry
 from shared.runtime.dead_letters import list_dead_letters
@@ -116,6 +116,7 @@ def test_the_rate_is_logged_every_100_messages_or_30_seconds_never_per_message(c
 
 def test_the_poll_function_answers_503_when_the_provider_is_down(services, store):
     import flask
+
     from shared.live.ingestion import handle_poll_request
     with flask.Flask("t").test_request_context("/", method="POST"):
         response = handle_poll_request(flask.request, services=services,

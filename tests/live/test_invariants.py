@@ -202,7 +202,6 @@ def test_invariant_13_no_fallback_match_selection_no_positional_picks_in_the_cod
 def test_invariant_14_db_only_mode_nothing_but_the_diary_creates_matches(scenario):
     timeline, ops = scenario
     run = Run(timeline)
-    run.store.documents.create  # the diary sync created m1 in Run()
     steps = run.play(ops + [("deliver", 0)]).steps
     assert all(step.before["match_id"] == step.after["match_id"] == "m1" for step in steps)
 

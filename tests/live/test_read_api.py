@@ -6,10 +6,8 @@ import pytest
 
 from shared.bootstrap import Services
 from shared.config import Settings
-
 from tests.conftest import REPO_ROOT
 from tests.live.conftest import KICKOFF, add_match, update
-
 
 TOKEN = "live-read-api-test-token"
 

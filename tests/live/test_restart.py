@@ -28,7 +28,6 @@ from shared.live.model import LiveProviderUpdate
 from shared.live.store import MatchStore
 from tests.conftest import REPO_ROOT
 
-
 TOKEN = "live-restart-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

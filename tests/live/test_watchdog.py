@@ -100,6 +100,7 @@ def test_the_watchdog_never_writes_the_match_document(store, clock):
 
 def test_the_scheduled_function_runs_a_pass(store, clock):
     import flask
+
     from shared.live.watchdog import handle_watchdog_request
     _live(store, clock)
     clock.advance(200)
