@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from shared.cli.emulators import app as emulators_app
+from shared.cli.live import register as register_live_commands
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
 from shared.config import BACKENDS, ConfigError, Settings
@@ -73,6 +74,7 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 register_pipeline_commands(app)
 register_serve_command(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
+register_live_commands(app)
 
 
 def main() -> None:
