@@ -12,6 +12,8 @@ from shared.config import BACKENDS, ConfigError, Settings
 from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
 from shared.cli.pipeline import register as register_pipeline_commands
+from shared.cli.models import app as models_app
+from shared.cli.evaluate import register as register_evaluate_command
 from shared.runtime.handlers import is_implemented
 from shared.topology import TOPOLOGY
 from shared.topology import render
@@ -72,6 +74,8 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 
 register_pipeline_commands(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
+app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")
+register_evaluate_command(app)
 
 
 def main() -> None:

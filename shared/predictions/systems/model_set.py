@@ -96,7 +96,7 @@ class ModelSet:
         if not rows:
             return []
         batch = batch_from_rows(rows)
-        self._refuse_look_ahead(batch)
+        self.check_no_look_ahead(batch)
         estimates = self.estimate(batch)
         return _predictions(batch, estimates, self._loaded)
 
@@ -111,7 +111,8 @@ class ModelSet:
     def intervals(self, system: str, market: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return interval_bounds(values, self._loaded[system].intervals[market])
 
-    def _refuse_look_ahead(self, batch: FeatureBatch) -> None:
+    def check_no_look_ahead(self, batch: FeatureBatch) -> None:
+        """LookAheadError when a model was trained on outcomes of a date in the batch (or later)."""
         first = batch.game_dates.min().astype(object)
         for system, item in self._loaded.items():
             if item.trained_through is not None and item.trained_through >= first:
