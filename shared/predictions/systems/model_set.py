@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -133,32 +134,35 @@ def _from_artifact(version: str, artifact: Mapping[str, Any], load) -> _Loaded:
     return _Loaded(version, load(artifact["params"]), artifact["intervals"], through)
 
 
+_NAMES = np.array(CONTRIBUTION_NAMES, dtype=object)
+
+
 def _top_features(contributions: np.ndarray) -> list[tuple[tuple[str, float], ...]]:
-    """Each row's TOP_FEATURES largest contributions by size (non-zero ones only)."""
+    """Each row's TOP_FEATURES largest contributions by size, largest first (non-zero ones only)."""
     size = np.abs(contributions)
-    k = min(TOP_FEATURES, contributions.shape[1])
-    top = np.argpartition(-size, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(size, top, axis=1), axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    amounts = np.round(np.take_along_axis(contributions, top, axis=1), 4).tolist()
-    return [tuple((CONTRIBUTION_NAMES[j], a) for j, a in zip(indices, row_amounts) if a != 0.0)
-            for indices, row_amounts in zip(top.tolist(), amounts)]
+    rows = np.arange(len(size))
+    top = np.empty((len(size), TOP_FEATURES), dtype=np.int64)
+    for k in range(TOP_FEATURES):              # k passes of argmax beat a sort of every row
+        top[:, k] = size.argmax(axis=1)
+        size[rows, top[:, k]] = -1.0
+    amounts = np.round(np.take_along_axis(contributions, top, axis=1), 4)
+    result = list(map(tuple, map(zip, _NAMES[top].tolist(), amounts.tolist())))
+    for i in np.flatnonzero((amounts == 0.0).any(axis=1)).tolist():
+        result[i] = tuple(pair for pair in result[i] if pair[1] != 0.0)
+    return result
 
 
 def _predictions(batch: FeatureBatch, estimates: dict[str, dict[str, MarketEstimate]],
                  loaded: dict[str, _Loaded]) -> list[Prediction]:
-    columns = []   # per (market, system): its constant fields and per-row lists
+    """Built column by column (one market and system over every row at a time)."""
+    game_dates = batch.game_dates.astype(object).tolist()
+    out: list[Prediction] = []
     for market in MARKETS:
         for system, by_market in estimates.items():
             estimate = by_market[market]
             low, high = interval_bounds(estimate.values, loaded[system].intervals[market])
-            columns.append((market, system, loaded[system].version, np.round(estimate.values, 3).tolist(),
-                            np.round(low, 3).tolist(), np.round(high, 3).tolist(),
-                            _top_features(estimate.contributions)))
-    game_dates = batch.game_dates.astype(object).tolist()
-    out = []
-    for i, (game_date, game_id, player_id) in enumerate(zip(game_dates, batch.game_ids, batch.player_ids)):
-        for market, system, version, values, lows, highs, tops in columns:
-            out.append(Prediction(game_date, game_id, player_id, market, system, version, FEATURE_VERSION,
-                                  values[i], lows[i], highs[i], tops[i]))
+            out.extend(map(Prediction, game_dates, batch.game_ids, batch.player_ids, repeat(market), repeat(system),
+                           repeat(loaded[system].version), repeat(FEATURE_VERSION),
+                           np.round(estimate.values, 3).tolist(), np.round(low, 3).tolist(),
+                           np.round(high, 3).tolist(), _top_features(estimate.contributions)))
     return out
