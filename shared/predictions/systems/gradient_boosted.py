@@ -22,11 +22,11 @@ from shared.predictions.systems.data import CONTRIBUTION_NAMES, MARKETS, Feature
 
 TRAINING_PARAMETERS: dict[str, Any] = {
     # L1: predictions are judged on absolute error; small trees, large leaves: ~15k games a season
-    "objective": "regression_l1", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 100,
+    "objective": "regression_l1", "learning_rate": 0.1, "num_leaves": 7, "min_data_in_leaf": 100,
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "seed": 20241022, "deterministic": True, "force_col_wise": True, "num_threads": 1, "verbose": -1,
 }
-BOOSTING_ROUNDS = 300
+BOOSTING_ROUNDS = 100   # as accurate as 300 at 0.05 on the 2024-25 held-out dates, 3× faster
 
 
 class GradientBoosted:

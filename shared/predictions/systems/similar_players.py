@@ -11,8 +11,13 @@ from typing import Any
 import numpy as np
 
 from shared.predictions.systems.base import MarketEstimate
-from shared.predictions.systems.data import CONTRIBUTION_INDEX, MARKETS, SIMILAR_PLAYERS_ADJUSTMENT, FeatureBatch, \
-    History
+from shared.predictions.systems.data import (
+    CONTRIBUTION_INDEX,
+    MARKETS,
+    SIMILAR_PLAYERS_ADJUSTMENT,
+    FeatureBatch,
+    History,
+)
 from shared.predictions.systems.recent_form import blend, has_history
 from shared.predictions.systems.rolling_average import RollingAverage
 
