@@ -50,3 +50,17 @@ def test_line_hit_rates_count_picks_against_the_line_and_leave_pushes_out():
     score = _line_score("x", predicted, actual, line, threshold=0.5)
     assert score.rows_with_line == 5 and score.decided == 4 and score.hit_rate == 0.5
     assert score.disagreeing == 2 and score.disagreeing_hit_rate == 0.5   # 2.4 vs 1.5 (hit), 0.9 vs 1.5 (miss)
+
+
+def test_the_evaluate_command_prints_the_report_as_json(home, season):
+    import json
+
+    from typer.testing import CliRunner
+
+    from shared.cli.app import app
+    result = CliRunner().invoke(app, ["--home", str(home), "evaluate", "--start", season.day(24).isoformat(),
+                                      "--end", season.day(29).isoformat(), "--skip-backfill", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["scored_rows"] == 6 * season.players and len(report["trainings"]) == 1
+    assert {s["system"] for s in report["scores"]} >= {"ensemble", "baseline_season_average"}

@@ -110,3 +110,32 @@ def test_the_gradient_boosted_artifact_is_lightgbm_text_and_nothing_is_pickled(s
     assert all(text.startswith("tree\nversion=") for text in artifact["params"]["models"].values())
     sources = [p for p in (REPO / "shared" / "predictions").rglob("*.py")]
     assert sources and not [p for p in sources if re.search(r"\b(pickle|joblib|cloudpickle|dill)\b", p.read_text())]
+
+
+def test_the_models_commands_train_list_and_show_the_current_versions(home, season):
+    from typer.testing import CliRunner
+
+    from shared.cli.app import app
+    runner = CliRunner()
+    before = runner.invoke(app, ["--home", str(home), "models", "current", "--json"])
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output)["gradient_boosted"]["skipped"]
+
+    trained = runner.invoke(app, ["--home", str(home), "models", "train", "--through", season.day(20).isoformat(),
+                                  "--json"])
+    assert trained.exit_code == 0, trained.output
+    versions = json.loads(trained.output)["versions"]
+    assert set(versions) == set(SYSTEMS) and json.loads(trained.output)["current"] == versions
+
+    current = json.loads(runner.invoke(app, ["--home", str(home), "models", "current", "--json"]).output)
+    assert {system: row["version"] for system, row in current.items()} == versions
+    listed = json.loads(runner.invoke(app, ["--home", str(home), "models", "list", "--json"]).output)
+    assert {(v["system"], v["version"]) for v in listed} == set(versions.items())
+
+
+def test_training_without_enough_history_says_what_to_do(home, season):
+    from typer.testing import CliRunner
+
+    from shared.cli.app import app
+    result = CliRunner().invoke(app, ["--home", str(home), "models", "train", "--through", season.day(2).isoformat()])
+    assert result.exit_code == 1 and "backfill more" in result.output
