@@ -139,17 +139,17 @@ def _predict_window(services: Services, history: History, first: date, window: H
         for market in MARKETS:
             values = estimates[system][market].values
             low, high = models.intervals(system, market, values)
-            _collect(collected, system, market, window, market, values, low, high)
+            _collect(collected, system, market, window, values, low, high)
     for baseline, columns in BASELINES.items():
         for market in MARKETS:
             values = window.features.column(columns[market])
-            _collect(collected, baseline, market, window, market, values, None, None)
+            _collect(collected, baseline, market, window, values, None, None)
 
 
-def _collect(collected, system, market, window: History, outcome_market, values, low, high) -> None:
+def _collect(collected, system, market, window: History, values, low, high) -> None:
     bucket = collected.setdefault((system, market), _Collected())
     bucket.predicted.append(values)
-    bucket.actual.append(window.outcomes[outcome_market])
+    bucket.actual.append(window.outcomes[market])
     bucket.line.append(window.features.column(LINE_FEATURES[market]))
     if low is not None:
         bucket.low.append(low)
