@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 
 from shared.cli.emulators import app as emulators_app
+from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.live import register as register_live_commands
+from shared.cli.models import app as models_app
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
 from shared.config import BACKENDS, ConfigError, Settings
@@ -75,6 +77,8 @@ register_pipeline_commands(app)
 register_serve_command(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
 register_live_commands(app)
+app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")
+register_evaluate_command(app)
 
 
 def main() -> None:

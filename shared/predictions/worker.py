@@ -54,6 +54,7 @@ def handle_prediction_request(message: PredictionRequest, fctx: "FunctionContext
 
 def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
     from shared.predictions.models import model_set
+    from shared.predictions.systems import FeatureVersionMismatch, LookAheadError
 
     rows = [row for row in date_features(services, message.game_date, batch.feature_data_version)
             if int(row["player_id"]) == message.player_id and row["game_id"] == message.game_id]
@@ -64,7 +65,11 @@ def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
     if models.versions != batch.model_versions:
         raise PermanentError(f"batch {batch.batch_id} names model versions {batch.model_versions}; the stored "
                              f"versions load as {models.versions}")
-    table_rows = prediction_rows(batch, rows[0], models.predict(rows))
+    try:
+        predictions = models.predict(rows)
+    except (LookAheadError, FeatureVersionMismatch) as err:  # no retry can make these models fit this row
+        raise PermanentError(f"batch {batch.batch_id}: {err}") from None
+    table_rows = prediction_rows(batch, rows[0], predictions)
     services.warehouse.append_rows(PLAYER_PROP_PREDICTIONS, table_rows,
                                    batch_id=f"{batch.batch_id}:{message.player_id}:{message.game_id}")
     crash_points.crash_point(crash_points.PREDICTIONS_WRITTEN, target=f"{batch.batch_id}:{message.player_id}")
