@@ -40,6 +40,7 @@ Progress = Callable[[str], None]
 CHAOS_TRANSIENT_FAILURE_RATE = 0.1
 SCRAPE_ATTEMPTS = 3
 EMULATOR_DELIVERY_TIMEOUT_S = 1800.0
+EMULATOR_MAX_PULLERS = 8
 # The registry first: Phase 2 resolves box-score names against it (any order works; this
 # one avoids retries).
 SCRAPE_ORDER = ("player_registry", "schedule", "team_boxscores", "player_boxscores", "prop_lines")
@@ -89,7 +90,8 @@ class Pipeline:
         self._deployment.deploy()
         if not hasattr(self.services.bus, "drain"):
             self._dispatcher = PullDispatcher(self.services.bus, self._deployment.routes,
-                                              subscriptions=self.services.topology.subscriptions)
+                                              subscriptions=self.services.topology.subscriptions,
+                                              threads=_pull_threads(self.services.topology))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -341,6 +343,17 @@ def _embedded_adapters(settings: Settings, options: RunOptions) -> dict:
     documents = SqliteDocumentStore(settings.home / "documents.sqlite",
                                     clock=lambda: bus.clock.wall_time(bus.clock.now()))
     return {"bus": bus, "documents": documents}
+
+
+def _pull_threads(topology) -> dict[str, int]:
+    """One puller per ten instances a function may scale to (the prediction worker: 100 → 8, the
+    cap on a laptop), so a scaled-out function is delivered to concurrently as in production."""
+    threads = {}
+    for subscription in topology.subscriptions:
+        if subscription.push_function:
+            instances = topology.function(subscription.push_function).max_instances
+            threads[subscription.name] = min(max(1, instances // 10), EMULATOR_MAX_PULLERS)
+    return threads
 
 
 def _missing(state) -> list[str]:

@@ -253,11 +253,15 @@ class _PublishObserver:
 
 class PullDispatcher:
     def __init__(self, bus: MessageBus, routes: Mapping[str, Subscriber], *, max_messages: int = 10,
-                 pull_timeout: float = 0.5, subscriptions: Sequence[SubscriptionSpec] | None = None):
+                 pull_timeout: float = 0.5, subscriptions: Sequence[SubscriptionSpec] | None = None,
+                 threads: Mapping[str, int] | None = None):
         """`routes`: subscription name -> subscriber (returns: ack; raises: nack). `subscriptions`:
-        their specs (topic, dead-letter policy); by default asked of the bus, else the topology."""
+        their specs (topic, dead-letter policy); by default asked of the bus, else the topology.
+        `threads`: concurrent pullers per subscription (default 1), as a function scaled out to
+        several instances has."""
         self._bus = bus
         self._routes = dict(routes)
+        self._threads = {name: max(1, int((threads or {}).get(name, 1))) for name in self._routes}
         self._max_messages = max_messages
         self._pull_timeout = pull_timeout
         self._lock = threading.Lock()
@@ -328,7 +332,8 @@ class PullDispatcher:
     def _serving(self) -> Iterator[None]:
         stop = threading.Event()
         workers = [threading.Thread(target=self._serve, args=(name, subscriber, stop), daemon=True,
-                                    name=f"pull-{name}") for name, subscriber in self._routes.items()]
+                                    name=f"pull-{name}-{n}")
+                   for name, subscriber in self._routes.items() for n in range(self._threads[name])]
         for worker in workers:
             worker.start()
         try:
