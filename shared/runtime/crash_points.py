@@ -27,9 +27,15 @@ PROCESSOR_LOADED = "processor.loaded"             # loaded, the run not yet reco
 PROCESSOR_RECORDED = "processor.recorded"         # recorded, the completion not yet published
 PUBLISH_DELIVERED = "publish.delivered"           # Pub/Sub accepted a message; the caller may not hear so
 LEASE_OUTLIVED = "processor.lease_outlived"       # loaded, but the lease ran out meanwhile
+SETTLEMENT_BATCH_APPLIED = "settlement.batch_applied"    # one batch of points committed, the next not yet
+SETTLEMENT_POINTS_WRITTEN = "settlement.points_written"  # every batch committed, the leaderboards not refreshed
+SETTLEMENT_PROJECTED = "settlement.projected"            # leaderboards refreshed, the outcome not marked applied
 
 POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
           LEASE_OUTLIVED)
+# The settlement's own places (shared.tournaments.settlement); its --chaos run fires these.
+SETTLEMENT_POINTS = (SETTLEMENT_BATCH_APPLIED, SETTLEMENT_POINTS_WRITTEN, SETTLEMENT_PROJECTED)
+ALL_POINTS = POINTS + SETTLEMENT_POINTS
 
 
 class SimulatedCrash(BaseException):
@@ -117,6 +123,6 @@ class KillAt:
         if not spec:
             return None
         point, _, nth = spec.partition(":")
-        if point not in POINTS:
-            raise ValueError(f"{variable}={spec!r}: unknown point; known: {', '.join(POINTS)}")
+        if point not in ALL_POINTS:
+            raise ValueError(f"{variable}={spec!r}: unknown point; known: {', '.join(ALL_POINTS)}")
         return cls(point, int(nth or 1))
