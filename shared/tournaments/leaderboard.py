@@ -117,10 +117,11 @@ class Leaderboards:
             return f"{version:010d}:{members_version:06d}"
         return f"{version:010d}"
 
-    def computed(self, board: Board) -> tuple[str, list[Entry]]:
+    def computed(self, board: Board, standings: list[Standing] | None = None) -> tuple[str, list[Entry]]:
         """(source version, entries) straight from the standings: the version is read first."""
         version = self.source_version(board)
-        standings = self._store.standings(board.tournament_id)
+        if standings is None:
+            standings = self._store.standings(board.tournament_id)
         if board.league_id:
             members = set(self._store.league_member_ids(board.league_id))
             standings = [s for s in standings if s.member_id in members]
@@ -128,8 +129,16 @@ class Leaderboards:
 
     # projection
 
-    def rebuild(self, board: Board) -> dict[str, Any]:
-        version, entries = self.computed(board)
+    def rebuild_all(self, tournament_id: str) -> list[dict[str, Any]]:
+        """Every board of the tournament from one read of the standings (after its versions)."""
+        boards = self.boards_of(tournament_id)
+        versions = {board.board_id: self.source_version(board) for board in boards}
+        standings = self._store.standings(tournament_id)
+        return [self.rebuild(board, (versions[board.board_id], self.computed(board, standings)[1]))
+                for board in boards]
+
+    def rebuild(self, board: Board, computed: tuple[str, list[Entry]] | None = None) -> dict[str, Any]:
+        version, entries = computed or self.computed(board)
         generation = f"{version}-{uuid.uuid4().hex[:8]}"
         pages = [entries[i:i + STORED_PAGE_ENTRIES] for i in range(0, len(entries), STORED_PAGE_ENTRIES)] or [[]]
         for start in range(0, len(pages), MAX_WRITES_PER_TRANSACTION):

@@ -117,3 +117,29 @@ def recompute_leaderboard(plan: SeasonPlan, settled_matches: range | None = None
             rank_number, last_points = rank_number + 1, points[member_id]
         board.append((rank_number, member_id, points[member_id], exact[member_id]))
     return board
+
+
+def load_season(documents, plan: SeasonPlan, *, progress=None):
+    """The plan's tournament, rounds, matches, members, leagues and guesses in the store."""
+    from shared.tournaments.store import TournamentStore
+    store = TournamentStore(documents)
+    store.upsert_tournament(plan.tournament())
+    for round_ in plan.round_list():
+        store.upsert_round(round_)
+    for match in plan.match_list():
+        store.upsert_match(match)
+    store.join(plan.tournament_id, plan.member_ids())
+    for league, members in plan.league_list():
+        store.create_league(league, members)
+    for n in range(plan.matches):
+        store.write_guesses(list(plan.guesses(n)))
+        if progress:
+            progress(n)
+    return store
+
+
+def end_match(store, plan: SeasonPlan, n: int) -> Match:
+    """Match n ends with the plan's result, two hours after kickoff."""
+    home, away = plan.result(n)
+    return store.record_result(plan.tournament_id, f"x{n:04d}", home, away,
+                               status_timestamp=plan.kickoff(n) + timedelta(hours=2))

@@ -90,12 +90,9 @@ class Settlement:
         bonus = self._store.round(match.tournament_id, match.round_id).bonus
         result = (match.home_goals, match.away_goals)
         deltas = []
-        for guess in self._store.guesses_for(match.tournament_id, match.match_id):
-            counting = guess.counting(match.kickoff)
-            if counting is None:
-                continue  # every revision came after kickoff
-            award = score_guess(tournament.rules, (counting.home_goals, counting.away_goals), result, bonus=bonus)
-            deltas.append(Delta(guess.member_id, award.points, award.exact))
+        for member_id, counting in self._store.counting_guesses(match):
+            award = score_guess(tournament.rules, counting, result, bonus=bonus)
+            deltas.append(Delta(member_id, award.points, award.exact))
         return sorted(deltas, key=lambda d: d.member_id)
 
     def settle(self, tournament_id: str, match_id: str, status_timestamp: datetime | str, *,
@@ -119,8 +116,7 @@ class Settlement:
             return result
         self._apply(tournament_id, match_id, deltas, result)
         crash_points.crash_point(crash_points.SETTLEMENT_POINTS_WRITTEN, target=match_id)
-        result.boards = [self._leaderboards.rebuild(board)["board"]
-                         for board in self._leaderboards.boards_of(tournament_id)]
+        result.boards = [built["board"] for built in self._leaderboards.rebuild_all(tournament_id)]
         crash_points.crash_point(crash_points.SETTLEMENT_PROJECTED, target=match_id)
         self._ledger.mark_applied(outcome_key, {"members": len(deltas), "batches": self._batches(deltas)})
         log.info("settlement applied", extra={"fields": {"settlement_key": key, "match_id": match_id,
