@@ -40,6 +40,7 @@ class RunReport:
     finished: bool = True
     missing: list[str] = field(default_factory=list)
     stale: dict[str, list[str]] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)  # Phase 5 coverage (shared.predictions.coverage)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class RunReport:
             "triggers": dict(sorted(self.triggers.items())),
             "dead_letters": self.dead_letters,
             "faults_injected": self.faults,
+            "predictions": self.predictions,
         }
 
 

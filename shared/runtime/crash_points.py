@@ -27,12 +27,14 @@ PROCESSOR_LOADED = "processor.loaded"             # loaded, the run not yet reco
 PROCESSOR_RECORDED = "processor.recorded"         # recorded, the completion not yet published
 PUBLISH_DELIVERED = "publish.delivered"           # Pub/Sub accepted a message; the caller may not hear so
 LEASE_OUTLIVED = "processor.lease_outlived"       # loaded, but the lease ran out meanwhile
+FANOUT_CHUNK_PUBLISHED = "fanout.chunk_published"  # a chunk of prediction requests published, not recorded
+PREDICTIONS_WRITTEN = "predictions.written"       # a player's predictions appended, not yet marked done
 SETTLEMENT_BATCH_APPLIED = "settlement.batch_applied"    # one batch of points committed, the next not yet
 SETTLEMENT_POINTS_WRITTEN = "settlement.points_written"  # every batch committed, the leaderboards not refreshed
 SETTLEMENT_PROJECTED = "settlement.projected"            # leaderboards refreshed, the outcome not marked applied
 
 POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
-          LEASE_OUTLIVED)
+          LEASE_OUTLIVED, FANOUT_CHUNK_PUBLISHED, PREDICTIONS_WRITTEN)
 # The settlement's own places (shared.tournaments.settlement); its --chaos run fires these.
 SETTLEMENT_POINTS = (SETTLEMENT_BATCH_APPLIED, SETTLEMENT_POINTS_WRITTEN, SETTLEMENT_PROJECTED)
 ALL_POINTS = POINTS + SETTLEMENT_POINTS
@@ -84,7 +86,8 @@ class SeededCrashes:
             return
         # Each place dies at most once per subject (processor, trigger target or topic): a crash
         # is a fault to recover from, not a permanent defect that no retry can get past.
-        subject = (point, context.get("processor") or context.get("target") or context.get("topic"))
+        subject = (point, context.get("processor") or context.get("target") or context.get("topic")
+                   or context.get("batch"))
         if subject in self._fired:
             return
         self._fired.add(subject)
