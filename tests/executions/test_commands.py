@@ -111,7 +111,7 @@ def test_a_match_that_has_not_ended_fails_the_execution_and_is_dead_lettered(ser
     failed = ExecutionStore(services.documents).get(body["execution_id"])
     assert failed.status == "failed" and "not ended" in failed.error
     (letter,) = list_dead_letters(services.documents, "settlement-jobs")
-    assert "not ended" in json.dumps(letter)
+    assert "not ended" in json.dumps(letter, default=str)
 
 
 def test_a_bad_command_is_a_400_and_lists_what_is_missing(call):
