@@ -66,9 +66,9 @@ class SeasonPlan:
                                    name=f"league {n}"), r.sample(ids, min(len(ids), max(1, len(ids) // 10)))))
         return leagues
 
-    def guesses(self, match_number: int) -> Iterator[Guess]:
-        """Each member's revisions for one match: some late (after kickoff), which never count;
-        one member in 50 never guesses."""
+    def raw_guesses(self, match_number: int) -> Iterator[tuple[str, list[tuple[int, int, datetime]]]]:
+        """Each member's revisions (home, away, submitted_at) for one match: the last one is late
+        (after kickoff, never counts) for one member in 10; one member in 50 never guesses."""
         kickoff = self.kickoff(match_number)
         r = random.Random(f"guesses-{self.seed}-{match_number}")
         for member_id in self.member_ids():
@@ -79,10 +79,22 @@ class SeasonPlan:
                 late = k == self.revisions - 1 and r.random() < 0.1
                 at = kickoff + timedelta(minutes=r.randint(1, 90)) if late else \
                     kickoff - timedelta(hours=self.revisions - k, minutes=r.randint(0, 59))
-                revisions.append(GuessRevision(home_goals=r.randint(0, 4), away_goals=r.randint(0, 3),
-                                               submitted_at=at))
+                revisions.append((r.randint(0, 4), r.randint(0, 3), at))
+            yield member_id, revisions
+
+    def guesses(self, match_number: int) -> Iterator[Guess]:
+        for member_id, revisions in self.raw_guesses(match_number):
             yield Guess(tournament_id=self.tournament_id, match_id=f"x{match_number:04d}", member_id=member_id,
-                        revisions=revisions)
+                        revisions=[GuessRevision(home_goals=h, away_goals=a, submitted_at=at)
+                                   for h, a, at in revisions])
+
+    def guess_rows(self, match_number: int) -> Iterator[dict]:
+        """The stored rows of `guesses` (what Guess.to_document gives), built without a model each."""
+        match_id = f"x{match_number:04d}"
+        for member_id, revisions in self.raw_guesses(match_number):
+            yield {"tournament_id": self.tournament_id, "match_id": match_id, "member_id": member_id,
+                   "revisions": [{"home_goals": h, "away_goals": a, "submitted_at": at}
+                                 for h, a, at in revisions], "schema_version": Guess.SCHEMA_VERSION}
 
 
 def recompute_leaderboard(plan: SeasonPlan, settled_matches: range | None = None) -> list[tuple[int, str, int, int]]:
@@ -94,22 +106,21 @@ def recompute_leaderboard(plan: SeasonPlan, settled_matches: range | None = None
         home, away = plan.result(n)
         factor = rules.bonus_multiplier if n // plan.matches_per_round == plan.rounds - 1 else 1
         kickoff = plan.kickoff(n)
-        for guess in plan.guesses(n):
-            valid = [rev for rev in guess.revisions if rev.submitted_at < kickoff]
+        for member_id, revisions in plan.raw_guesses(n):
+            valid = [rev for rev in revisions if rev[2] < kickoff]
             if not valid:
                 continue
-            last = sorted(valid, key=lambda rev: rev.submitted_at)[-1]
-            gh, ga = last.home_goals, last.away_goals
+            gh, ga, _ = sorted(valid, key=lambda rev: rev[2])[-1]
             if gh == home and ga == away:
                 award = rules.exact_score
-                exact[guess.member_id] += 1
+                exact[member_id] += 1
             elif gh - ga == home - away:
                 award = rules.goal_difference
             elif (gh > ga) == (home > away) and (gh < ga) == (home < away):
                 award = rules.outcome
             else:
                 award = 0
-            points[guess.member_id] += award * factor
+            points[member_id] += award * factor
     ordered = sorted(points, key=lambda m: (-points[m], -exact[m], m))
     board, rank_number, last_points = [], 0, None
     for member_id in ordered:
@@ -132,7 +143,7 @@ def load_season(documents, plan: SeasonPlan, *, progress=None):
     for league, members in plan.league_list():
         store.create_league(league, members)
     for n in range(plan.matches):
-        store.write_guesses(list(plan.guesses(n)))
+        store.write_guess_rows(list(plan.guess_rows(n)))
         if progress:
             progress(n)
     return store

@@ -115,6 +115,14 @@ class TournamentStore:
                     tx.set(guess_path(guess.tournament_id, guess.match_id, guess.member_id), guess.to_document())
             self.documents.run_transaction(put)
 
+    def write_guess_rows(self, rows: Sequence[dict]) -> None:
+        """`write_guesses` for rows already in Guess.to_document's shape (the season run's bulk load)."""
+        for chunk in _chunks(list(rows), MAX_WRITES_PER_TRANSACTION):
+            def put(tx: Transaction, chunk=chunk) -> None:
+                for row in chunk:
+                    tx.set(guess_path(row["tournament_id"], row["match_id"], row["member_id"]), row)
+            self.documents.run_transaction(put)
+
     # member writes
 
     def submit_guess(self, tournament_id: str, match_id: str, member_id: str, home_goals: int,

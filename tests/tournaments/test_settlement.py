@@ -137,3 +137,7 @@ def test_a_crash_between_the_points_and_the_projection_is_recovered_by_rebuild(d
         assert leaderboards.check(board).ok
     page = leaderboards.read(Board("t1"), page_size=500)
     assert not page.degraded and [tuple(e.__dict__.values()) for e in page.entries] == expected
+
+
+def test_the_bulk_guess_rows_are_exactly_the_models_rows():
+    assert [g.to_document() for g in PLAN.guesses(2)] == list(PLAN.guess_rows(2))
