@@ -11,6 +11,7 @@ from rich.console import Console
 from shared.config import BACKENDS, ConfigError, Settings
 from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
+from shared.cli.executions import register as register_executions_commands
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
 from shared.runtime.handlers import is_implemented
@@ -74,6 +75,7 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 register_pipeline_commands(app)
 register_serve_command(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
+register_executions_commands(app)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from shared.contracts.envelope import new_id
 from shared.executions.audit import audit
 from shared.executions.jobs import JOB_TOPICS, Job, job_log_context
 from shared.executions.state import FAILED, Execution, ExecutionStore, IllegalTransition
+from shared.runtime import crash_points
 
 log = logging.getLogger("sportsflow.executions")
 
@@ -48,6 +49,7 @@ def submit(services, *, job_type: str, entity_id: str, payload: Mapping[str, Any
             _fail_unpublished(ExecutionStore(documents), execution, error)
             raise
         log.info("job enqueued", extra={"fields": {"topic": JOB_TOPICS[job_type]}})
+        crash_points.crash_point(crash_points.PUBLISH_DELIVERED, topic=JOB_TOPICS[job_type])
     return Accepted(execution, job)
 
 
