@@ -58,7 +58,7 @@ class SeasonReport:
 
 class SeasonRun:
     def __init__(self, home: Path, plan: SeasonPlan, *, chaos_seed: int | None = None,
-                 progress: Callable[[str, int, int], None] | None = None):
+                 crash_probability: float = 0.05, progress: Callable[[str, int, int], None] | None = None):
         self.plan, self.chaos_seed = plan, chaos_seed
         self._progress = progress or (lambda stage, done, total: None)
         self._random = random.Random(f"season-chaos-{chaos_seed}")
@@ -67,7 +67,7 @@ class SeasonRun:
         home.mkdir(parents=True, exist_ok=True)
         documents = SqliteDocumentStore(home / "documents.sqlite", clock=lambda: bus.clock.wall_time(bus.clock.now()))
         self.services = Services.with_adapters(Settings(home=home), bus=bus, documents=documents)
-        self.crashes = SeededCrashes(chaos_seed, probability=0.05) if chaos_seed is not None else None
+        self.crashes = SeededCrashes(chaos_seed, probability=crash_probability) if chaos_seed is not None else None
 
     def run(self) -> SeasonReport:
         plan, documents = self.plan, self.services.documents
