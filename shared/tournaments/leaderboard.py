@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from shared.ports.documents import DocumentStore, Transaction
 from shared.tournaments.model import Standing
@@ -39,13 +39,13 @@ class Entry:
     points: int
     exact_scores: int
 
-    def as_list(self) -> list:
-        return [self.rank, self.member_id, self.points, self.exact_scores]
+    def as_stored(self) -> dict:
+        """A page holds a list of these maps (Firestore allows no array directly in an array)."""
+        return {"r": self.rank, "m": self.member_id, "p": self.points, "e": self.exact_scores}
 
     @classmethod
-    def from_list(cls, values: Sequence) -> "Entry":
-        rank, member_id, points, exact = values
-        return cls(rank=rank, member_id=member_id, points=points, exact_scores=exact)
+    def from_stored(cls, values: dict) -> "Entry":
+        return cls(rank=values["r"], member_id=values["m"], points=values["p"], exact_scores=values["e"])
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class Leaderboards:
         for start in range(0, len(pages), MAX_WRITES_PER_TRANSACTION):
             def write(tx: Transaction, start=start) -> None:
                 for number, page in enumerate(pages[start:start + MAX_WRITES_PER_TRANSACTION], start):
-                    tx.set(self._page_path(board, generation, number), {"entries": [e.as_list() for e in page]})
+                    tx.set(self._page_path(board, generation, number), {"entries": [e.as_stored() for e in page]})
             self._documents.run_transaction(write)
         flipped, previous = self._flip(board, generation, version, len(entries), len(pages))
         self._delete_generation(board, previous if flipped else (generation, len(pages)))
@@ -185,7 +185,7 @@ class Leaderboards:
         entries: list[Entry] = []
         for number in range(head.data["pages"]):
             page = self._documents.get(self._page_path(board, head.data["generation"], number))
-            entries.extend(Entry.from_list(values) for values in (page.data["entries"] if page else []))
+            entries.extend(Entry.from_stored(values) for values in (page.data["entries"] if page else []))
         return head.data, entries
 
     # reads
@@ -211,7 +211,7 @@ class Leaderboards:
             offset = number * STORED_PAGE_ENTRIES
             for index, values in enumerate(stored.data["entries"], offset):
                 if start <= index < end:
-                    entries.append(Entry.from_list(values))
+                    entries.append(Entry.from_stored(values))
         return Page(board.board_id, page, page_size, head.data["entries"], entries, source_version=current)
 
     def _degraded(self, board: Board, page: int, page_size: int, reason: str) -> Page:
