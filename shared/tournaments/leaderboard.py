@@ -170,7 +170,8 @@ class Leaderboards:
         name, pages = generation
         for start in range(0, pages, MAX_WRITES_PER_TRANSACTION):
             def delete(tx: Transaction, start=start) -> None:
-                paths = [self._page_path(board, name, n) for n in range(start, min(pages, start + MAX_WRITES_PER_TRANSACTION))]
+                last = min(pages, start + MAX_WRITES_PER_TRANSACTION)
+                paths = [self._page_path(board, name, n) for n in range(start, last)]
                 for path in [p for p in paths if tx.get(p) is not None]:  # reads first, then the deletes
                     tx.delete(path)
             self._documents.run_transaction(delete)

@@ -24,7 +24,7 @@ from shared.config import Settings
 from shared.executions.commands import submit
 from shared.executions.state import COMPLETED, ExecutionStore
 from shared.runtime import crash_points
-from shared.runtime.crash_points import PublishTimedOut, SeededCrashes
+from shared.runtime.crash_points import KillAt, PublishTimedOut, SeededCrashes
 from shared.runtime.embedded import EmbeddedDeployment
 from shared.runtime.errors import TransientError
 from shared.tournaments.leaderboard import Board, Leaderboards
@@ -67,7 +67,9 @@ class SeasonRun:
         home.mkdir(parents=True, exist_ok=True)
         documents = SqliteDocumentStore(home / "documents.sqlite", clock=lambda: bus.clock.wall_time(bus.clock.now()))
         self.services = Services.with_adapters(Settings(home=home), bus=bus, documents=documents)
-        self.crashes = SeededCrashes(chaos_seed, probability=crash_probability) if chaos_seed is not None else None
+        # --chaos: seeded crashes; otherwise a real SIGKILL where SPORTSFLOW_KILL_AT says, if it says
+        self.crashes = SeededCrashes(chaos_seed, probability=crash_probability) if chaos_seed is not None \
+            else KillAt.from_env()
 
     def run(self) -> SeasonReport:
         plan, documents = self.plan, self.services.documents

@@ -24,5 +24,5 @@ def test_a_season_under_chaos_equals_an_independent_recomputation(tmp_path, chao
     if chaos is not None:
         assert report.faults["duplicated"] and report.faults["acks_lost"] and report.decisions.get("duplicate")
         fired = {point for point in crash_points.SETTLEMENT_POINTS if report.faults.get(f"crash_{point}")}
-        assert fired == set(crash_points.SETTLEMENT_POINTS), f"never fired: {set(crash_points.SETTLEMENT_POINTS) - fired}"
+        assert fired == set(crash_points.SETTLEMENT_POINTS), f"never fired: {set(crash_points.SETTLEMENT_POINTS)-fired}"
         assert report.faults.get(f"crash_{crash_points.PUBLISH_DELIVERED}")
