@@ -10,6 +10,7 @@ from rich.console import Console
 
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
+from shared.cli.executions import register as register_executions_commands
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
 from shared.cli.pipeline import register as register_pipeline_commands
@@ -79,6 +80,7 @@ app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the
 register_live_commands(app)
 app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")
 register_evaluate_command(app)
+register_executions_commands(app)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared.contracts import live, messages
 from shared.contracts.envelope import Message
+from shared.executions.jobs import Job
 
 MODELS: tuple[type[Message], ...] = (
     messages.ScraperCompleted,
@@ -17,6 +18,7 @@ MODELS: tuple[type[Message], ...] = (
     messages.PredictionsCompleted,
     messages.DeadLetter,
     live.LiveProviderUpdate,
+    Job,
 )
 
 _BY_KEY: dict[tuple[str, int], type[Message]] = {(m.MESSAGE_TYPE, m.SCHEMA_VERSION): m for m in MODELS}

@@ -29,9 +29,15 @@ PUBLISH_DELIVERED = "publish.delivered"           # Pub/Sub accepted a message; 
 LEASE_OUTLIVED = "processor.lease_outlived"       # loaded, but the lease ran out meanwhile
 FANOUT_CHUNK_PUBLISHED = "fanout.chunk_published"  # a chunk of prediction requests published, not recorded
 PREDICTIONS_WRITTEN = "predictions.written"       # a player's predictions appended, not yet marked done
+SETTLEMENT_BATCH_APPLIED = "settlement.batch_applied"    # one batch of points committed, the next not yet
+SETTLEMENT_POINTS_WRITTEN = "settlement.points_written"  # every batch committed, the leaderboards not refreshed
+SETTLEMENT_PROJECTED = "settlement.projected"            # leaderboards refreshed, the outcome not marked applied
 
 POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
           LEASE_OUTLIVED, FANOUT_CHUNK_PUBLISHED, PREDICTIONS_WRITTEN)
+# The settlement's own places (shared.tournaments.settlement); its --chaos run fires these.
+SETTLEMENT_POINTS = (SETTLEMENT_BATCH_APPLIED, SETTLEMENT_POINTS_WRITTEN, SETTLEMENT_PROJECTED)
+ALL_POINTS = POINTS + SETTLEMENT_POINTS
 
 
 class SimulatedCrash(BaseException):
@@ -122,6 +128,6 @@ class KillAt:
         if not spec:
             return None
         point, _, nth = spec.partition(":")
-        if point not in POINTS:
-            raise ValueError(f"{variable}={spec!r}: unknown point; known: {', '.join(POINTS)}")
+        if point not in ALL_POINTS:
+            raise ValueError(f"{variable}={spec!r}: unknown point; known: {', '.join(ALL_POINTS)}")
         return cls(point, int(nth or 1))

@@ -80,6 +80,8 @@ _TOPICS = (
               description="all requested players of a batch are predicted"),
     TopicSpec(name="live-provider-events", message_type="LiveProviderUpdate",
               description="one live-match provider event (the MQTT/WebSocket stream bridged onto Pub/Sub)"),
+    TopicSpec(name="settlement-jobs", message_type="Job",
+              description="settle one ended match (job contract; SPEC §4)"),
 )
 
 
@@ -188,13 +190,27 @@ _FUNCTIONS = (
                  timeout_s=30, max_instances=20, concurrency=80, memory_mb=512,
                  handler="shared.live.read_api:handle_read_request",
                  description="live, diary and match reads from stored state only"),
+    FunctionSpec(name="executions_admin", phase=6, trigger="http",
+                 http_paths=("/settlements", "/executions", "/executions/{id}", "/executions/{id}/cancel", "/health"),
+                 handler="shared.executions.admin:handle_admin_request", publishes=("settlement-jobs",),
+                 description="admin commands (202 + execution id), executions list/show/cancel, audited; /health"),
+    FunctionSpec(name="settlement_worker", phase=6, trigger="topic", trigger_topic="settlement-jobs",
+                 handler="shared.tournaments.worker:handle_settlement_job", publishes=(),
+                 description="settles one ended match exactly once and refreshes its leaderboards"),
+)
+
+# Job types' own retry policies (SPEC §4: retries with backoff by job type, then the dead letter).
+_JOB_SUBSCRIPTIONS = (
+    _push("settlement-jobs", "settlement_worker", attempts=10),
 )
 
 _SUBSCRIPTIONS = (
-    *(_push(fn.trigger_topic, fn.name) for fn in _FUNCTIONS if fn.trigger == "topic"),
+    *(_push(fn.trigger_topic, fn.name) for fn in _FUNCTIONS
+      if fn.trigger == "topic" and fn.name not in {s.push_function for s in _JOB_SUBSCRIPTIONS}),
     _push("phase4-precompute-complete", "phase5_coordinator", path="/trigger"),
     _push("prediction-ready", "phase5_coordinator", path="/ready"),
     *(_dead_letter_sink(t.name) for t in _TOPICS),
+    *_JOB_SUBSCRIPTIONS,
 )
 
 _SCHEDULER_JOBS = (

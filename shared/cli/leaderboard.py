@@ -1,0 +1,87 @@
+"""`sportsflow leaderboard rebuild|check|show|season`: the leaderboard projections (SPEC §4)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from shared.bootstrap import Services
+from shared.tournaments.leaderboard import Board, Leaderboards
+
+app = typer.Typer(help="Leaderboards: rebuild and check the projections, read pages, run a season.",
+                  no_args_is_help=True)
+
+
+def _boards(leaderboards: Leaderboards, tournament: str, league: str | None) -> list[Board]:
+    return [Board(tournament, league)] if league else leaderboards.boards_of(tournament)
+
+
+@app.command()
+def rebuild(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament", "-t"),
+            league: str = typer.Option(None, "--league", help="one league's board (default: every board)")):
+    """Rebuild the tournament's boards (or one league's) from the standings, the source of truth."""
+    services = Services(ctx.obj)
+    try:
+        leaderboards = Leaderboards(services.documents)
+        for board in _boards(leaderboards, tournament, league):
+            typer.echo(json.dumps(leaderboards.rebuild(board)))
+    finally:
+        services.close()
+
+
+@app.command()
+def check(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament", "-t"),
+          league: str = typer.Option(None, "--league")):
+    """Exit 1 unless every projection equals a rebuild from the standings (and is current)."""
+    services = Services(ctx.obj)
+    try:
+        leaderboards = Leaderboards(services.documents)
+        results = [leaderboards.check(board) for board in _boards(leaderboards, tournament, league)]
+    finally:
+        services.close()
+    for result in results:
+        typer.echo(json.dumps(result.__dict__))
+    if not all(r.ok for r in results):
+        typer.echo("a projection differs from the standings: run `sportsflow leaderboard rebuild`", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament", "-t"),
+         league: str = typer.Option(None, "--league"), page: int = typer.Option(1, min=1),
+         page_size: int = typer.Option(50, min=1, max=500)):
+    """One page of a board (degraded reads from the standings are flagged with the reason)."""
+    services = Services(ctx.obj)
+    try:
+        typer.echo(json.dumps(Leaderboards(services.documents).read(Board(tournament, league), page, page_size)
+                              .as_dict(), indent=1))
+    finally:
+        services.close()
+
+
+@app.command()
+def season(matches: int = typer.Option(380, min=1), members: int = typer.Option(10_000, min=1),
+           revisions: int = typer.Option(5, min=1, help="guess revisions per member and match"),
+           leagues: int = typer.Option(3, min=0), seed: int = typer.Option(1),
+           chaos: int = typer.Option(None, "--chaos", help="seed of the faults and crashes to inject"),
+           home: Path = typer.Option(..., "--home", help="a fresh directory for this run's embedded state")):
+    """Settle a seeded season through settlement commands and the worker (embedded backend);
+    exit 1 unless every board equals an independent recomputation from the guesses."""
+    from shared.tournaments.season import SeasonPlan
+    from shared.tournaments.season_run import SeasonRun
+
+    plan = SeasonPlan(matches=matches, members=members, revisions=revisions, leagues=leagues, seed=seed)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if done == total or done % 10 == 0:
+            print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
+    run = SeasonRun(home, plan, chaos_seed=chaos, progress=progress)
+    try:
+        report = run.run()
+    finally:
+        run.close()
+    typer.echo(json.dumps(report.as_dict(), indent=1, default=str))
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""The guess/scoring/settlement/leaderboard domain of seed 002 (SPEC §4)."""
