@@ -1,11 +1,14 @@
 """The read API served by functions-framework: stored state only, minute_text and stale_reason."""
 from __future__ import annotations
 
+import gzip
+
 import functions_framework
 import pytest
 
 from shared.bootstrap import Services
 from shared.config import Settings
+from shared.live import read_api
 from tests.conftest import REPO_ROOT
 from tests.live.conftest import KICKOFF, add_match, update
 
@@ -16,8 +19,8 @@ class AuthenticatedClient:
     def __init__(self, client):
         self._client = client
 
-    def get(self, path, **kwargs):
-        return self._client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
+    def get(self, path, headers=(), **kwargs):
+        return self._client.get(path, headers={"Authorization": f"Bearer {TOKEN}", **dict(headers)}, **kwargs)
 
     def post(self, path, **kwargs):
         return self._client.post(path, headers={"Authorization": f"Bearer {TOKEN}"}, **kwargs)
@@ -81,3 +84,53 @@ def test_list_responses_are_read_once_per_second_of_store_time(client, store, cl
     clock.advance(1)
     client.get("/matches/diary?date=2025-12-29")
     assert len(reads) == 2
+
+
+def test_a_list_carries_only_the_list_fields_and_a_match_every_public_field(client, store, clock):
+    add_match(store, "m1")
+    clock.seconds = KICKOFF
+    store.apply(update(status_id=2, provider_update_time=1))
+    clock.seconds = KICKOFF + 121  # stale: the list still says why
+    [listed] = client.get("/matches/live").get_json()["matches"]
+    assert set(listed) == {*read_api.LIST_FIELDS, "stale_reason"}
+    assert set(client.get("/matches/m1").get_json()) == {*read_api.PUBLIC_FIELDS, "stale_reason"}
+
+
+def test_an_unchanged_list_is_answered_304_to_its_etag_and_a_changed_one_gets_a_new_etag(client, store, clock):
+    add_match(store, "m1")
+    clock.seconds = KICKOFF
+    first = client.get("/matches/live")
+    etag = first.headers["ETag"]
+    again = client.get("/matches/live", headers={"If-None-Match": etag})
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", etag)
+    clock.advance(read_api.CACHE.seconds)  # a new fill of the same list: same bytes, same ETag
+    assert client.get("/matches/live", headers={"If-None-Match": etag}).status_code == 304
+    store.apply(update(status_id=2, provider_update_time=1, home_score=1))
+    clock.advance(read_api.CACHE.seconds)
+    changed = client.get("/matches/live", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["matches"][0]["home_score"] == 1
+
+
+def test_a_list_is_gzipped_for_a_client_that_accepts_gzip_and_plain_otherwise(client, store):
+    add_match(store, "m1")
+    plain = client.get("/matches/diary?date=2025-12-29")
+    zipped = client.get("/matches/diary?date=2025-12-29", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert "Content-Encoding" not in plain.headers and plain.get_json()["count"] == 1
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] != plain.headers["ETag"]  # one ETag per representation
+    refused = client.get("/matches/diary?date=2025-12-29", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_a_match_update_is_visible_in_the_lists_once_the_cache_ttl_has_passed(client, store, clock):
+    add_match(store, "m1")
+    clock.seconds = KICKOFF
+    store.apply(update(status_id=2, provider_update_time=1))
+    assert client.get("/matches/live").get_json()["matches"][0]["home_score"] == 0
+    client.get("/matches/diary?date=2025-12-29")
+    store.apply(update(status_id=2, provider_update_time=2, home_score=2))
+    clock.advance(read_api.CACHE.seconds)
+    assert client.get("/matches/live").get_json()["matches"][0]["home_score"] == 2
+    assert client.get("/matches/diary?date=2025-12-29").get_json()["matches"][0]["home_score"] == 2
