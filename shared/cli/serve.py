@@ -25,7 +25,8 @@ def serve(ctx: typer.Context,
                                                     f"({', '.join(http_functions())})"),
           host: str = typer.Option("127.0.0.1", help="interface to bind (the default keeps it on this machine)"),
           port: int = typer.Option(8080, help="TCP port"),
-          threads: int = typer.Option(16, help="request threads")):
+          threads: int = typer.Option(16, help="request threads (per worker)"),
+          workers: int = typer.Option(1, min=1, help="worker processes (each its own instance: own caches)")):
     """Serve one HTTP function (e.g. the predictions API) against this home's state."""
     settings: Settings = ctx.obj
     if function not in http_functions():
@@ -35,7 +36,7 @@ def serve(ctx: typer.Context,
         raise typer.BadParameter(f"{function} is in the topology but not implemented yet", param_hint="FUNCTION")
     # The served process builds its Services from the environment, like a deployed function.
     os.environ.update({"SPORTSFLOW_BACKEND": settings.backend, "SPORTSFLOW_HOME": str(settings.home.resolve()),
-                       "THREADS": str(threads)})
+                       "THREADS": str(threads), "WORKERS": str(workers)})
     token = os.environ.get("SPORTSFLOW_DEV_TOKEN") or auth.dev_token(settings.home, "dev-token")
     err.print(f"serving [bold]{function}[/bold] on http://{host}:{port} ({settings.backend}, home {settings.home})\n"
               f"paths: {', '.join(TOPOLOGY.function(function).http_paths)}\n"
