@@ -4,16 +4,22 @@
    store with 300 live matches (plus the day's diary), while a separate process keeps applying
    provider updates to those matches through the monotonic transition; 100 concurrent clients
    alternate GET /matches/live and GET /matches/diary?date=... (target p95 < 200 ms; seed: < 2 s).
+   Clients accept gzip (httpx's default); with --revalidate each also sends If-None-Match with
+   the last ETag it saw, as a polling browser does (an unchanged list is then a bodiless 304).
+   Printed alongside: the machine's load average before and after (the machine is shared), and
+   the sequential cost of one request (median of --sequential GETs, one client, no load).
 2. ingestion: a real functions-framework process serving `live_ingest` receives Pub/Sub push
    bodies back to back (1 client: one instance with concurrency 1, as deployed) — updates/s.
 
     python scripts/bench_live.py [--matches 300] [--clients 100] [--requests 20] [--pushes 1000]
+                                 [--workers 1] [--threads 32] [--revalidate] [--sequential 200]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import base64
+import gzip
 import json
 import multiprocessing
 import os
@@ -98,28 +104,94 @@ def keep_updating(home: str, count: int, stop, applied) -> None:
     documents.close()
 
 
-async def read_load(url: str, day: str, clients: int, requests: int) -> dict[str, list[float]]:
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams. The load client is lean on purpose:
+    httpx's async client costs ~5 ms of CPU per request here, more than the server (~2 ms), and
+    on a 2-core machine the client's CPU is taken from the server it measures."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}", *(f"{k}: {v}" for k, v in headers.items())]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields = {name.strip().lower(): value.strip() for name, _, value in (h.partition(":") for h in head[1:] if h)}
+        if "chunked" in fields.get("transfer-encoding", ""):
+            raise RuntimeError("the bench client reads Content-Length bodies only")
+        body = await self.reader.readexactly(int(fields.get("content-length", 0)))
+        if fields.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)  # a real client decodes it too
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, fields, body
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+async def read_load(url: str, day: str, clients: int, requests: int,
+                    revalidate: bool = False) -> dict[str, list[float]]:
     latencies: dict[str, list[float]] = {"live": [], "diary": []}
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=AUTH) as client:
-        async def one_client(index: int) -> None:
-            nonlocal errors
-            for r in range(requests):
-                kind = "live" if (index + r) % 2 == 0 else "diary"
-                path = "/matches/live" if kind == "live" else f"/matches/diary?date={day}"
-                started = time.perf_counter()
-                try:
-                    response = await client.get(path)
-                except httpx.TransportError:  # counted, never hidden
-                    errors += 1
-                    continue
-                latencies[kind].append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
-                    errors += 1
-        await asyncio.gather(*(one_client(i) for i in range(clients)))
-    latencies["errors"] = [errors]
+    errors, not_modified = 0, 0
+    host, port = url.removeprefix("http://").split(":")
+    base_headers = {**AUTH, "Accept-Encoding": "gzip"}
+
+    async def one_client(index: int) -> None:
+        nonlocal errors, not_modified
+        connection, etags = RawConnection(host, int(port)), {}
+        for r in range(requests):
+            kind = "live" if (index + r) % 2 == 0 else "diary"
+            path = "/matches/live" if kind == "live" else f"/matches/diary?date={day}"
+            headers = {**base_headers, **({"If-None-Match": etags[kind]} if revalidate and kind in etags else {})}
+            started = time.perf_counter()
+            try:
+                status, fields, body = await connection.get(path, headers)
+                if status == 200:
+                    json.loads(body)  # a real client parses what it got
+            except (OSError, asyncio.IncompleteReadError):  # counted, never hidden
+                errors += 1
+                await connection.close()
+                continue
+            latencies[kind].append((time.perf_counter() - started) * 1000)
+            if status == 304:
+                not_modified += 1
+            elif status != 200:
+                errors += 1
+            etags[kind] = fields.get("etag", "")
+        await connection.close()
+    await asyncio.gather(*(one_client(i) for i in range(clients)))
+    latencies["errors"], latencies["not_modified"] = [errors], [not_modified]
     return latencies
+
+
+def sequential_cost(url: str, day: str, count: int) -> dict[str, float]:
+    """One client, one request at a time, no other load: the median per-request cost and the body sizes."""
+    costs: dict[str, float] = {}
+    with httpx.Client(base_url=url, timeout=30, headers=AUTH) as client:
+        for name, headers in (("plain", {"Accept-Encoding": "identity"}), ("gzip", {"Accept-Encoding": "gzip"})):
+            for path in ("/matches/live", f"/matches/diary?date={day}"):
+                samples = []
+                for _ in range(count):
+                    started = time.perf_counter()
+                    response = client.get(path, headers=headers)
+                    samples.append((time.perf_counter() - started) * 1000)
+                key = f"{path.split('?')[0].rsplit('/', 1)[1]}_{name}"
+                costs[f"{key}_ms"] = round(statistics.median(samples), 2)
+                costs[f"{key}_json_bytes"] = len(response.content)  # httpx decodes gzip
+                costs[f"{key}_wire_bytes"] = int(response.headers.get("Content-Length", 0))
+    return costs
+
+
+def load_average() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def percentiles(values: list[float]) -> str:
@@ -161,6 +233,8 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=32, help="request threads per read API worker")
     parser.add_argument("--workers", type=int, default=1, help="read API worker processes (one instance: 1)")
+    parser.add_argument("--revalidate", action="store_true", help="clients send If-None-Match with their last ETag")
+    parser.add_argument("--sequential", type=int, default=200, help="sequential GETs per path for the per-request cost")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-live-"))
     _, day = seed_matches(home, args.matches)
@@ -169,11 +243,14 @@ def main() -> None:
     updater = multiprocessing.Process(target=keep_updating, args=(str(home), args.matches, stop, applied))
     try:
         assert httpx.get(f"{url}/matches/live", headers=AUTH, timeout=30).status_code == 200  # warm-up
+        sequential = sequential_cost(url, day, args.sequential)
+        load_before = load_average()
         updater.start()
         time.sleep(1)
         started, before = time.perf_counter(), applied.value
-        latencies = asyncio.run(read_load(url, day, args.clients, args.requests))
+        latencies = asyncio.run(read_load(url, day, args.clients, args.requests, args.revalidate))
         elapsed = time.perf_counter() - started
+        load_after = load_average()
         rate = (applied.value - before) / elapsed
     finally:
         stop.set()
@@ -181,8 +258,11 @@ def main() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
     print(json.dumps({"matches": args.matches, "clients": args.clients, "requests": args.clients * args.requests,
-                      "errors": latencies["errors"][0], "seconds": round(elapsed, 1),
-                      "updates_applied_meanwhile_per_s": round(rate, 1)}))
+                      "workers": args.workers, "threads": args.threads, "revalidate": args.revalidate,
+                      "errors": latencies["errors"][0], "not_modified_304": latencies["not_modified"][0],
+                      "seconds": round(elapsed, 1), "updates_applied_meanwhile_per_s": round(rate, 1),
+                      "load_average_1_5_15_before": load_before, "load_average_1_5_15_after": load_after}))
+    print("sequential, one client, no load (median):", json.dumps(sequential))
     print("GET /matches/live          ", percentiles(latencies["live"]))
     print("GET /matches/diary?date=   ", percentiles(latencies["diary"]))
     print("GET both                   ", percentiles(latencies["live"] + latencies["diary"]))
