@@ -89,15 +89,16 @@ def seed_matches(home: Path, count: int) -> tuple[int, str]:
 
 
 def keep_updating(home: str, count: int, stop, applied) -> None:
-    """Provider updates to every live match, round robin, as fast as one writer can."""
+    """Provider updates to every live match, round robin, as fast as one writer can; each round a new score."""
     documents = SqliteDocumentStore(Path(home) / "documents.sqlite")
     store = MatchStore(documents)
-    ptu = store.now() + 1
+    ptu, rounds = store.now() + 1, 0
     while not stop.is_set():
+        rounds += 1
         for n in range(count):
-            ptu += 1
+            ptu += 1  # each round changes every score, so every list changes as often as the writer manages
             store.apply(LiveProviderUpdate(match_id=f"b{n:04d}", status_id=2, provider_update_time=ptu,
-                                           home_score=ptu % 5))
+                                           home_score=rounds % 10))
             applied.value += 1
             if stop.is_set():
                 break
