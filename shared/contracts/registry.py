@@ -1,7 +1,7 @@
 """(message type, schema version) -> model. The only place that knows every contract."""
 from __future__ import annotations
 
-from shared.contracts import messages
+from shared.contracts import messages, validation
 from shared.contracts.envelope import Message
 
 MODELS: tuple[type[Message], ...] = (
@@ -16,6 +16,8 @@ MODELS: tuple[type[Message], ...] = (
     messages.PredictionReady,
     messages.PredictionsCompleted,
     messages.DeadLetter,
+    validation.GameFinal,
+    validation.ValidationDecided,
 )
 
 _BY_KEY: dict[tuple[str, int], type[Message]] = {(m.MESSAGE_TYPE, m.SCHEMA_VERSION): m for m in MODELS}

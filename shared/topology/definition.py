@@ -78,6 +78,10 @@ _TOPICS = (
               description="one player's predictions are written"),
     TopicSpec(name="phase5-predictions-complete", message_type="PredictionsCompleted",
               description="all requested players of a batch are predicted"),
+    TopicSpec(name="game-final", message_type="GameFinal",
+              description="an MLB game is final (version 1) or a source corrected it (version 2, ...)"),
+    TopicSpec(name="validation-decided", message_type="ValidationDecided",
+              description="one promotion of one game version was decided or sent to review"),
 )
 
 
@@ -159,6 +163,19 @@ _FUNCTIONS = (
                  handler="shared.predictions.worker:handle_prediction_request",
                  publishes=("prediction-ready",),
                  description="runs the five prediction systems for one player"),
+    FunctionSpec(name="validation_monitor", phase=6, trigger="http", http_paths=("/",),
+                 handler="shared.validation.handlers:monitor_http", publishes=("game-final",), timeout_s=120,
+                 description="polls both result sources' scoreboards; announces each final game once per version"),
+    FunctionSpec(name="outcome_validation", phase=6, trigger="topic", trigger_topic="game-final",
+                 handler="shared.validation.handlers:handle_game_final", publishes=("validation-decided",),
+                 timeout_s=60, max_instances=50,
+                 description="validates every promotion of a game: consensus, evidence, Merkle log, review queue"),
+    FunctionSpec(name="validation_notifier", phase=6, trigger="topic", trigger_topic="validation-decided",
+                 handler="shared.validation.handlers:handle_decision", timeout_s=60,
+                 description="delivers each decision through the notification adapter (log, webhook, e-mail)"),
+    FunctionSpec(name="validation_synthetic", phase=6, trigger="http", http_paths=("/",),
+                 handler="shared.validation.handlers:synthetic_http", publishes=("game-final",), timeout_s=120,
+                 description="runs a synthetic game through the whole validation path; alerts when it fails"),
 )
 
 _SUBSCRIPTIONS = (
@@ -187,6 +204,12 @@ _SCHEDULER_JOBS = (
     SchedulerJobSpec(name="phase5-status-0700", schedule="0 7 * * *", target_function="phase5_coordinator",
                      http_path="/status", http_method="GET", body={"date": "today"},
                      description="alert when prediction coverage < 90%"),
+    SchedulerJobSpec(name="validation-monitor-every-minute", schedule="* * * * *",
+                     target_function="validation_monitor", body={"date": "today"},
+                     description="poll the result sources' scoreboards for today's MLB games"),
+    SchedulerJobSpec(name="validation-synthetic-every-5-minutes", schedule="*/5 * * * *",
+                     target_function="validation_synthetic", body={},
+                     description="synthetic validation through the whole path (SPEC §2)"),
 )
 
 _PHASES = (
