@@ -11,7 +11,9 @@ from rich.console import Console
 from shared.config import BACKENDS, ConfigError, Settings
 from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
+from shared.cli.evidence import register as register_evidence_commands
 from shared.cli.pipeline import register as register_pipeline_commands
+from shared.cli.validation import register as register_validation_commands
 from shared.runtime.handlers import is_implemented
 from shared.topology import TOPOLOGY
 from shared.topology import render
@@ -71,6 +73,8 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 
 
 register_pipeline_commands(app)
+register_validation_commands(app)
+register_evidence_commands(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
 
 

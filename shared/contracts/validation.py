@@ -9,7 +9,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeFlo
 from shared.contracts.envelope import Message
 
 GameId = Field(pattern=r"^[A-Z]{3}\d{9}$")
-Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class SourceObservation(BaseModel):
@@ -17,7 +16,7 @@ class SourceObservation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     source: str = Field(min_length=1, max_length=32)
     evidence_key: str | None = Field(default=None, max_length=1024)
-    sha256: str | None = Sha256
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     latency_ms: NonNegativeFloat = 0.0
     problem: str | None = Field(default=None, max_length=500, description="why there is no entry (outage, ...)")
 

@@ -93,7 +93,7 @@ class Verifier:
     @classmethod
     def parse(cls, verifier_key: str) -> "Verifier":
         try:
-            name, hash_hex, encoded = verifier_key.strip().split("+")
+            name, hash_hex, encoded = verifier_key.strip().split("+", 2)  # base64 may hold "+" too
             raw = base64.b64decode(encoded, validate=True)
         except ValueError:
             raise CheckpointError(f"verifier key {verifier_key!r} is not NAME+KEYID+BASE64") from None

@@ -53,13 +53,14 @@ class PollReport:
 class GameMonitor:
     def __init__(self, documents: DocumentStore, evidence: EvidenceStore, evidence_log: EvidenceLog,
                  sources: Mapping[str, ResultSource], publish: Callable[[str, Message], Any], *,
-                 max_deferrals: int = 2) -> None:
+                 max_deferrals: int = 2, synthetic: bool = False) -> None:
         self.documents = documents
         self.evidence = evidence
         self.log = evidence_log
         self.sources = dict(sources)
         self.publish = publish
         self.max_deferrals = max_deferrals
+        self.synthetic = synthetic  # announces synthetic games (the 5-minute health check)
 
     def poll(self, day: date) -> PollReport:
         round_ = self._next_round(day)
@@ -138,7 +139,7 @@ class GameMonitor:
             version = int(doc.data["version"]) + 1 if doc else 1
             event = GameFinal(game_id=gid, game_date=day, game_version=version, home=gid[:3],
                               away=away, observed_at=self.documents.now(),
-                              sources=tuple(observations))
+                              sources=tuple(observations), synthetic=self.synthetic)
             tx.set(path, {"game_id": gid, "game_date": day.isoformat(), "version": version,
                           "shas": {**known, **shas}, "published": False, "event": event.model_dump(mode="json")})
             return event

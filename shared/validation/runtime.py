@@ -25,14 +25,15 @@ def bus_publisher(services: Services, producer: str, correlation_id: str | None 
 
 @contextmanager
 def monitor_for(services: Services, urls: Mapping[str, str], *, policy: ProviderPolicy = DEFAULT_POLICY,
-                publish: Callable[[str, Message], str] | None = None, client_prefix: str = "results") -> Iterator[GameMonitor]:
+                publish: Callable[[str, Message], str] | None = None, client_prefix: str = "results",
+                synthetic: bool = False) -> Iterator[GameMonitor]:
     if not urls:
         raise ValueError("no result sources: set SPORTSFLOW_RESULT_SOURCES=espn=URL,mlb=URL")
     sources = {name: ResultSource(name, url, policy=policy, client_name=f"{client_prefix}-{name}")
                for name, url in urls.items()}
     try:
         yield GameMonitor(services.documents, services.evidence, system.evidence_log(services, signing=False),
-                          sources, publish or bus_publisher(services, "validation_monitor"))
+                          sources, publish or bus_publisher(services, "validation_monitor"), synthetic=synthetic)
     finally:
         for source in sources.values():
             source.close()
