@@ -9,7 +9,7 @@ source; data faults (`DataFaults`) change what one source says:
 
 - wrong_score: the home team's score (and its last batted inning) is 2 runs higher — a payload
   that adds up, but disagrees with the other source;
-- missing_inning: the 3rd inning is missing from the line score (the payload no longer adds up);
+- missing_inning: the away team's 3rd inning is missing from the line score (it no longer adds up);
 - corrected: the game is first served with the away team one run higher in its last inning, then
   with the true score once `apply_corrections()` is called (a late official correction).
 """
@@ -51,9 +51,8 @@ class DataFaults:
             facts = _bump_last_inning(facts, "away", 1)
         if facts.game_id in self.wrong_score:
             facts = _bump_last_inning(facts, "home", 2)
-        if facts.game_id in self.missing_inning:
-            facts = facts.model_copy(update={"home_innings": facts.home_innings[:2] + facts.home_innings[3:],
-                                             "away_innings": facts.away_innings[:2] + facts.away_innings[3:]})
+        if facts.game_id in self.missing_inning:  # the away team's 3rd inning is missing from the line score
+            facts = facts.model_copy(update={"away_innings": facts.away_innings[:2] + (None,) + facts.away_innings[3:]})
         return facts
 
 

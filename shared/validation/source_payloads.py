@@ -1,8 +1,8 @@
 """The two result sources' payload shapes, and how each is read back into `GameFacts`.
 
 - `espn`: an ESPN-like scoreboard — `events[].competitions[0].competitors[]` with `homeAway`,
-  `team.abbreviation`, `score` as a string, `linescores[].value` (an inning the team did not bat is
-  absent) and a `strikeouts` statistic (that team's *batters*);
+  `team.abbreviation`, `score` as a string, `linescores[].value` (`displayValue` "X" for an inning
+  the team did not bat) and a `strikeouts` statistic (that team's *batters*);
 - `mlb`: an MLB-Stats-like schedule — `dates[].games[]` with `gamePk`, `gameNumber`,
   `teams.{home,away}.team.id`, integer scores, `linescore.innings[].{home,away}.runs` (absent when
   the team did not bat) and `boxscore.teams.{side}.teamStats.pitching.strikeOuts`.
@@ -47,7 +47,10 @@ def render_espn_event(facts: GameFacts) -> dict[str, Any]:
             "homeAway": side, "winner": facts.runs(side) > facts.runs("away" if side == "home" else "home"),
             "team": {"abbreviation": team.espn, "displayName": team.name},
             "score": str(facts.runs(side)),
-            "linescores": [{"value": float(runs)} for runs in facts.innings(side) if runs is not None],
+            # An inning not batted is shown as "X"; an away inning without runs is simply missing.
+            "linescores": [{"value": float(runs), "displayValue": str(runs)} if runs is not None
+                           else {"displayValue": "X"} for runs in facts.innings(side)
+                           if runs is not None or side == "home"],
             "statistics": [{"name": "strikeouts", "abbreviation": "K", "displayValue": str(batting_strikeouts)}],
         }
     state = ("STATUS_FINAL", True, "post") if facts.final else ("STATUS_IN_PROGRESS", False, "in")
@@ -85,9 +88,8 @@ def read_espn_event(event: dict[str, Any], gid: str, day: date) -> GameFacts:
     try:
         competitors = {c["homeAway"]: c for c in event["competitions"][0]["competitors"]}
         home, away = competitors["home"], competitors["away"]
-        innings = {side: [int(s["value"]) for s in c.get("linescores", [])] for side, c in competitors.items()}
-        if len(innings["home"]) == len(innings["away"]) - 1:
-            innings["home"].append(None)  # the home team did not bat in the last inning
+        innings = {side: [None if s.get("displayValue") == "X" else int(s["value"]) for s in c.get("linescores", [])]
+                   for side, c in competitors.items()}
         strikeouts = {side: int(next(s["displayValue"] for s in c["statistics"] if s["name"] == "strikeouts"))
                       for side, c in competitors.items()}
         return GameFacts(
