@@ -63,15 +63,30 @@ class EvidenceLog:
     # --- appending ---------------------------------------------------------------------------
     def append(self, tx: Transaction, key: str, sha256: str) -> int:
         """The leaf index of `key` (appended now unless it already was). Reads, then writes."""
-        logged = tx.get(_key_path(key))
+        return self.append_many(tx, [(key, sha256)])[0]
+
+    def append_many(self, tx: Transaction, records: list[tuple[str, str]]) -> list[int]:
+        """The leaf index of each (key, sha256), appending those not logged yet, in order.
+        All reads happen before any write (Firestore's transaction rule)."""
+        logged = [tx.get(_key_path(key)) for key, _ in records]
         head = tx.get(HEAD)
-        if logged is not None:
-            return int(logged.data["index"])
-        index = int(head.data["size"]) if head else 0
-        tx.create(leaf_path(index), {"index": index, "key": key, "sha256": sha256})
-        tx.create(_key_path(key), {"index": index, "key": key})
-        tx.set(HEAD, {"size": index + 1})
-        return index
+        size = int(head.data["size"]) if head else 0
+        indexes, appended = [], {}
+        for (key, sha256), known in zip(records, logged):
+            if known is not None:
+                indexes.append(int(known.data["index"]))
+                continue
+            if key in appended:  # the same key twice in one batch
+                indexes.append(appended[key])
+                continue
+            tx.create(leaf_path(size), {"index": size, "key": key, "sha256": sha256})
+            tx.create(_key_path(key), {"index": size, "key": key})
+            appended[key] = size
+            indexes.append(size)
+            size += 1
+        if appended:
+            tx.set(HEAD, {"size": size})
+        return indexes
 
     def append_now(self, key: str, sha256: str) -> int:
         return self.documents.run_transaction(lambda tx: self.append(tx, key, sha256))

@@ -6,10 +6,11 @@ Per promotion, idempotent per (game, game version, promotion, rule version):
 2. consensus over the sources' payloads (read back from the evidence the monitor stored, each
    checked against its SHA-256);
 3. the evidence record (payload keys and hashes, weights, rule, result) is stored create-only
-   with its retain-until date; its bytes are deterministic, so a retry stores the same object;
-4. one document transaction records the decision, appends the record to the Merkle log and,
-   for a review, opens the review item: all of it or nothing;
-5. `validation-decided` is published, then the decision is marked published.
+   with its retain-until date; its bytes are deterministic, so a retry stores the same object
+   (the game's records are stored side by side: each put waits on its own fsync or upload);
+4. one document transaction records the game's new decisions, appends their records to the
+   Merkle log and opens the review items: all of it or nothing;
+5. `validation-decided` is published per decision, then the decisions are marked published.
 
 A crash after 3 leaves evidence without a decision (the retry adopts it); after 4, a decision
 whose event the retry publishes. No decision is ever recorded without its evidence.
@@ -19,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -36,6 +39,8 @@ from shared.validation.rules import Catalogue, Promotion
 from shared.validation.source_payloads import READ, PayloadUnreadable
 
 log = logging.getLogger("sportsflow.validation")
+# Evidence puts of one game run side by side: each waits on its own fsync or upload.
+_STORE_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="evidence-put")
 DECIDED_TOPIC = "validation-decided"
 ENGINE = "sportsflow-consensus/1"
 
@@ -67,15 +72,13 @@ class OutcomeValidator:
         try:
             reports = self.reports(event)
             promotions = self.catalogue.for_game(event.home, event.away, event.game_date)
-            outcomes = [self._decide_one(event, promotion, reports) for promotion in promotions]
+            decisions, new = self._decide_all(event, promotions, reports)
             self.reliability.record_game(event, reports, facts_agree(reports), self.policy)
             succeeded = True
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             self._record_metric(event, duration_ms, succeeded)
-        decisions = [decision for decision, _ in outcomes]
-        return GameValidation(event.game_id, event.game_version, decisions, duration_ms,
-                              sum(1 for _, new in outcomes if new))
+        return GameValidation(event.game_id, event.game_version, decisions, duration_ms, new)
 
     def reports(self, event: GameFinal) -> dict[str, SourceReport]:
         reports = {}
@@ -94,14 +97,29 @@ class OutcomeValidator:
             reports[observation.source] = SourceReport(observation.source, facts)
         return reports
 
-    def _decide_one(self, event: GameFinal, promotion: Promotion, reports: Mapping[str, SourceReport]) -> tuple[dict, bool]:
-        key = records.decision_key(event.game_id, event.game_version, promotion.id, promotion.version)
-        path = f"{records.DECISIONS}/{key}"
-        existing = self.documents.get(path)
-        if existing is not None:
-            if not existing.data.get("published"):
-                self._announce(path, existing.data)
-            return existing.data, False
+    def _decide_all(self, event: GameFinal, promotions: list[Promotion],
+                    reports: Mapping[str, SourceReport]) -> tuple[list[dict], int]:
+        """Every promotion's decision (recorded now unless it already was) and how many are new."""
+        keys = [records.decision_key(event.game_id, event.game_version, p.id, p.version) for p in promotions]
+        existing = {key: doc.data for key in keys if (doc := self.documents.get(_path(key))) is not None}
+        todo = [(key, p) for key, p in zip(keys, promotions) if key not in existing]
+        # Evidence first, all of the game's at once (each put is create-only and durable on its own).
+        drafts = list(_STORE_POOL.map(lambda item: self._store_evidence(event, item[1], reports, item[0]), todo))
+        if drafts:
+            crash_point(records.EVIDENCE_STORED, topic=f"{event.game_id}__v{event.game_version}")
+            recorded = self.documents.run_transaction(lambda tx: self._record(tx, drafts))
+            existing.update(recorded)
+            crash_point(records.DECISION_RECORDED, topic=f"{event.game_id}__v{event.game_version}")
+        decisions = [existing[key] for key in keys]
+        unannounced = [d for d in decisions if not d.get("published")]
+        for decision in unannounced:
+            self._announce(decision)
+        if unannounced:
+            self.documents.run_transaction(lambda tx: self._mark_published(tx, unannounced))
+        return decisions, sum(1 for d in drafts if existing[d["decision_key"]]["decision_id"] == d["decision_id"])
+
+    def _store_evidence(self, event: GameFinal, promotion: Promotion, reports: Mapping[str, SourceReport],
+                        key: str) -> dict:
         consensus = decide(promotion, reports, self.policy)
         evidence_key = records.decision_evidence_key(event.game_date, event.game_id, event.game_version,
                                                      promotion.id, promotion.version)
@@ -109,42 +127,47 @@ class OutcomeValidator:
         stored = self.evidence.put(evidence_key, canonical_json(record),
                                    retain_until=records.retain_until(event.game_date),
                                    metadata={"decision": key[:200], "outcome": consensus.outcome})
-        crash_point(records.EVIDENCE_STORED, topic=key)
-        decision = {
-            "decision_key": key, "game_id": event.game_id, "game_date": event.game_date.isoformat(),
-            "game_version": event.game_version, "promotion_id": promotion.id, "rule_version": promotion.version,
-            "team": promotion.team, "outcome": consensus.outcome, "confidence": consensus.confidence,
-            "reason": consensus.reason, "evidence_key": evidence_key, "evidence_sha256": stored.sha256,
-            "synthetic": event.synthetic, "published": False,
+        return {
+            "decision_key": key, "decision_id": uuid.uuid4().hex, "game_id": event.game_id,
+            "game_date": event.game_date.isoformat(), "game_version": event.game_version,
+            "promotion_id": promotion.id, "rule_version": promotion.version, "team": promotion.team,
+            "outcome": consensus.outcome, "confidence": consensus.confidence, "reason": consensus.reason,
+            "evidence_key": evidence_key, "evidence_sha256": stored.sha256, "synthetic": event.synthetic,
+            "published": False,
         }
-        recorded, new = self.documents.run_transaction(lambda tx: self._record(tx, path, decision))
-        crash_point(records.DECISION_RECORDED, topic=key)
-        if not recorded.get("published"):
-            self._announce(path, recorded)
-        return recorded, new
 
-    def _record(self, tx, path: str, decision: dict) -> tuple[dict, bool]:
-        existing = tx.get(path)
-        if existing is not None:  # a concurrent delivery recorded it first
-            return existing.data, False
-        review_path = f"{records.REVIEWS}/{decision['decision_key']}"
-        index = self.log.append(tx, decision["evidence_key"], decision["evidence_sha256"])
-        decision = {**decision, "log_index": index, "decided_at": self.documents.now().isoformat()}
-        tx.create(path, decision)
-        if decision["outcome"] == "review":
-            tx.create(review_path, {"decision_key": decision["decision_key"], "status": "open",
-                                    "reason": decision["reason"], "game_id": decision["game_id"],
-                                    "promotion_id": decision["promotion_id"], "opened_at": decision["decided_at"]})
-        return decision, True
+    def _record(self, tx, drafts: list[dict]) -> dict[str, dict]:
+        """One transaction: the decisions not recorded yet, their log leaves and review items."""
+        found = {d["decision_key"]: tx.get(_path(d["decision_key"])) for d in drafts}
+        fresh = [d for d in drafts if found[d["decision_key"]] is None]  # others: a concurrent delivery won
+        indexes = self.log.append_many(tx, [(d["evidence_key"], d["evidence_sha256"]) for d in fresh])
+        decided_at = self.documents.now().isoformat()
+        recorded = {key: doc.data for key, doc in found.items() if doc is not None}
+        for draft, index in zip(fresh, indexes):
+            decision = {**draft, "log_index": index, "decided_at": decided_at}
+            tx.create(_path(decision["decision_key"]), decision)
+            if decision["outcome"] == "review":
+                tx.create(f"{records.REVIEWS}/{decision['decision_key']}", {
+                    "decision_key": decision["decision_key"], "status": "open", "reason": decision["reason"],
+                    "game_id": decision["game_id"], "promotion_id": decision["promotion_id"],
+                    "opened_at": decided_at})
+            recorded[decision["decision_key"]] = decision
+        return recorded
 
-    def _announce(self, path: str, decision: dict) -> None:
+    @staticmethod
+    def _mark_published(tx, decisions: list[dict]) -> None:
+        current = [(d, tx.get(_path(d["decision_key"]))) for d in decisions]
+        for decision, doc in current:
+            if doc is not None and not doc.data.get("published"):
+                tx.update(_path(decision["decision_key"]), {"published": True})
+
+    def _announce(self, decision: dict) -> None:
         self.publish(DECIDED_TOPIC, ValidationDecided(
             decision_key=decision["decision_key"], game_id=decision["game_id"],
             game_version=decision["game_version"], promotion_id=decision["promotion_id"],
             rule_version=decision["rule_version"], outcome=decision["outcome"], confidence=decision["confidence"],
             evidence_key=decision["evidence_key"], log_index=decision["log_index"],
             synthetic=decision.get("synthetic", False)))
-        self.documents.update(path, {"published": True})
 
     def _evidence_record(self, event: GameFinal, promotion: Promotion, reports: Mapping[str, SourceReport],
                          consensus, key: str) -> dict:
@@ -167,3 +190,7 @@ class OutcomeValidator:
         (log.info if succeeded else log.error)("validation finished", extra={"fields": fields})
         self.documents.create(f"{records.METRICS}/{event.game_id}__v{event.game_version}__{time.time_ns()}",
                               {**fields, "finished_at": self.documents.now()})
+
+
+def _path(key: str) -> str:
+    return f"{records.DECISIONS}/{key}"
