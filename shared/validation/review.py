@@ -76,7 +76,7 @@ class ReviewQueue:
 
     def overrides(self, decision_key: str) -> list[dict]:
         docs = self.documents.query(records.OVERRIDES, [("decision_key", "==", decision_key)])
-        return sorted((doc.data for doc in docs), key=lambda d: (d["at"], d["action_id"]))
+        return sorted((doc.data for doc in docs), key=lambda d: d["log_index"])  # the log orders actions
 
     def effective(self, decision_key: str) -> dict:
         overrides = self.overrides(decision_key)
