@@ -33,7 +33,7 @@ SYNTHETIC_DAY = date(2000, 1, 1)
 class SyntheticResult:
     ok: bool
     step: str
-    detail: str = ""
+    reason: str = ""
     game_id: str = ""
     game_version: int = 0
     decisions: dict[str, str] = field(default_factory=dict)
