@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 def validate(ctx: typer.Context,
              season: int = typer.Option(..., help="the season, e.g. 2024"),
-             source: str = typer.Option(..., help="replay:PATH — a Retrosheet game log or a folder holding glSEASON.csv"),
+             source: str = typer.Option(..., help="replay:PATH — a Retrosheet game log, or a folder with glSEASON.csv"),
              chaos: int = typer.Option(None, "--chaos", help="bus faults, transient failures, crashes and source "
                                                               "faults, seeded"),
              disagree: float = typer.Option(0.0, help="share of games for which ESPN reports a wrong score"),

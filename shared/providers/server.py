@@ -152,7 +152,8 @@ class _ProviderRequestHandler(BaseHTTPRequestHandler):
         self.provider._count(url.path)
         scraper = self.provider.routes.get(url.path)
         if scraper is None:
-            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route {url.path}; routes: {sorted(self.provider.routes)}"})
+            routes = sorted(self.provider.routes)
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route {url.path}; routes: {routes}"})
             return
         fault = self.provider._fault_for(url.path)
         if fault is not None and not self._apply(fault):

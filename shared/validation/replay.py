@@ -108,7 +108,8 @@ class ReplayResultServers:
             server.stop()
 
     def fault_counts(self) -> dict[str, int]:
-        return {f"{name}_{kind}": n for name, server in self.servers.items() for kind, n in server.fault_counts().items()}
+        return {f"{name}_{kind}": n for name, server in self.servers.items()
+                for kind, n in server.fault_counts().items()}
 
     def __enter__(self) -> dict[str, str]:
         return self.start()

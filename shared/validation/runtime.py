@@ -14,7 +14,8 @@ from shared.validation.monitor import GameMonitor
 from shared.validation.sources import ResultSource
 
 
-def bus_publisher(services: Services, producer: str, correlation_id: str | None = None) -> Callable[[str, Message], str]:
+def bus_publisher(services: Services, producer: str,
+                  correlation_id: str | None = None) -> Callable[[str, Message], str]:
     correlation = correlation_id or uuid.uuid4().hex
 
     def publish(topic: str, message: Message) -> str:

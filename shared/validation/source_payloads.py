@@ -133,7 +133,8 @@ def render_mlb_game(facts: GameFacts) -> dict[str, Any]:
 
 def render_mlb(day: date, games: Iterable[GameFacts]) -> dict[str, Any]:
     games = list(games)
-    return {"totalGames": len(games), "dates": [{"date": day.isoformat(), "games": [render_mlb_game(g) for g in games]}]}
+    return {"totalGames": len(games),
+            "dates": [{"date": day.isoformat(), "games": [render_mlb_game(g) for g in games]}]}
 
 
 def mlb_entries(payload: dict[str, Any], day: date) -> dict[str, dict[str, Any]]:

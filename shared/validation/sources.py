@@ -48,7 +48,8 @@ class ResultSource:
         try:
             payload = response.json()
         except ValueError as error:
-            raise ProviderResponseInvalid(self.client.name, ROUTES[self.name], str(error), response.text[:200]) from None
+            raise ProviderResponseInvalid(self.client.name, ROUTES[self.name], str(error),
+                                          response.text[:200]) from None
         return Scoreboard(self.name, day, ENTRIES[self.name](payload, day), (time.perf_counter() - started) * 1000)
 
     def close(self) -> None:

@@ -4,7 +4,8 @@ Settings from the environment:
     SPORTSFLOW_PROMOTIONS          a catalogue file (default: the shipped 30-club catalogue)
     SPORTSFLOW_SOURCE_WEIGHTS      e.g. "espn=0.6,mlb=0.4" (default)
     SPORTSFLOW_MIN_CONFIDENCE      default 1.0: every source must answer and agree
-    SPORTSFLOW_LOG_SIGNING_KEY     the evidence log's Ed25519 key (PEM); default $SPORTSFLOW_HOME/evidence-log-signing.pem
+    SPORTSFLOW_LOG_SIGNING_KEY     the evidence log's Ed25519 key (PEM)
+                                   (default $SPORTSFLOW_HOME/evidence-log-signing.pem)
     SPORTSFLOW_RESULT_SOURCES      for the monitor function: "espn=URL,mlb=URL"
     SPORTSFLOW_NOTIFIER            log (default), webhook:URL, email
 """

@@ -10,8 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.evidence_log.checkpoint import Checkpoint, CheckpointError, LogSigner, Verifier, key_id, parse_body
-from shared.evidence_log.merkle import (EMPTY_ROOT, MerkleTree, ProofError, leaf_hash, node_hash, verify_consistency,
-                                        verify_inclusion)
+from shared.evidence_log.merkle import (
+    EMPTY_ROOT,
+    MerkleTree,
+    ProofError,
+    leaf_hash,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 
 
 def reference_root(leaves: list[bytes]) -> bytes:
