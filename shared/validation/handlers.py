@@ -31,8 +31,7 @@ def monitor_http(request):
     day = _day(body.get("date", "today"))
     with monitor_for(services, system.result_source_urls()) as monitor:
         report = monitor.poll(day)
-        monitor.log.signer = system.signer(services)
-        monitor.log.checkpoint()
+    system.evidence_log(services).checkpoint()  # sign what this round appended
     return {"date": day.isoformat(), "announced": len(report.announced), "deferred": report.deferred,
             "source_problems": report.source_problems}, 200
 
