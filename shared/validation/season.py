@@ -66,7 +66,7 @@ class SeasonSummary:
     agrees_with_game_log: bool
     wrong_decisions: list[str]
     promotions_met: dict[str, int]
-    latency_ms: dict[str, float]
+    latency_ms: dict[str, float]  # of this run's validations (a re-run that finds nothing new has none)
     evidence_records: int
     checkpoint: dict | None
     wall_seconds: float
@@ -220,8 +220,9 @@ class SeasonRun:
                 wrong.append(decision["decision_key"])
             if decision["outcome"] == "met":
                 met[_promotion_kind(decision["promotion_id"])] += 1
-        durations = sorted(m.data["duration_ms"] for m in documents.query(records.METRICS)
-                           if not m.data.get("synthetic"))
+        durations = sorted(m.data["duration_ms"] for m in documents.query(records.METRICS,
+                                                                          [("finished_at", ">=", since)])
+                           if not m.data.get("synthetic"))  # this run's validations only
         latest_cp = system.evidence_log(self.services, signing=False).latest_checkpoint_note()
         checkpoint = None
         if latest_cp:
