@@ -44,6 +44,7 @@ variable "enabled_apis" {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "storage.googleapis.com",
+    "storagetransfer.googleapis.com",
   ]
 }
 
@@ -172,6 +173,18 @@ variable "evidence_retention_days" {
   description = "Locked bucket retention of evidence (2555 days ~ 7 years). Can be raised later, never lowered."
   type        = number
   default     = 2555
+}
+
+variable "evidence_cold_after_days" {
+  description = "Evidence older than this moves to the COLDLINE storage class (seed 000: cold storage after 90 days)."
+  type        = number
+  default     = 90
+}
+
+variable "evidence_replica_location" {
+  description = "Region of the second, cross-region copy of the evidence (a different region than storage_location)."
+  type        = string
+  default     = "EUROPE-WEST1"
 }
 
 variable "raw_lifecycle" {
