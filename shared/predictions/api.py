@@ -88,22 +88,34 @@ class PredictionsCache:
         return self.hits / total if total else 0.0
 
 
-def predictions(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any, bool]:
-    """(status, body, served from the cache)."""
+def predictions(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, bytes, bool]:
+    """(status, the JSON body, served from the cache). The cache keeps the encoded body: a hit
+    costs a lookup, not a serialisation."""
     day = _date(args)
     player = _player(args)
     market = _market(args)
     key = ("predictions", day.isoformat(), player, market)
-    body, hit = cache.get(key, day, lambda: _predictions_body(documents, day, player, market))
-    if player is not None and not body["predictions"]:
-        return 404, {"error": f"no predictions for player {player} on {day}", **body}, hit
-    return 200, body, hit
+    (status, body), hit = cache.get(key, day, lambda: _predictions_response(documents, day, player, market))
+    return status, body, hit
 
 
-def coverage(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any, bool]:
+def coverage(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, bytes, bool]:
     day = _date(args)
-    body, hit = cache.get(("coverage", day.isoformat()), day, lambda: _coverage_body(documents, day))
-    return 200, body, hit
+    (status, body), hit = cache.get(("coverage", day.isoformat()), day,
+                                    lambda: (200, _encoded(_coverage_body(documents, day))))
+    return status, body, hit
+
+
+def _predictions_response(documents: DocumentStore, day: date, player: int | None, market: str | None
+                          ) -> tuple[int, bytes]:
+    body = _predictions_body(documents, day, player, market)
+    if player is not None and not body["predictions"]:
+        return 404, _encoded({"error": f"no predictions for player {player} on {day}", **body})
+    return 200, _encoded(body)
+
+
+def _encoded(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, default=str, separators=(",", ":")).encode()
 
 
 def _predictions_body(documents: DocumentStore, day: date, player: int | None, market: str | None) -> dict:
@@ -186,6 +198,6 @@ def app(request):
     try:
         status, body, hit = route(documents, process_cache(documents), request.args)
     except BadRequest as err:
-        status, body, hit = 400, {"error": str(err)}, False
-    return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json",
+        status, body, hit = 400, _encoded({"error": str(err)}), False
+    return flask.Response(body, status=status, mimetype="application/json",
                           headers={"Cache-Control": "private, max-age=1", "X-Cache": "hit" if hit else "miss"})

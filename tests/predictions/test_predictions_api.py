@@ -2,6 +2,8 @@
 per date version and invalidated when a newer version lands; only authenticated callers."""
 from __future__ import annotations
 
+import json
+
 import flask
 import pytest
 
@@ -93,6 +95,7 @@ def test_repeated_reads_are_served_from_the_cache_without_reading_the_store(pred
     cache = api.PredictionsCache(counting, clock=lambda: 0.0)
     player = {"date": DAY.isoformat(), "player": str(_a_player(predicted))}
     status, first, hit = api.predictions(counting, cache, player)
+    assert json.loads(first)["predictions"][0]["player_id"] == int(player["player"])
     assert (status, hit) == (200, False)
     before = len(reads)
     for _ in range(50):
@@ -107,6 +110,7 @@ def test_a_newer_version_landing_invalidates_the_dates_entries(predicted):
     cache = api.PredictionsCache(documents, clock=lambda: now[0])
     query = {"date": DAY.isoformat(), "player": str(_a_player(predicted))}
     _, before, _ = api.predictions(documents, cache, query)
+    assert json.loads(before)["predictions"][0]["generation"] == 1
     pointer_path = f"phase5_dates/{DAY.isoformat()}"
     pointer = documents.get(pointer_path).data
     path = f"predictions/{DAY.isoformat()}/players/{query['player']}"
@@ -117,7 +121,7 @@ def test_a_newer_version_landing_invalidates_the_dates_entries(predicted):
         assert api.predictions(documents, cache, query)[1:] == (before, True)  # the token: re-read once a second
         now[0] += api.TOKEN_TTL_S + 0.01
         _, after, hit = api.predictions(documents, cache, query)
-        assert after["predictions"][0]["batch_id"] == "newer" and not hit
+        assert json.loads(after)["predictions"][0]["batch_id"] == "newer" and not hit
     finally:
         documents.set(path, original)
         documents.set(pointer_path, pointer)
