@@ -19,7 +19,13 @@ last succeeded for the date, and who holds the run lease now:
   (`RunInProgressElsewhere`): its lease expires within one ttl, well inside the delivery budget.
 
 Every attempt's outcome is also appended to the warehouse table `ops.processor_run_history`,
-so every run is traceable in SQL.
+so every run is traceable in SQL. Where the warehouse takes batches (the embedded DuckDB), the
+row is staged as a document in the very transaction that records the outcome
+(`run_history_outbox/{batch id}`) and `flush_attempts` appends every staged row in one warehouse
+transaction at the end of each delivery (and at start, for rows a dead process staged): one
+DuckDB transaction a delivery instead of one a run, and never a row lost or doubled — a row is
+deleted from the outbox only after it is in the warehouse, under its own batch id, which the
+warehouse applies once.
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from shared.ports.documents import DocumentStore, Transaction
 from shared.ports.warehouse import FieldSpec, TableSpec, Warehouse
 
 COLLECTION = "processor_runs"
+OUTBOX = "run_history_outbox"
 MAX_LEASE = timedelta(seconds=60)
 log = logging.getLogger("sportsflow.pipeline.run_history")
 
@@ -190,9 +197,10 @@ def renew(documents: DocumentStore, lease: Lease, policy: LeasePolicy) -> bool:
 
 
 def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records: int = 0,
-           error: str | None = None, data_version: str | None = None) -> Finished:
+           error: str | None = None, data_version: str | None = None, attempt: "Attempt | None" = None) -> Finished:
     """Record the run's outcome — only while it still holds the lease (else LeaseLost). A
-    success also makes `data_version` the date's current version of the processor."""
+    success also makes `data_version` the date's current version of the processor. `attempt`,
+    if given, is staged for ops.processor_run_history in the same transaction."""
     version_path = data_versions.version_path(lease.processor, lease.analysis_date)
 
     def record(tx: Transaction) -> Finished:
@@ -214,6 +222,8 @@ def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records
         else:
             changes["failures"] = int(document.data.get("failures", 0)) + 1
         tx.update(lease.path, changes)
+        if attempt is not None:
+            tx.set(attempt.outbox_path, attempt.document)
         return Finished(rerun_requested=bool(document.data.get("rerun_requested")))
 
     return documents.run_transaction(record)
@@ -298,12 +308,49 @@ class Heartbeat:
                             f"{self._lease.fence}) lost before writing")
 
 
-def record_attempt(warehouse: Warehouse, *, analysis_date: date, processor: str, phase: int, run_key: str,
-                   run_id: str, correlation_id: str, status: str, records: int, started_at: datetime,
-                   finished_at: datetime, error: str | None = None, data_version: str | None = None,
-                   fence: int | None = None) -> None:
+@dataclass(frozen=True)
+class Attempt:
+    """One ops.processor_run_history row and the batch id that makes appending it idempotent."""
+    batch_id: str
+    row: Mapping[str, Any]
+
+    @property
+    def outbox_path(self) -> str:
+        return f"{OUTBOX}/{self.batch_id.replace('/', '_')}"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "row": {**self.row, "analysis_date": self.row["analysis_date"].isoformat()}}
+
+
+def attempt(*, analysis_date: date, processor: str, phase: int, run_key: str, run_id: str, correlation_id: str,
+            status: str, records: int, started_at: datetime, finished_at: datetime, error: str | None = None,
+            data_version: str | None = None, fence: int | None = None) -> Attempt:
     row = {"analysis_date": analysis_date, "processor": processor, "phase": phase, "run_key": run_key,
            "run_id": run_id, "correlation_id": correlation_id, "status": status, "records": records,
            "started_at": started_at, "finished_at": finished_at, "error": error, "data_version": data_version,
            "fence": fence}
-    warehouse.append_rows(RUN_HISTORY_TABLE, [row], batch_id=f"{run_id}:{processor}:{run_key}:{status}")
+    return Attempt(f"{run_id}:{processor}:{run_key}:{status}", row)
+
+
+def batches_attempts(warehouse: Warehouse) -> bool:
+    """Whether attempts are staged and flushed in batches (a warehouse that appends many batches
+    in one transaction; the pipeline flushes after every delivery) or appended one by one."""
+    return hasattr(warehouse, "append_batches")
+
+
+def stage_attempt(documents: DocumentStore, row: Attempt) -> None:
+    """Stage an attempt that is not part of an outcome's transaction (a zombie's superseded row)."""
+    documents.set(row.outbox_path, row.document)
+
+
+def flush_attempts(documents: DocumentStore, warehouse: Warehouse) -> int:
+    """Append every staged attempt to ops.processor_run_history, then unstage them; returns how
+    many rows the warehouse took (a row a crash left staged after appending is not appended again)."""
+    staged = documents.query(OUTBOX)
+    if not staged:
+        return 0
+    batches = {doc.data["batch_id"]: [doc.data["row"]] for doc in staged}
+    appended = warehouse.append_batches(RUN_HISTORY_TABLE, batches)
+    documents.run_transaction(lambda tx: [tx.delete(doc.path) for doc in staged])
+    return appended

@@ -78,6 +78,22 @@ class DuckDBWarehouse:
                 [spec.qualified_name, batch_id, len(conformed)])
         return len(conformed)
 
+    def append_batches(self, spec: TableSpec, batches: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
+        """append_rows for many batches in one transaction: each batch id is applied once."""
+        conformed = {batch_id: conform_rows(spec, rows) for batch_id, rows in batches.items()}
+        with self._lock, self._transaction():
+            applied = {row[0] for row in self._connection.execute(
+                f"SELECT batch_id FROM {_LEDGER} WHERE table_name = ? AND list_contains(?, batch_id)",
+                [spec.qualified_name, list(conformed)]).fetchall()}
+            fresh = {batch_id: rows for batch_id, rows in conformed.items() if batch_id not in applied}
+            self._insert(spec, [row for rows in fresh.values() for row in rows])
+            if fresh:
+                self._connection.execute(
+                    f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) "
+                    "SELECT ?, UNNEST(CAST(? AS VARCHAR[])), UNNEST(CAST(? AS BIGINT[]))",
+                    [spec.qualified_name, list(fresh), [len(rows) for rows in fresh.values()]])
+        return sum(len(rows) for rows in fresh.values())
+
     def replace_partition(self, spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> int:
         conformed = conform_rows(spec, rows)
         rows_in_partition(spec, partition, conformed)
