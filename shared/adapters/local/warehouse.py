@@ -78,21 +78,24 @@ class DuckDBWarehouse:
                 [spec.qualified_name, batch_id, len(conformed)])
         return len(conformed)
 
-    def append_batches(self, spec: TableSpec, batches: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
-        """append_rows for many batches in one transaction: each batch id is applied once."""
-        conformed = {batch_id: conform_rows(spec, rows) for batch_id, rows in batches.items()}
-        with self._lock, self._transaction():
-            applied = {row[0] for row in self._connection.execute(
-                f"SELECT batch_id FROM {_LEDGER} WHERE table_name = ? AND list_contains(?, batch_id)",
-                [spec.qualified_name, list(conformed)]).fetchall()}
-            fresh = {batch_id: rows for batch_id, rows in conformed.items() if batch_id not in applied}
-            self._insert(spec, [row for rows in fresh.values() for row in rows])
-            if fresh:
-                self._connection.execute(
-                    f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) "
-                    "SELECT ?, UNNEST(CAST(? AS VARCHAR[])), UNNEST(CAST(? AS BIGINT[]))",
-                    [spec.qualified_name, list(fresh), [len(rows) for rows in fresh.values()]])
-        return sum(len(rows) for rows in fresh.values())
+    def append_unique(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]) -> int:
+        """Append the rows whose `key` no row of the table has yet, in one statement (so at
+        once): appending the same rows again appends nothing. Returns rows appended."""
+        conformed = conform_rows(spec, rows)
+        if not conformed:
+            return 0
+        names = ", ".join(f'"{f.name}"' for f in spec.fields)
+        columns = ", ".join(f'UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[])) AS "{f.name}"' for f in spec.fields)
+        same_key = " AND ".join(f'held."{checked_identifier(k)}" = new."{checked_identifier(k)}"' for k in key)
+        values = [[_to_duckdb_value(f, row[f.name]) for row in conformed] for f in spec.fields]
+        with self._lock:
+            try:
+                appended = self._connection.execute(
+                    f"INSERT INTO {_table(spec)} ({names}) SELECT {names} FROM (SELECT {columns}) AS new "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {_table(spec)} AS held WHERE {same_key})", values).fetchone()
+            except duckdb.Error as err:
+                raise WarehouseError(f"append failed: {err}") from err
+        return int(appended[0]) if appended else 0
 
     def replace_partition(self, spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> int:
         conformed = conform_rows(spec, rows)
