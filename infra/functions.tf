@@ -39,6 +39,10 @@ resource "google_cloudfunctions2_function" "function" {
       GOOGLE_CLOUD_PROJECT       = var.project_id
       SPORTSFLOW_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
       SPORTSFLOW_RAW_BUCKET      = google_storage_bucket.raw.name
+      # Verified in the function as well as by the platform (shared/runtime/auth.py).
+      SPORTSFLOW_AUTH_AUDIENCES   = local.function_audiences[each.key]
+      SPORTSFLOW_ALLOWED_INVOKERS = join(",", concat([google_service_account.push_invoker.email, google_service_account.scheduler_invoker.email], var.api_invokers, var.admin_principals))
+      SPORTSFLOW_ADMIN_PRINCIPALS = join(",", var.admin_principals)
     }
   }
 
@@ -65,6 +69,17 @@ resource "google_cloud_run_v2_service_iam_member" "push_invoker" {
   name     = google_cloudfunctions2_function.function[each.value].service_config[0].service
   role     = "roles/run.invoker"
   member   = google_service_account.push_invoker.member
+}
+
+# Clients of the HTTP APIs (e.g. the predictions API) and operators.
+resource "google_cloud_run_v2_service_iam_member" "api_invoker" {
+  for_each = { for pair in setproduct(tolist(local.http_functions), concat(var.api_invokers, var.admin_principals)) : "${pair[0]}|${pair[1]}" => pair }
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.function[each.value[0]].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${each.value[1]}"
 }
 
 resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {

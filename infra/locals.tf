@@ -15,4 +15,9 @@ locals {
   scheduled_functions    = toset([for job in values(var.scheduler_jobs) : job.target_function])
 
   function_urls = { for name, fn in google_cloudfunctions2_function.function : name => fn.service_config[0].uri }
+  # The audience of every OIDC token sent to a function, and the one the function itself checks
+  # (shared/runtime/auth.py). Deterministic, so a function's own settings can name it (its
+  # run.app URL is only known after it exists).
+  function_audiences = { for name, id in local.function_ids : name => "https://${var.region}-${var.project_id}.cloudfunctions.net/${id}" }
+  http_functions     = toset([for name, fn in var.functions : name if fn.trigger == "http"])
 }

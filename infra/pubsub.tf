@@ -55,7 +55,7 @@ resource "google_pubsub_subscription" "subscription" {
       push_endpoint = "${local.function_urls[push_config.value.push_function]}${push_config.value.push_path}"
       oidc_token {
         service_account_email = google_service_account.push_invoker.email
-        audience              = local.function_urls[push_config.value.push_function]
+        audience              = local.function_audiences[push_config.value.push_function]
       }
     }
   }

@@ -38,7 +38,7 @@ resource "google_cloud_scheduler_job" "job" {
 
     oidc_token {
       service_account_email = google_service_account.scheduler_invoker.email
-      audience              = local.function_urls[each.value.target_function]
+      audience              = local.function_audiences[each.value.target_function]
     }
   }
 

@@ -232,3 +232,15 @@ variable "alert_thresholds" {
     push_oldest_unacked_age_seconds = 900
   }
 }
+
+variable "api_invokers" {
+  description = "Service-account e-mails allowed to call the HTTP APIs (e.g. the predictions API); each gets roles/run.invoker on the HTTP functions and is checked again in the function."
+  type        = list(string)
+  default     = []
+}
+
+variable "admin_principals" {
+  description = "Service-account e-mails that hold the admin role in the functions (admin routes), checked in the function."
+  type        = list(string)
+  default     = []
+}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CRASH = "tests/exactly_once/test_crash_windows.py"
+P5 = "tests/predictions"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,22 @@ MUTATIONS = (
              "        return data_versions.fingerprint({name: processor_named(name).provenance_as_of(documents, day)",
              '        return "unversioned" if True else data_versions.fingerprint({name: processor_named(name).provenance_as_of(documents, day)',
              ("tests/exactly_once/test_corrections.py::test_a_correction_reflows_once_and_later_dates_go_stale",)),
+    Mutation("phase 5: a batch is opened once per date and input version", "shared/predictions/batches.py",
+             'hashlib.sha256(f"phase5|{day.isoformat()}|{key}".encode())',
+             'hashlib.sha256(f"phase5|{day.isoformat()}|{key}|{uuid.uuid4()}".encode())',
+             (f"{P5}/test_coordinator.py::test_a_duplicate_trigger_fans_out_once",)),
+    Mutation("phase 5: a player's rows are appended once per batch", "shared/predictions/worker.py",
+             'batch_id=f"{batch.batch_id}:{message.player_id}:{message.game_id}")',
+             'batch_id=f"{batch.batch_id}:{message.player_id}:{message.game_id}:{__import__(\'uuid\').uuid4().hex}")',
+             (f"{P5}/test_phase5_exactly_once.py::test_a_crash_in_any_window_predicts_once_and_completes_once",)),
+    Mutation("phase 5: the completion is claimed before it is published", "shared/predictions/readiness.py",
+             "    if claim.published:\n        return False\n    if not claim.won_now",
+             "    if False:\n        return False\n    if False and not claim.won_now",
+             (f"{P5}/test_coordinator.py::test_retry_after_a_third_of_the_workers_died_predicts_only_the_rest_exactly_once",)),
+    Mutation("phase 5: a fan-out resumes from its last recorded chunk", "shared/predictions/batches.py",
+             "            if data[\"fanned_out\"] or (live and not holder_is_dead):",
+             "            if data[\"fanned_out\"]:",
+             (f"{P5}/test_coordinator.py::test_start_racing_two_triggers_opens_one_batch_and_requests_each_player_once",)),
 )
 
 

@@ -28,6 +28,7 @@ class Settings:
     raw_bucket: str = "sportsflow-raw"
     provider_url: str | None = None
     phase3_trigger_enabled: bool = True
+    predictions_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -44,6 +45,8 @@ class Settings:
             provider_url=env.get("SPORTSFLOW_PROVIDER_URL") or None,
             # Off during backfills: Phase 2 loads raw tables without triggering Phase 3.
             phase3_trigger_enabled=env.get("SPORTSFLOW_PHASE3_TRIGGER", "on").lower() not in ("off", "0", "false"),
+            # Off during backfills of history: Phase 4's completion does not fan predictions out.
+            predictions_enabled=env.get("SPORTSFLOW_PREDICTIONS", "on").lower() not in ("off", "0", "false"),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

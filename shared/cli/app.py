@@ -12,6 +12,7 @@ from shared.config import BACKENDS, ConfigError, Settings
 from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
 from shared.cli.pipeline import register as register_pipeline_commands
+from shared.cli.serve import register as register_serve_command
 from shared.runtime.handlers import is_implemented
 from shared.topology import TOPOLOGY
 from shared.topology import render
@@ -71,6 +72,7 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 
 
 register_pipeline_commands(app)
+register_serve_command(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
 
 

@@ -59,9 +59,12 @@ def backfill(ctx: typer.Context,
              redo: bool = typer.Option(False, help="recompute every date from scratch, finished or not"),
              stale: bool = typer.Option(False, help="recompute, in date order, only the dates whose inputs "
                                                      "changed since they ran (see `status`)"),
-             raw_only: bool = typer.Option(False, help="load raw tables only: Phase 2 does not trigger Phase 3")):
+             raw_only: bool = typer.Option(False, help="load raw tables only: Phase 2 does not trigger Phase 3"),
+             predictions: bool = typer.Option(False, "--predictions/--no-predictions",
+                                              help="also run Phase 5 for every date (off: history is loaded "
+                                                   "through Phase 4; `run --date D` predicts a date)")):
     """Run every date from START to END in order (history first), resumable: finished dates are skipped."""
-    settings = _settings(ctx, backend)
+    settings = replace(_settings(ctx, backend), predictions_enabled=predictions)
     if raw_only:
         settings = replace(settings, phase3_trigger_enabled=False)
     days = [start.date() + timedelta(days=i) for i in range((end.date() - start.date()).days + 1)]
@@ -116,14 +119,16 @@ def status(ctx: typer.Context,
     """Per phase what is done and missing, when each trigger was claimed, and the dead letters."""
     from shared.bootstrap import Services
     from shared.pipeline.status import date_status
+    from shared.predictions.coverage import coverage
 
     settings = _settings(ctx, backend)
     with _failures_explained():
         services = Services(settings)
         state = date_status(services.documents, day.date())
+        predictions = coverage(services, day.date())
         services.close()
     if as_json:
-        typer.echo(json.dumps(state.as_json(), indent=2, default=str))
+        typer.echo(json.dumps({**state.as_json(), "predictions": predictions.as_json()}, indent=2, default=str))
         return
     phases = Table("phase", "done", "missing", title=f"{day.date()}: processors")
     for p in state.phases:
@@ -145,6 +150,7 @@ def status(ctx: typer.Context,
     for processor, reasons in state.stale.items():
         out.print(f"[yellow]stale[/yellow] {processor}: {'; '.join(reasons)} — `sportsflow backfill --stale "
                   f"--start {day.date()} --end {day.date()}` recomputes it")
+    out.print(_predictions_line(predictions.as_json()))
     out.print(f"finished: {'yes' if state.finished else 'no'}")
     out.print(f"dead letters: {len(state.dead_letters)}")
     for letter in state.dead_letters:
@@ -246,7 +252,37 @@ def _print_report(report: RunReport) -> None:
     for t in report.tables:
         table.add_row(t.table, str(t.rows), t.checksum[:16])
     out.print(table)
+    if report.top_predictions:
+        out.print(_predictions_table(report))
+    out.print(_predictions_line(report.predictions))
     out.print("triggers: " + ", ".join(f"{k}={v}" for k, v in sorted(report.triggers.items())))
     out.print(f"dead letters: {len(report.dead_letters)} · {report.duration_s:.2f} s")
     if report.faults:
         out.print("faults injected: " + ", ".join(f"{k}={v}" for k, v in report.faults.items()))
+
+
+def _predictions_line(coverage: dict) -> str:
+    if coverage.get("switched_off") and not coverage.get("batch_id"):
+        return "predictions: switched off for this date (a backfill); `sportsflow run --date D` predicts it"
+    if not coverage.get("batch_id"):
+        return "predictions: not requested yet"
+    missing = "; ".join(f"{reason}: {len(players)}" for reason, players in coverage["missing"].items())
+    state = "complete" if coverage["complete"] else "NOT complete"
+    return (f"predictions: {coverage['predicted']}/{coverage['requested']} players ({coverage['coverage']:.1%} of "
+            f"{coverage['expected']} expected), {state}, batch {coverage['batch_id'][:12]} generation "
+            f"{coverage['generation']}" + (f" — missing {missing}" if missing else ""))
+
+
+def _predictions_table(report: RunReport) -> Table:
+    """The day's highest ensemble points predictions, with threes and the lines."""
+    table = Table("player", "team", "points", "80% interval", "line", "threes", "line",
+                  title=f"predictions (ensemble), top {len(report.top_predictions)} by points")
+    for row in report.top_predictions:
+        table.add_row(row["player_name"], row["team_abbr"], f"{row['points']:.1f}",
+                      f"{row['points_low']:.1f}–{row['points_high']:.1f}", _fmt(row["points_line"]),
+                      _fmt(row["threes"]), _fmt(row["threes_line"]))
+    return table
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.1f}"

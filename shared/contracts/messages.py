@@ -90,6 +90,9 @@ class PrecomputeCompleted(Message):
     analysis_date: date
     players_ready: NonNegativeInt
     records_processed: NonNegativeInt = 0
+    data_version: str | None = Field(default=None, max_length=64,
+                                     description="data version of the date's ml_feature_store_v2 rows")
+    claim_id: str | None = Field(default=None, max_length=64, description="the Phase 4 orchestrator's claim")
 
 
 class PredictionRequest(Message):
@@ -98,8 +101,11 @@ class PredictionRequest(Message):
     game_date: date
     batch_id: str = Field(min_length=1)
     player_id: int = Field(gt=0)
-    game_id: str = Field(min_length=1)
+    game_id: str = Field(min_length=1, max_length=64)
     prop_types: tuple[Literal["points", "rebounds", "assists", "threes"], ...] = ("points",)
+    feature_data_version: str | None = Field(default=None, max_length=64,
+                                             description="the ml_feature_store_v2 data version to predict from")
+    generation: NonNegativeInt = Field(default=0, description="the batch's generation for the date")
 
 
 class PredictionReady(_Outcome):
@@ -109,6 +115,7 @@ class PredictionReady(_Outcome):
     batch_id: str = Field(min_length=1)
     player_id: int = Field(gt=0)
     predictions_written: NonNegativeInt = 0
+    superseded: bool = Field(default=False, description="the batch's inputs were replaced by newer ones")
 
 
 class PredictionsCompleted(Message):
@@ -119,6 +126,8 @@ class PredictionsCompleted(Message):
     players_requested: NonNegativeInt
     players_completed: NonNegativeInt
     coverage: float = Field(ge=0, le=1)
+    claim_id: str | None = Field(default=None, max_length=64,
+                                 description="the fan-in claim: a re-published completion carries the same one")
 
 
 class DeadLetter(Message):

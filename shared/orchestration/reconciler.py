@@ -114,8 +114,15 @@ class Reconciler:
                 continue
             self._fire_unclaimed(name, day, report)
         self._redrive_lost(day, parts, report)
+        self._repair_predictions(day, report)
         if day.isoformat() not in report.held:  # held on purpose: not late
             self._check_deadline(day, parts, report)
+
+    def _repair_predictions(self, day: date, report: ReconcileReport) -> None:
+        from shared.predictions.repair import repair
+        for done in repair(self.services, day, publish=self.publish, claimant=self.claimant, grace=self.grace,
+                           nothing_in_flight=self.nothing_in_flight):
+            report.repairs.append(Repair(done.kind, day.isoformat(), done.target, done.detail))
 
     def _publish_unpublished(self, day: date, report: ReconcileReport) -> None:
         now = self.documents.now()
@@ -272,6 +279,9 @@ def _processors_of(target: str) -> tuple[str, ...]:
 
 
 def _rule(orchestrator: str, target: str):
+    from shared.predictions import readiness
+    if orchestrator == readiness.ORCHESTRATOR and readiness.is_completion_target(target):
+        return readiness.completion_rule(target.removeprefix(readiness.TARGET_PREFIX))
     return next(rule for rule in handlers.RULES[orchestrator] if rule.target == target)
 
 

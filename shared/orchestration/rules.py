@@ -86,5 +86,6 @@ def _precompute_completed(final_node: str):
             f"SELECT COUNT(DISTINCT player_id) AS players, COUNT(*) AS records "
             f"FROM nba_precompute.{final_node} WHERE game_date = @d", {"d": day})
         return PrecomputeCompleted(analysis_date=day, players_ready=rows[0]["players"],
-                                   records_processed=rows[0]["records"])
+                                   records_processed=rows[0]["records"], claim_id=claim_id,
+                                   data_version=data_versions.current_version(services.documents, final_node, day))
     return build

@@ -40,6 +40,8 @@ class RunReport:
     finished: bool = True
     missing: list[str] = field(default_factory=list)
     stale: dict[str, list[str]] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)  # Phase 5 coverage (shared.predictions.coverage)
+    top_predictions: list[dict[str, Any]] = field(default_factory=list)  # the highest ensemble points
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,8 @@ class RunReport:
             "triggers": dict(sorted(self.triggers.items())),
             "dead_letters": self.dead_letters,
             "faults_injected": self.faults,
+            "predictions": self.predictions,
+            "top_predictions": self.top_predictions,
         }
 
 

@@ -27,6 +27,7 @@ from shared.contracts.envelope import Message, utc_now
 from shared.orchestration.fan_in import FanInLedger
 from shared.pipeline.processor import ensure_tables
 from shared.pipeline.report import RunReport, table_results
+from shared.predictions.coverage import coverage, top_predictions
 from shared.pipeline.tables import pipeline_processors, pipeline_tables
 from shared.runtime import crash_points
 from shared.runtime.dead_letters import list_dead_letters
@@ -117,7 +118,8 @@ class Pipeline:
             self.services.evidence.ensure_bucket()
         else:  # this process now holds the warehouse's lock: a lease left running is a dead process's
             from shared.pipeline.run_history import break_dead_leases
-            broken = break_dead_leases(self.services.documents)
+            from shared.predictions.batches import BatchLedger
+            broken = break_dead_leases(self.services.documents) + BatchLedger(self.services.documents).break_dead_leases()
             if broken:
                 log.warning("leases of a process that died were ended", extra={"fields": {"runs": broken}})
             self._flush_run_history()  # rows a process that died had staged
@@ -143,12 +145,27 @@ class Pipeline:
         try:
             with self.delivering():
                 self._scrape(day, correlation_id)
+            with self.delivering():
+                self._request_predictions_if_missing(day, correlation_id)
             if self._chaotic:
                 self._reconcile_until_repaired(day)
         finally:
             if self.crashes is not None:
                 crash_points.install(None)
         return self._report(day, since, started, checksums)
+
+    def _request_predictions_if_missing(self, day: date, correlation_id: str) -> None:
+        """Phase 4 finished earlier (e.g. by a backfill with predictions off), so its completion
+        will not come again: ask the coordinator as its scheduler backup would (/retry)."""
+        from shared.pipeline.status import predictions_finished
+        from shared.predictions.coordinator import retry
+        from shared.predictions.repair import phase4_published
+
+        documents = self.services.documents
+        if not self.settings.predictions_enabled or predictions_finished(documents, day) \
+                or not phase4_published(documents, day):
+            return
+        retry(self.services, day, publish=self._publisher(correlation_id, producer="phase5_coordinator"))
 
     def _release_if_switched_on(self, day: date) -> None:
         """Running a held date with the switch on is the user asking for Phase 3: release it."""
@@ -236,6 +253,11 @@ class Pipeline:
         report.faults = self._fault_counts()
         state = date_status(self.services.documents, day, with_stale=checksums, with_dead_letters=False)
         report.finished, report.missing, report.stale = state.finished, _missing(state), state.stale
+        report.predictions = coverage(self.services, day).as_json()
+        report.top_predictions = top_predictions(self.services.warehouse, day) if report.predictions["predicted"] else []
+        if state.finished is False and not report.missing and not report.predictions["complete"] \
+                and not report.predictions["switched_off"]:
+            report.missing = [_predictions_missing(report.predictions)]
         report.duration_s = time.monotonic() - started
         return report
 
@@ -259,17 +281,18 @@ class Pipeline:
             for attempt in range(1, SCRAPE_ATTEMPTS + 1):
                 try:
                     run_scraper(scraper, day, services=self.services, client=self._client,
-                                publish=self._publisher(correlation_id), source_label=self._source_label)
+                                publish=self._publisher(correlation_id, producer="phase1_scrapers"),
+                                source_label=self._source_label)
                     break
                 except Exception as err:  # the scheduler job's retry, in process
                     if attempt == SCRAPE_ATTEMPTS or not _retryable(err):
                         raise
                     log.warning("scrape failed; retrying", extra={"fields": {"scraper": scraper, "error": str(err)}})
 
-    def _publisher(self, correlation_id: str) -> Callable[[str, Message], str]:
+    def _publisher(self, correlation_id: str, *, producer: str) -> Callable[[str, Message], str]:
         def publish(topic: str, message: Message) -> str:
             encoded = encode(message, run_id=uuid.uuid4().hex, correlation_id=correlation_id,
-                             producer="phase1_scrapers")
+                             producer=producer)
             return self.services.bus.publish(topic, encoded.data, encoded.attributes)
         return publish
 
@@ -337,6 +360,13 @@ def _missing(state) -> list[str]:
     if state.held:
         missing.append(f"held by the backfill switch (release with `{state.held}`)")
     return missing or ["the Phase 4 completion for the current version was not published"]
+
+
+def _predictions_missing(coverage: dict) -> str:
+    if coverage["batch_id"] is None:
+        return "phase 5 predictions: not requested"
+    missing = ", ".join(f"{reason}: {len(players)}" for reason, players in coverage["missing"].items())
+    return f"phase 5 predictions: {coverage['predicted']} of {coverage['requested']} predicted ({missing})"
 
 
 def _retryable(err: Exception) -> bool:

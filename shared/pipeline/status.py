@@ -136,7 +136,22 @@ def is_finished(documents: DocumentStore, day: date) -> bool:
             return False
         if redo and (run.get("succeeded_provenance") or {}).get("redo") != str(redo):
             return False
-    return True
+    return predictions_finished(documents, day)
+
+
+def predictions_finished(documents: DocumentStore, day: date) -> bool:
+    """Phase 5 completed for the date's current features — or predictions were switched off for
+    it (a backfill of history) and never requested since."""
+    from shared.predictions.batches import BatchLedger
+    from shared.predictions.coordinator import SWITCHED_OFF
+    from shared.predictions.fan_out import FEATURES
+
+    batch = BatchLedger(documents).current(day)
+    if batch is None:
+        return documents.get(f"{SWITCHED_OFF}/{day.isoformat()}") is not None
+    pointer = BatchLedger(documents).pointer(day)
+    current = data_versions.current_version(documents, FEATURES, day)
+    return batch.feature_data_version == current and pointer.get("completed_batch_id") == batch.batch_id
 
 
 def _concerns(letter: dict, day: date) -> bool:

@@ -1,4 +1,4 @@
-"""Every processor and every table of Phases 2–4, gathered from the phase packages."""
+"""Every processor and every table of Phases 2–4, gathered from the phase packages, and Phase 5's predictions table."""
 from __future__ import annotations
 
 from importlib import import_module
@@ -21,7 +21,9 @@ def pipeline_processors() -> list[Processor]:
 def pipeline_tables() -> list[TableSpec]:
     """Every table a date's run writes: the processors' outputs and the specs their phase's
     `tables` module declares (e.g. the identity review table), without duplicates."""
-    specs = {p.output for p in pipeline_processors()}
+    from shared.predictions.tables import PLAYER_PROP_PREDICTIONS
+
+    specs = {p.output for p in pipeline_processors()} | {PLAYER_PROP_PREDICTIONS}
     for phase in _phases():
         tables = import_module(f"{phase.__name__}.tables")
         specs |= {value for value in vars(tables).values() if isinstance(value, TableSpec)}

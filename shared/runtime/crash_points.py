@@ -27,9 +27,11 @@ PROCESSOR_LOADED = "processor.loaded"             # loaded, the run not yet reco
 PROCESSOR_RECORDED = "processor.recorded"         # recorded, the completion not yet published
 PUBLISH_DELIVERED = "publish.delivered"           # Pub/Sub accepted a message; the caller may not hear so
 LEASE_OUTLIVED = "processor.lease_outlived"       # loaded, but the lease ran out meanwhile
+FANOUT_CHUNK_PUBLISHED = "fanout.chunk_published"  # a chunk of prediction requests published, not recorded
+PREDICTIONS_WRITTEN = "predictions.written"       # a player's predictions appended, not yet marked done
 
 POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
-          LEASE_OUTLIVED)
+          LEASE_OUTLIVED, FANOUT_CHUNK_PUBLISHED, PREDICTIONS_WRITTEN)
 
 
 class SimulatedCrash(BaseException):
@@ -66,8 +68,10 @@ class SeededCrashes:
     seed: int
     probability: float = 0.04
     counts: Counter = field(default_factory=Counter)
-    # A point reached once a date (only the box-score load has a side output) fires more often.
-    per_point: dict[str, float] = field(default_factory=lambda: {PROCESSOR_HALF_LOADED: 0.5})
+    # Points reached only a few times a date (the box-score load's side output; a fan-out's few
+    # chunks) fire more often.
+    per_point: dict[str, float] = field(default_factory=lambda: {PROCESSOR_HALF_LOADED: 0.5,
+                                                                 FANOUT_CHUNK_PUBLISHED: 0.3})
 
     def __post_init__(self) -> None:
         self._random = random.Random(f"crashes-{self.seed}")
@@ -78,7 +82,8 @@ class SeededCrashes:
             return
         # Each place dies at most once per subject (processor, trigger target or topic): a crash
         # is a fault to recover from, not a permanent defect that no retry can get past.
-        subject = (point, context.get("processor") or context.get("target") or context.get("topic"))
+        subject = (point, context.get("processor") or context.get("target") or context.get("topic")
+                   or context.get("batch"))
         if subject in self._fired:
             return
         self._fired.add(subject)

@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 
 from shared.bootstrap import Services
 from shared.runtime.dead_letters import DEAD_LETTER_SUFFIX, DeadLetterRecorder
-from shared.runtime.handlers import HandlerNotImplemented, resolve_handler
+from shared.runtime.handlers import HandlerNotImplemented, resolve_handler, resolve_push_route
 from shared.runtime.pubsub_function import Handler, PubSubFunction
 from shared.topology.model import SubscriptionSpec
 
@@ -52,21 +52,25 @@ class EmbeddedDeployment:
         if not subscription.push_function:
             return
         spec = self.services.topology.function(subscription.push_function)
-        if spec.trigger != "topic" or spec.trigger_topic != subscription.topic:
-            return  # HTTP push endpoints (e.g. the Phase 5 coordinator) are served by their own app
-        handler = self._handler_for(spec)
+        if spec.trigger == "topic" and spec.trigger_topic != subscription.topic:
+            return
+        handler = self._handler_for(spec, subscription.push_path if spec.trigger == "http" else None)
         if handler is None:
             return
-        function = PubSubFunction(spec, self.services.topology, handler, lambda: self.services)
+        function = PubSubFunction(spec, self.services.topology, handler, lambda: self.services,
+                                  topic=subscription.topic)
         self.routes[subscription.name] = function.on_received
-        self.deployed.append(spec.name)
+        if spec.name not in self.deployed:
+            self.deployed.append(spec.name)
 
-    def _handler_for(self, spec) -> Handler | None:
-        if spec.name in self._handlers:
-            handler = self._handlers[spec.name]
+    def _handler_for(self, spec, push_path: str | None = None) -> Handler | None:
+        """A topic function's handler, or (push_path) the handler of an HTTP function's push route."""
+        override = self._handlers.get(spec.name if push_path is None else f"{spec.name}{push_path}")
+        if override is not None:
+            handler = override
         else:
             try:
-                handler = resolve_handler(spec)
+                handler = resolve_push_route(spec, push_path) if push_path is not None else resolve_handler(spec)
             except HandlerNotImplemented as err:
                 self.not_implemented.append(spec.name)
                 log.info("function not deployed", extra={"fields": {"function": spec.name, "reason": str(err)}})

@@ -5,7 +5,9 @@
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from typing import Callable
 
@@ -15,6 +17,7 @@ from shared.bootstrap import Services
 from shared.config import Settings
 from shared.contracts.envelope import new_id
 from shared.observability.logging import configure_logging, log_context
+from shared.runtime import auth
 from shared.runtime.handlers import resolve_handler
 from shared.runtime.pubsub_function import Handler, PubSubFunction
 from shared.topology import TOPOLOGY
@@ -46,20 +49,67 @@ def pubsub_entry_point(function_name: str, handler: Handler | None = None) -> Ca
 
 
 def http_entry_point(function_name: str) -> Callable:
-    """An HTTP function (Cloud Scheduler, by hand): the topology's handler, called with the
-    flask request, with the same logging as Pub/Sub functions."""
-    spec = TOPOLOGY.function(function_name)
-    handler = resolve_handler(spec)
+    """An HTTP function (Cloud Scheduler, Pub/Sub push, a client): the caller is authenticated
+    (shared.runtime.auth), then the topology's handler is called with the flask request, with
+    the same logging as Pub/Sub functions. A path the topology does not list is a 404."""
+    function = HttpFunction(TOPOLOGY.function(function_name))
+    entry = function.__call__
+    return functions_framework.http(_named(lambda request: entry(request), function_name))
 
-    def entry(request):
-        process_services()  # configures logging once per instance
+
+class HttpFunction:
+    def __init__(self, spec, handler: Callable | None = None, verifier=None,
+                 services_factory: Callable[[], Services] | None = None):
+        self.spec = spec
+        self._handler = handler or resolve_handler(spec)
+        self._verifier = verifier
+        self._services_factory = services_factory or process_services
+        self._routes = tuple(_route_pattern(path) for path in spec.http_paths)
+
+    def __call__(self, request):
+        services = self._services_factory()  # the process's: configures logging once per instance
         trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0] or None
-        with log_context(function=function_name, run_id=new_id(), trace=trace,
+        with log_context(function=self.spec.name, run_id=new_id(), trace=trace,
                          correlation_id=request.headers.get("X-Correlation-Id") or new_id()):
-            logging.getLogger("sportsflow.runtime").info(
-                "started", extra={"fields": {"http_method": request.method, "path": request.path}})
-            return handler(request)
+            log = logging.getLogger("sportsflow.runtime")
+            log.info("started", extra={"fields": {"http_method": request.method, "path": request.path}})
+            if not any(route.fullmatch(request.path) for route in self._routes):
+                return _json_error(404, f"no route {request.path}: this function serves "
+                                        f"{', '.join(self.spec.http_paths)}")
+            try:
+                caller = self._verifier_for(services).verify(request.headers)
+            except auth.AuthError as refused:
+                log.warning("caller refused", extra={"fields": {"status": refused.status, "reason": str(refused)}})
+                return _json_error(refused.status, str(refused), authenticate=refused.status == 401)
+            request.environ[auth.CALLER_KEY] = caller
+            try:
+                return self._handler(request)
+            except auth.AuthError as refused:  # a handler's own check (e.g. an admin route)
+                return _json_error(refused.status, str(refused))
 
-    entry.__name__ = function_name
-    entry.__qualname__ = function_name
-    return functions_framework.http(entry)
+    def _verifier_for(self, services):
+        if self._verifier is None:
+            self._verifier = auth.verifier_for(services.settings)
+        return self._verifier
+
+
+def _route_pattern(path: str) -> "re.Pattern[str]":
+    """'/matches/{id}' matches '/matches/123'; literal segments match themselves."""
+    parts = [("[^/]+" if part.startswith("{") and part.endswith("}") else re.escape(part))
+             for part in path.split("/")]
+    return re.compile("/".join(parts))
+
+
+def _json_error(status: int, message: str, *, authenticate: bool = False):
+    import flask
+
+    response = flask.Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+    if authenticate:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sportsflow"'
+    return response
+
+
+def _named(entry: Callable, name: str) -> Callable:
+    entry.__name__ = name
+    entry.__qualname__ = name
+    return entry

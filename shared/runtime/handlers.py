@@ -31,3 +31,14 @@ def is_implemented(spec: FunctionSpec) -> bool:
     except HandlerNotImplemented:
         return False
     return True
+
+
+def resolve_push_route(spec: FunctionSpec, path: str) -> Callable[..., Any]:
+    """The message handler behind an HTTP function's push route (its module's PUSH_ROUTES[path]),
+    so the embedded bus and the pull dispatcher deliver to it as Pub/Sub push would."""
+    module_name = spec.handler.partition(":")[0]
+    resolve_handler(spec)  # HandlerNotImplemented when the module is missing
+    routes = getattr(importlib.import_module(module_name), "PUSH_ROUTES", {})
+    if path not in routes:
+        raise HandlerNotImplemented(f"{spec.name}: {module_name}.PUSH_ROUTES has no {path!r}")
+    return routes[path]

@@ -53,11 +53,14 @@ class Delivery:
 
 class PubSubFunction:
     def __init__(self, spec: FunctionSpec, topology: Topology, handler: Handler,
-                 services_factory: Callable[[], Any]):
-        if spec.trigger_topic is None:
+                 services_factory: Callable[[], Any], *, topic: str | None = None):
+        """`topic`: for an HTTP function's push route (e.g. the Phase 5 coordinator's /ready),
+        the topic pushed to it; a topic function is triggered by its own."""
+        self.topic = topic or spec.trigger_topic
+        if self.topic is None:
             raise ValueError(f"{spec.name} is not triggered by a topic")
         self.spec = spec
-        self.model: type[Message] = registry.by_name(topology.topic(spec.trigger_topic).message_type)
+        self.model: type[Message] = registry.by_name(topology.topic(self.topic).message_type)
         self._handler = handler
         self._services_factory = services_factory
 
@@ -92,7 +95,7 @@ class PubSubFunction:
             return Outcome.HANDLED
 
     def _dead_letter(self, delivery: Delivery, kind: str, reason: str, *, field: str = "") -> Outcome:
-        publish_dead_letter(self._services_factory().bus, source_topic=self.spec.trigger_topic,
+        publish_dead_letter(self._services_factory().bus, source_topic=self.topic,
                             function=self.spec.name, error_kind=kind, reason=reason, field=field,
                             data=delivery.data, attributes=delivery.attributes,
                             delivery_attempt=delivery.delivery_attempt)

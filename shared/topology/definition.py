@@ -159,6 +159,10 @@ _FUNCTIONS = (
                  handler="shared.predictions.worker:handle_prediction_request",
                  publishes=("prediction-ready",),
                  description="runs the five prediction systems for one player"),
+    FunctionSpec(name="predictions_api", phase=5, trigger="http",
+                 http_paths=("/predictions", "/predictions/coverage"),
+                 handler="shared.predictions.api:app", publishes=(),
+                 description="serves the predictions projection the workers maintain, cached per version"),
 )
 
 _SUBSCRIPTIONS = (

@@ -43,7 +43,11 @@ def kills(seed: int, count: int) -> list[str]:
     return [f"{rng.choice(KILLABLE)}:{rng.randint(1, 4)}" for _ in range(count)]
 
 
-@pytest.mark.parametrize("kill_at", kills(seed=7, count=3) + [f"{crash_points.FANIN_CLAIMED}:1"])
+PHASE5_KILLS = [f"{crash_points.FANOUT_CHUNK_PUBLISHED}:2", f"{crash_points.PREDICTIONS_WRITTEN}:40",
+                f"{crash_points.PUBLISH_DELIVERED}:150"]
+
+
+@pytest.mark.parametrize("kill_at", kills(seed=7, count=3) + [f"{crash_points.FANIN_CLAIMED}:1"] + PHASE5_KILLS)
 def test_killed_and_started_again(tmp_path, clean, kill_at):
     tables, runs = clean
     killed = sportsflow(tmp_path, "run", "--date", DAY.isoformat(), kill_at=kill_at)

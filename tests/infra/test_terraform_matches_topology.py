@@ -142,7 +142,7 @@ def test_push_subscriptions_push_to_the_function_url_with_an_oidc_token():
     assert "local.function_urls[push_config.value.push_function]" in content["push_endpoint"]
     token = content["oidc_token"][0]
     assert token["service_account_email"] == "${google_service_account.push_invoker.email}"
-    assert token["audience"] == "${local.function_urls[push_config.value.push_function]}"
+    assert token["audience"] == "${local.function_audiences[push_config.value.push_function]}"
 
 
 def test_pubsub_service_agent_can_forward_dead_letters():
@@ -179,7 +179,7 @@ def test_functions_are_never_open_to_the_internet():
         assert "allUsers" not in text and "allAuthenticatedUsers" not in text, filename
 
 
-def test_functions_are_invoked_only_by_their_push_subscription_or_scheduler():
+def test_functions_are_invoked_only_by_their_push_subscription_scheduler_or_named_api_clients():
     push = resource("google_cloud_run_v2_service_iam_member", "push_invoker")
     scheduler = resource("google_cloud_run_v2_service_iam_member", "scheduler_invoker")
     assert (push["for_each"], push["member"]) == ("${local.push_invoked_functions}",
@@ -187,6 +187,9 @@ def test_functions_are_invoked_only_by_their_push_subscription_or_scheduler():
     assert (scheduler["for_each"], scheduler["member"]) == ("${local.scheduled_functions}",
                                                             "${google_service_account.scheduler_invoker.member}")
     assert push["role"] == scheduler["role"] == "roles/run.invoker"
+    api = resource("google_cloud_run_v2_service_iam_member", "api_invoker")
+    assert "local.http_functions" in api["for_each"] and "var.api_invokers" in api["for_each"]
+    assert variable("api_invokers")["default"] == [] and variable("admin_principals")["default"] == []
 
 
 def test_functions_publish_only_to_their_topics():
@@ -326,3 +329,17 @@ def test_every_pipeline_table_is_provisioned_in_a_provisioned_dataset():
         schema = json.loads(table["schema"])
         assert table["partition_field"] in {field["name"] for field in schema}
     assert resource("google_bigquery_table", "table")["for_each"] == "${var.bigquery_tables}"
+
+
+def test_every_oidc_token_is_minted_for_the_audience_the_function_checks():
+    """Push subscriptions and scheduler jobs send tokens for local.function_audiences; each function
+    verifies exactly that audience and an allowed caller in depth (shared/runtime/auth.py)."""
+    push = dynamic_block(resource("google_pubsub_subscription", "subscription"), "push_config")["content"][0]
+    assert push["oidc_token"][0]["audience"] == "${local.function_audiences[push_config.value.push_function]}"
+    job = resource("google_cloud_scheduler_job", "job")
+    assert job["http_target"][0]["oidc_token"][0]["audience"] == "${local.function_audiences[each.value.target_function]}"
+    environment = resource("google_cloudfunctions2_function", "function")["service_config"][0]["environment_variables"]
+    assert environment["SPORTSFLOW_AUTH_AUDIENCES"] == "${local.function_audiences[each.key]}"
+    invokers = environment["SPORTSFLOW_ALLOWED_INVOKERS"]
+    assert "google_service_account.push_invoker.email" in invokers
+    assert "google_service_account.scheduler_invoker.email" in invokers

@@ -312,8 +312,13 @@ def test_functions_framework_serves_the_entry_point(monkeypatch, tmp_path, provi
     settings = Settings(home=tmp_path, provider_url=provider.base_url)
     services = Services.with_adapters(settings, evidence=FileEvidenceStore(tmp_path / "ev"), bus=bus)
     monkeypatch.setattr(entrypoints, "_services", services)  # what process_services() returns
+    monkeypatch.setenv("SPORTSFLOW_DEV_TOKEN", "phase1-test-token")
     app = functions_framework.create_app(target="handle", source=str(REPO_ROOT / "functions/phase1_scrapers/main.py"))
-    response = app.test_client().post("/", json={"scrapers": ["schedule"], "date": "2025-01-15"})
+    body = {"scrapers": ["schedule"], "date": "2025-01-15"}
+    assert app.test_client().post("/", json=body).status_code == 401
+    assert app.test_client().post("/", json=body, headers={"Authorization": "Bearer nope"}).status_code == 403
+    assert announced(services) == [] and provider.request_counts == {}  # refused callers run nothing
+    response = app.test_client().post("/", json=body, headers={"Authorization": "Bearer phase1-test-token"})
     assert response.status_code == 200 and response.get_json()["results"][0]["success"]
     assert [m.scraper for m in announced(services)] == ["schedule"]
 

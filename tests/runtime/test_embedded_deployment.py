@@ -79,5 +79,13 @@ def test_message_failing_transiently_forever_is_dead_lettered_after_max_attempts
 
 def test_unimplemented_functions_are_reported_not_faked(services):
     deployment = EmbeddedDeployment(services).deploy()
-    assert set(deployment.deployed) | set(deployment.not_implemented) == {
-        f.name for f in TOPOLOGY.functions if f.trigger == "topic"}
+    pushed = {s.push_function for s in TOPOLOGY.subscriptions if s.push_function}  # topic functions, push routes
+    assert set(deployment.deployed) | set(deployment.not_implemented) == pushed
+
+
+def test_an_http_functions_push_routes_are_delivered_like_pubsub_push(services):
+    """The Phase 5 coordinator is HTTP; its /trigger and /ready push routes are routed on the bus."""
+    deployment = EmbeddedDeployment(services).deploy()
+    coordinator_routes = {s.name for s in TOPOLOGY.subscriptions if s.push_function == "phase5_coordinator"}
+    assert coordinator_routes and coordinator_routes <= set(deployment.routes)
+    assert "phase5_coordinator" in deployment.deployed
