@@ -59,6 +59,7 @@ def _reference_checksum(rows) -> str:
 
 def test_the_checksum_is_the_reference_checksum_for_every_kind_of_value() -> None:
     from datetime import date, datetime, timezone
+
     from shared.pipeline.report import content_checksum
 
     class Score(float):
