@@ -9,3 +9,34 @@ resource "google_firestore_database" "default" {
 
   depends_on = [google_project_service.enabled]
 }
+
+# Live match state (shared/live/store.py): the read API's not-started-and-due query and the
+# diary query need composite indexes (status_id == 1 with a match_time range; diary_date == with
+# order by match_time).
+resource "google_firestore_index" "live_matches_status_match_time" {
+  database   = google_firestore_database.default.name
+  collection = "live_matches"
+
+  fields {
+    field_path = "status_id"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "match_time"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "live_matches_diary_date_match_time" {
+  database   = google_firestore_database.default.name
+  collection = "live_matches"
+
+  fields {
+    field_path = "diary_date"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "match_time"
+    order      = "ASCENDING"
+  }
+}

@@ -8,14 +8,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shared.config import BACKENDS, ConfigError, Settings
-from shared.observability.logging import configure_logging
 from shared.cli.emulators import app as emulators_app
+from shared.cli.evaluate import register as register_evaluate_command
+from shared.cli.live import register as register_live_commands
+from shared.cli.models import app as models_app
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
+from shared.config import BACKENDS, ConfigError, Settings
+from shared.observability.logging import configure_logging
 from shared.runtime.handlers import is_implemented
-from shared.topology import TOPOLOGY
-from shared.topology import render
+from shared.topology import TOPOLOGY, render
 
 app = typer.Typer(help="sportsflow: event-driven sports data pipelines on Google Cloud serverless.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -74,6 +76,9 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 register_pipeline_commands(app)
 register_serve_command(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
+register_live_commands(app)
+app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")
+register_evaluate_command(app)
 
 
 def main() -> None:

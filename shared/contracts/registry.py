@@ -1,7 +1,7 @@
 """(message type, schema version) -> model. The only place that knows every contract."""
 from __future__ import annotations
 
-from shared.contracts import messages
+from shared.contracts import live, messages
 from shared.contracts.envelope import Message
 
 MODELS: tuple[type[Message], ...] = (
@@ -16,6 +16,7 @@ MODELS: tuple[type[Message], ...] = (
     messages.PredictionReady,
     messages.PredictionsCompleted,
     messages.DeadLetter,
+    live.LiveProviderUpdate,
 )
 
 _BY_KEY: dict[tuple[str, int], type[Message]] = {(m.MESSAGE_TYPE, m.SCHEMA_VERSION): m for m in MODELS}

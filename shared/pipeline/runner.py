@@ -27,8 +27,8 @@ from shared.contracts.envelope import Message, utc_now
 from shared.orchestration.fan_in import FanInLedger
 from shared.pipeline.processor import ensure_tables
 from shared.pipeline.report import RunReport, table_results
-from shared.predictions.coverage import coverage, top_predictions
 from shared.pipeline.tables import pipeline_processors, pipeline_tables
+from shared.predictions.coverage import coverage, top_predictions
 from shared.runtime import crash_points
 from shared.runtime.dead_letters import list_dead_letters
 from shared.runtime.embedded import EmbeddedDeployment
@@ -119,7 +119,8 @@ class Pipeline:
         else:  # this process now holds the warehouse's lock: a lease left running is a dead process's
             from shared.pipeline.run_history import break_dead_leases
             from shared.predictions.batches import BatchLedger
-            broken = break_dead_leases(self.services.documents) + BatchLedger(self.services.documents).break_dead_leases()
+            documents = self.services.documents
+            broken = break_dead_leases(documents) + BatchLedger(documents).break_dead_leases()
             if broken:
                 log.warning("leases of a process that died were ended", extra={"fields": {"runs": broken}})
             self._flush_run_history()  # rows a process that died had staged
@@ -254,7 +255,8 @@ class Pipeline:
         state = date_status(self.services.documents, day, with_stale=checksums, with_dead_letters=False)
         report.finished, report.missing, report.stale = state.finished, _missing(state), state.stale
         report.predictions = coverage(self.services, day).as_json()
-        report.top_predictions = top_predictions(self.services.warehouse, day) if report.predictions["predicted"] else []
+        if report.predictions["predicted"]:
+            report.top_predictions = top_predictions(self.services.warehouse, day)
         if state.finished is False and not report.missing and not report.predictions["complete"] \
                 and not report.predictions["switched_off"]:
             report.missing = [_predictions_missing(report.predictions)]

@@ -17,10 +17,10 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any, Callable
 
+from shared.ports.documents import DocumentStore
 from shared.predictions import projection
 from shared.predictions.batches import BatchLedger
 from shared.predictions.fan_out import MARKETS
-from shared.ports.documents import DocumentStore
 
 TOKEN_TTL_S = 1.0
 PROVISIONAL_TTL_S = 2.0
@@ -54,21 +54,22 @@ class PredictionsCache:
             self._tokens[day.isoformat()] = (now, token)
         return token
 
-    def get(self, key: tuple, day: date, load: Callable[[], Any]) -> Any:
+    def get(self, key: tuple, day: date, load: Callable[[], Any]) -> tuple[Any, bool]:
+        """(value, whether it came from the cache)."""
         token, now = self.token(day), self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry and entry[0] == token and (token[2] or now - entry[1] < PROVISIONAL_TTL_S):
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return entry[2]
+                return entry[2], True
             self.misses += 1
         value = load()
         with self._lock:
             self._entries[key] = (token, now, value)
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
-        return value
+        return value, False
 
     def invalidate(self, day: date | None = None) -> None:
         """Explicit invalidation (a newer version landed): drop the date's entries, or all."""
@@ -87,20 +88,22 @@ class PredictionsCache:
         return self.hits / total if total else 0.0
 
 
-def predictions(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any]:
+def predictions(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any, bool]:
+    """(status, body, served from the cache)."""
     day = _date(args)
     player = _player(args)
     market = _market(args)
     key = ("predictions", day.isoformat(), player, market)
-    body = cache.get(key, day, lambda: _predictions_body(documents, day, player, market))
+    body, hit = cache.get(key, day, lambda: _predictions_body(documents, day, player, market))
     if player is not None and not body["predictions"]:
-        return 404, {"error": f"no predictions for player {player} on {day}", **body}
-    return 200, body
+        return 404, {"error": f"no predictions for player {player} on {day}", **body}, hit
+    return 200, body, hit
 
 
-def coverage(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any]:
+def coverage(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any, bool]:
     day = _date(args)
-    return 200, cache.get(("coverage", day.isoformat()), day, lambda: _coverage_body(documents, day))
+    body, hit = cache.get(("coverage", day.isoformat()), day, lambda: _coverage_body(documents, day))
+    return 200, body, hit
 
 
 def _predictions_body(documents: DocumentStore, day: date, player: int | None, market: str | None) -> dict:
@@ -181,8 +184,8 @@ def app(request):
     documents = process_services().documents
     route = ROUTES[request.path.rstrip("/")]
     try:
-        status, body = route(documents, process_cache(documents), request.args)
+        status, body, hit = route(documents, process_cache(documents), request.args)
     except BadRequest as err:
-        status, body = 400, {"error": str(err)}
+        status, body, hit = 400, {"error": str(err)}, False
     return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json",
-                          headers={"Cache-Control": "private, max-age=1"})
+                          headers={"Cache-Control": "private, max-age=1", "X-Cache": "hit" if hit else "miss"})

@@ -102,8 +102,8 @@ def start(services: "Services", day: date, *, publish, wait: timedelta = MAX_WAI
         log.warning("predictions not started", extra={"fields": {
             "analysis_date": day.isoformat(), "players_with_features": len(available), "expected": expected}})
         return {"date": day.isoformat(), "started": False, "players_with_features": len(available),
-                "expected": expected, "reason": f"phase 4 not complete after {wait}, and fewer than "
-                                                f"{START_SHARE:.0%} of {expected} players (or {START_PLAYERS}) have features"}
+                "expected": expected, "reason": f"phase 4 not complete after {wait}, and fewer than {START_SHARE:.0%} "
+                                                f"of {expected} players (or {START_PLAYERS}) have features"}
     unfinished = "unfinished-" + _roster_hash(available)
     result = fan_out.request_predictions(services, day, route="start", claimant=claimant, publish=publish,
                                          feature_data_version=unfinished, players=available)

@@ -22,7 +22,7 @@ from typing import Any
 
 from shared.bootstrap import Services
 from shared.pipeline.phase4.features import FEATURE_VERSION
-from shared.predictions.systems.catalog import MODEL_CODE_VERSION, SYSTEMS
+from shared.predictions.systems.catalog import MODEL_CODE_VERSION, SYSTEMS, code_fingerprint
 from shared.predictions.systems.data import History
 from shared.predictions.systems.model_set import ModelSet
 from shared.predictions.training import load_history, train_systems
@@ -53,7 +53,7 @@ def artifact_key(system: str, sha256: str) -> str:
 
 
 def training_key(history: History, through: date) -> str:
-    basis = f"{MODEL_CODE_VERSION}|{FEATURE_VERSION}|{through.isoformat()}|{history.fingerprint()}"
+    basis = f"{MODEL_CODE_VERSION}|{code_fingerprint()}|{FEATURE_VERSION}|{through.isoformat()}|{history.fingerprint()}"
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
@@ -90,12 +90,13 @@ def store_artifact(services: Services, system: str, artifact: dict[str, Any]) ->
         services.evidence.put(key, data, retain_until=services.documents.now() + ARTIFACT_RETENTION,
                               metadata={"system": system, "version": version,
                                         "through": metadata["training_window"]["through"],
-                                        "feature_version": metadata["feature_version"]})
+                                        "feature-version": metadata["feature_version"]})
     services.documents.create(f"{VERSIONS}/{system}__{version}", {
         "system": system, "version": version, "key": key, "sha256": sha256, "size": len(data),
         "through": metadata["training_window"]["through"], "first": metadata["training_window"]["first"],
         "training_rows": metadata["training_rows"], "feature_version": metadata["feature_version"],
-        "code_version": metadata["code_version"], "metrics": metadata["metrics"],
+        "code_version": metadata["code_version"], "code_fingerprint": metadata["code_fingerprint"],
+        "metrics": metadata["metrics"],
         "created_at": services.documents.now()})
     return version
 

@@ -46,6 +46,7 @@ def complete(services: "Services", batch: Batch, *, claimant: str, publish: Publ
              stale_after=DEFAULT_STALE_AFTER) -> bool:
     """Claim and publish the batch's completion once. The claimant's own redelivery must not be
     acknowledged before the claim is published (raises ClaimNotYetPublished, a TransientError)."""
+    prune_superseded(services, batch)
     fan_in = FanInLedger(services.documents)
     rule = completion_rule(batch.batch_id)
     inputs = batch.batch_id
@@ -66,6 +67,27 @@ def complete(services: "Services", batch: Batch, *, claimant: str, publish: Publ
                                                         "batch_id": batch.batch_id, "players": batch.expected,
                                                         "generation": batch.generation}})
     return True
+
+
+def prune_superseded(services: "Services", batch: Batch) -> int:
+    """Once the date's current batch is complete, the rows of the batches it superseded go: the
+    table then holds exactly the current predictions (never a stale one next to them).
+    Idempotent; returns the rows removed."""
+    from shared.predictions.tables import PLAYER_PROP_PREDICTIONS as table
+
+    pointer = BatchLedger(services.documents).pointer(batch.game_date)
+    if pointer is None or pointer["batch_id"] != batch.batch_id:
+        return 0
+    where = "WHERE game_date = @d AND batch_id != @b"
+    params = {"d": batch.game_date, "b": batch.batch_id}
+    stale = services.warehouse.query(f"SELECT COUNT(*) AS n FROM {table.qualified_name} {where}", params)[0]["n"]
+    if stale:
+        keep = services.warehouse.query(f"SELECT * FROM {table.qualified_name} WHERE game_date = @d "
+                                        "AND batch_id = @b", params)
+        services.warehouse.replace_partition(table, batch.game_date, keep)
+        log.info("superseded predictions removed", extra={"fields": {
+            "analysis_date": batch.game_date.isoformat(), "batch_id": batch.batch_id, "rows": stale}})
+    return stale
 
 
 def completion_rule(batch_id: str) -> TriggerRule:

@@ -58,7 +58,8 @@ def repair(services: "Services", day: date, *, publish, claimant: str, grace: ti
     if not readiness.completion_published(services, batch) and _completion_unclaimed(documents, batch):
         readiness.complete(services, batch, claimant=claimant, publish=publish)
         return [PredictionRepair("ready_fan_in_unclaimed", batch.batch_id, "every player ready, completed now")]
-    return []
+    pruned = readiness.prune_superseded(services, batch)  # a superseded worker that wrote after the last prune
+    return [PredictionRepair("superseded_predictions", batch.batch_id, f"{pruned} rows removed")] if pruned else []
 
 
 def _request_again(services, batch, missing, publish, grace, nothing_in_flight) -> list[PredictionRepair]:

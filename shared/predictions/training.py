@@ -15,7 +15,7 @@ import numpy as np
 
 from shared.pipeline.phase4.features import FEATURE_NAMES, FEATURE_VERSION
 from shared.ports.warehouse import Warehouse
-from shared.predictions.systems.catalog import COMPONENT_SYSTEMS, ENSEMBLE, MODEL_CODE_VERSION
+from shared.predictions.systems.catalog import COMPONENT_SYSTEMS, ENSEMBLE, MODEL_CODE_VERSION, code_fingerprint
 from shared.predictions.systems.data import MARKETS, OUTCOME_COLUMNS, History, history_from_rows
 from shared.predictions.systems.ensemble import EnsembleModel, fit_weights
 from shared.predictions.systems.intervals import fit_interval
@@ -97,6 +97,7 @@ def _artifact(system: str, params: dict[str, Any], held_out_estimate, history: H
             "feature_names": list(FEATURE_NAMES),
             "feature_version": FEATURE_VERSION,
             "code_version": MODEL_CODE_VERSION,
+            "code_fingerprint": code_fingerprint(),
             "metrics": {m: _held_out_metrics(held_out_estimate[m].values, check.outcomes[m]) for m in MARKETS},
         },
     }

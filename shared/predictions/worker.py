@@ -14,7 +14,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from shared.contracts.messages import PredictionReady, PredictionRequest
-from shared.pipeline import data_versions
 from shared.predictions import projection
 from shared.predictions.batches import BATCHES, Batch, BatchLedger
 from shared.predictions.fan_out import FEATURES
@@ -36,16 +35,17 @@ LINE_COLUMNS = {"points": "points_line", "rebounds": "rebounds_line", "assists":
 
 def handle_prediction_request(message: PredictionRequest, fctx: "FunctionContext") -> None:
     services = fctx.services
-    batch = BatchLedger(services.documents).get(message.batch_id)
+    ledger = BatchLedger(services.documents)
+    batch = ledger.get(message.batch_id)
     if batch is None:
         raise PermanentError(f"prediction-request for unknown batch {message.batch_id!r}")
     if message.feature_data_version not in (None, batch.feature_data_version):
         raise PermanentError(f"the request names feature version {message.feature_data_version}, its batch "
                              f"{batch.batch_id} was opened on {batch.feature_data_version}")
-    current = data_versions.current_version(services.documents, FEATURES, message.game_date)
-    if current is not None and current != batch.feature_data_version:
+    current = (ledger.pointer(message.game_date) or {}).get("batch_id")
+    if current != batch.batch_id:  # newer features or models opened a newer batch for the date
         _announce(fctx, message, success=False, superseded=True,
-                  error=f"superseded: the date's features are now version {current}")
+                  error=f"superseded by batch {current} of the date")
         return
     done = services.documents.get(done_path(batch.batch_id, message.player_id))
     written = int(done.data["predictions"]) if done else predict_player(services, batch, message)
@@ -54,6 +54,7 @@ def handle_prediction_request(message: PredictionRequest, fctx: "FunctionContext
 
 def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
     from shared.predictions.models import model_set
+    from shared.predictions.systems import FeatureVersionMismatch, LookAheadError
 
     rows = [row for row in date_features(services, message.game_date, batch.feature_data_version)
             if int(row["player_id"]) == message.player_id and row["game_id"] == message.game_id]
@@ -64,7 +65,11 @@ def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
     if models.versions != batch.model_versions:
         raise PermanentError(f"batch {batch.batch_id} names model versions {batch.model_versions}; the stored "
                              f"versions load as {models.versions}")
-    table_rows = prediction_rows(batch, rows[0], models.predict(rows))
+    try:
+        predictions = models.predict(rows)
+    except (LookAheadError, FeatureVersionMismatch) as err:  # no retry can make these models fit this row
+        raise PermanentError(f"batch {batch.batch_id}: {err}") from None
+    table_rows = prediction_rows(batch, rows[0], predictions)
     services.warehouse.append_rows(PLAYER_PROP_PREDICTIONS, table_rows,
                                    batch_id=f"{batch.batch_id}:{message.player_id}:{message.game_id}")
     crash_points.crash_point(crash_points.PREDICTIONS_WRITTEN, target=f"{batch.batch_id}:{message.player_id}")

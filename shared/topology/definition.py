@@ -78,6 +78,8 @@ _TOPICS = (
               description="one player's predictions are written"),
     TopicSpec(name="phase5-predictions-complete", message_type="PredictionsCompleted",
               description="all requested players of a batch are predicted"),
+    TopicSpec(name="live-provider-events", message_type="LiveProviderUpdate",
+              description="one live-match provider event (the MQTT/WebSocket stream bridged onto Pub/Sub)"),
 )
 
 
@@ -163,6 +165,29 @@ _FUNCTIONS = (
                  http_paths=("/predictions", "/predictions/coverage"),
                  handler="shared.predictions.api:app", publishes=(),
                  description="serves the predictions projection the workers maintain, cached per version"),
+    FunctionSpec(name="live_ingest", phase=6, trigger="topic", trigger_topic="live-provider-events",
+                 concurrency=1, max_instances=20,
+                 handler="shared.live.ingestion:handle_provider_update",
+                 description="applies a provider event to its match: monotonic on provider_update_time, "
+                             "write-once kickoffs"),
+    FunctionSpec(name="live_poll", phase=6, trigger="http", http_paths=("/",), timeout_s=60,
+                 handler="shared.live.ingestion:handle_poll_request",
+                 description="polls the provider's data_update and applies it like a push"),
+    FunctionSpec(name="live_minute_engine", phase=6, trigger="http", http_paths=("/",), timeout_s=90,
+                 max_instances=1, handler="shared.live.engine:handle_minute_request",
+                 description="the minute of each running match, 4 ticks 15 s apart per invocation; "
+                             "writes minute fields only"),
+    FunctionSpec(name="live_watchdog", phase=6, trigger="http", http_paths=("/",), timeout_s=120,
+                 max_instances=1, handler="shared.live.watchdog:handle_watchdog_request",
+                 description="stale/frozen live matches: warn, forced reconcile, error"),
+    FunctionSpec(name="live_diary_sync", phase=6, trigger="http", http_paths=("/",), timeout_s=300,
+                 handler="shared.live.diary:handle_diary_request",
+                 description="creates today's and tomorrow's matches from the provider diary (the only creator)"),
+    FunctionSpec(name="live_read_api", phase=6, trigger="http",
+                 http_paths=("/matches/live", "/matches/diary", "/matches/{match_id}"),
+                 timeout_s=30, max_instances=20, concurrency=80, memory_mb=512,
+                 handler="shared.live.read_api:handle_read_request",
+                 description="live, diary and match reads from stored state only"),
 )
 
 _SUBSCRIPTIONS = (
@@ -191,6 +216,16 @@ _SCHEDULER_JOBS = (
     SchedulerJobSpec(name="phase5-status-0700", schedule="0 7 * * *", target_function="phase5_coordinator",
                      http_path="/status", http_method="GET", body={"date": "today"},
                      description="alert when prediction coverage < 90%"),
+    SchedulerJobSpec(name="live-poll-every-minute", schedule="* * * * *", target_function="live_poll",
+                     time_zone="Etc/UTC", body={}, description="data_update poll (backs up the push stream)"),
+    SchedulerJobSpec(name="live-minute-engine", schedule="* * * * *", target_function="live_minute_engine",
+                     time_zone="Etc/UTC", body={"ticks": 4},
+                     description="minute engine: one invocation a minute ticks every 15 s"),
+    SchedulerJobSpec(name="live-watchdog", schedule="* * * * *", target_function="live_watchdog",
+                     time_zone="Etc/UTC", body={}, description="stale/frozen ladder for live matches"),
+    SchedulerJobSpec(name="live-diary-sync", schedule="5 0 * * *", target_function="live_diary_sync",
+                     time_zone="Etc/UTC", body={"date": "today", "days": 2},
+                     description="creates today's and tomorrow's matches"),
 )
 
 _PHASES = (
@@ -204,6 +239,10 @@ _PHASES = (
               processors=tuple(PHASE4_GRAPH)),
     PhaseSpec(number=5, name="predictions", description="per-player predictions, fanned out and back in",
               processors=("phase5_coordinator", "phase5_prediction_worker")),
+    PhaseSpec(number=6, name="live", description="live match state: provider events, minute engine, watchdog, "
+                                                 "read API (SPEC §3)",
+              processors=("live_ingest", "live_poll", "live_minute_engine", "live_watchdog", "live_diary_sync",
+                          "live_read_api")),
 )
 
 TOPOLOGY = Topology(

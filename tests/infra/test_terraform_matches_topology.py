@@ -337,7 +337,8 @@ def test_every_oidc_token_is_minted_for_the_audience_the_function_checks():
     push = dynamic_block(resource("google_pubsub_subscription", "subscription"), "push_config")["content"][0]
     assert push["oidc_token"][0]["audience"] == "${local.function_audiences[push_config.value.push_function]}"
     job = resource("google_cloud_scheduler_job", "job")
-    assert job["http_target"][0]["oidc_token"][0]["audience"] == "${local.function_audiences[each.value.target_function]}"
+    audience = job["http_target"][0]["oidc_token"][0]["audience"]
+    assert audience == "${local.function_audiences[each.value.target_function]}"
     environment = resource("google_cloudfunctions2_function", "function")["service_config"][0]["environment_variables"]
     assert environment["SPORTSFLOW_AUTH_AUDIENCES"] == "${local.function_audiences[each.key]}"
     invokers = environment["SPORTSFLOW_ALLOWED_INVOKERS"]

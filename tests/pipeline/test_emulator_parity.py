@@ -35,7 +35,9 @@ def test_emulator_backend_matches_the_embedded_backend(emulator_settings, tmp_pa
     [emulated] = run_dates(emulator_settings, options, [DAY])
     assert checksums(emulated) == checksums(embedded)
     assert emulated.triggers == embedded.triggers == {
-        "phase2_to_phase3_orchestrator": 5, "phase3_to_phase4_orchestrator": 1, "phase4_orchestrator": 3}
+        "phase2_to_phase3_orchestrator": 5, "phase3_to_phase4_orchestrator": 1, "phase4_orchestrator": 3,
+        "phase5_coordinator": 1}
+    assert emulated.predictions["complete"] and emulated.predictions == embedded.predictions
     assert emulated.dead_letters == []
     # and again on the emulators: nothing is reprocessed, nothing duplicated
     [again] = run_dates(replace(emulator_settings, home=tmp_path / "emulator2"), options, [DAY])

@@ -11,7 +11,7 @@ from shared.pipeline.runner import Pipeline, RunOptions, run_dates
 
 DAY = date(2025, 1, 15)
 EXPECTED_TRIGGERS = {"phase2_to_phase3_orchestrator": 5, "phase3_to_phase4_orchestrator": 1,
-                     "phase4_orchestrator": 3}
+                     "phase4_orchestrator": 3, "phase5_coordinator": 1}
 
 
 PLAYER_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.player_daily_cache",

@@ -49,7 +49,7 @@ def _a_player(pipeline) -> int:
 def test_one_player_one_market_with_every_system_and_its_version(client, predicted):
     player = _a_player(predicted)
     response = client("/predictions", date=DAY.isoformat(), player=player, market="points")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.headers["X-Cache"] in ("hit", "miss")
     [body] = response.get_json()["predictions"]
     assert body["player_id"] == player and set(body["markets"]) == {"points"}
     systems = body["markets"]["points"]
@@ -92,10 +92,11 @@ def test_repeated_reads_are_served_from_the_cache_without_reading_the_store(pred
     counting = _CountingDocuments(documents, reads)
     cache = api.PredictionsCache(counting, clock=lambda: 0.0)
     player = {"date": DAY.isoformat(), "player": str(_a_player(predicted))}
-    first = api.predictions(counting, cache, player)
+    status, first, hit = api.predictions(counting, cache, player)
+    assert (status, hit) == (200, False)
     before = len(reads)
     for _ in range(50):
-        assert api.predictions(counting, cache, player) == first
+        assert api.predictions(counting, cache, player) == (200, first, True)
     assert len(reads) == before and cache.hit_rate == 50 / 51
 
 
@@ -105,7 +106,7 @@ def test_a_newer_version_landing_invalidates_the_dates_entries(predicted):
     now = [0.0]
     cache = api.PredictionsCache(documents, clock=lambda: now[0])
     query = {"date": DAY.isoformat(), "player": str(_a_player(predicted))}
-    _, before = api.predictions(documents, cache, query)
+    _, before, _ = api.predictions(documents, cache, query)
     pointer_path = f"phase5_dates/{DAY.isoformat()}"
     pointer = documents.get(pointer_path).data
     path = f"predictions/{DAY.isoformat()}/players/{query['player']}"
@@ -113,10 +114,10 @@ def test_a_newer_version_landing_invalidates_the_dates_entries(predicted):
     try:
         documents.set(path, {**original, "generation": 2, "batch_id": "newer"})
         documents.update(pointer_path, {"batch_id": "newer", "generation": 2, "completed_batch_id": "newer"})
-        assert api.predictions(documents, cache, query)[1] == before  # the token is re-read at most once a second
+        assert api.predictions(documents, cache, query)[1:] == (before, True)  # the token: re-read once a second
         now[0] += api.TOKEN_TTL_S + 0.01
-        _, after = api.predictions(documents, cache, query)
-        assert after["predictions"][0]["batch_id"] == "newer"
+        _, after, hit = api.predictions(documents, cache, query)
+        assert after["predictions"][0]["batch_id"] == "newer" and not hit
     finally:
         documents.set(path, original)
         documents.set(pointer_path, pointer)

@@ -7,8 +7,9 @@ need history — with the reason in `skipped`. Each Prediction names the model v
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ ARTIFACT_FORMAT = "sportsflow-model/1"
 UNTRAINED_VERSION = f"defaults-{MODEL_CODE_VERSION}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Prediction:
     game_date: date
     game_id: str
@@ -38,6 +39,17 @@ class Prediction:
     interval_low: float
     interval_high: float
     top_features: tuple[tuple[str, float], ...]
+
+
+_PREDICTION_FIELDS = tuple(f.name for f in fields(Prediction))
+
+
+def _new_prediction(*values: Any) -> Prediction:
+    """Prediction(*values) without the frozen __init__'s eleven object.__setattr__ calls (a third of
+    a batch's time): one __dict__ per instance. The instance is the same frozen Prediction."""
+    prediction = object.__new__(Prediction)
+    object.__setattr__(prediction, "__dict__", dict(zip(_PREDICTION_FIELDS, values)))
+    return prediction
 
 
 class LookAheadError(ValueError):
@@ -96,7 +108,7 @@ class ModelSet:
         if not rows:
             return []
         batch = batch_from_rows(rows)
-        self._refuse_look_ahead(batch)
+        self.check_no_look_ahead(batch)
         estimates = self.estimate(batch)
         return _predictions(batch, estimates, self._loaded)
 
@@ -111,7 +123,8 @@ class ModelSet:
     def intervals(self, system: str, market: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return interval_bounds(values, self._loaded[system].intervals[market])
 
-    def _refuse_look_ahead(self, batch: FeatureBatch) -> None:
+    def check_no_look_ahead(self, batch: FeatureBatch) -> None:
+        """LookAheadError when a model was trained on outcomes of a date in the batch (or later)."""
         first = batch.game_dates.min().astype(object)
         for system, item in self._loaded.items():
             if item.trained_through is not None and item.trained_through >= first:
@@ -132,32 +145,35 @@ def _from_artifact(version: str, artifact: Mapping[str, Any], load) -> _Loaded:
     return _Loaded(version, load(artifact["params"]), artifact["intervals"], through)
 
 
+_NAMES = np.array(CONTRIBUTION_NAMES, dtype=object)
+
+
 def _top_features(contributions: np.ndarray) -> list[tuple[tuple[str, float], ...]]:
-    """Each row's TOP_FEATURES largest contributions by size (non-zero ones only)."""
+    """Each row's TOP_FEATURES largest contributions by size, largest first (non-zero ones only)."""
     size = np.abs(contributions)
-    k = min(TOP_FEATURES, contributions.shape[1])
-    top = np.argpartition(-size, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(size, top, axis=1), axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    amounts = np.round(np.take_along_axis(contributions, top, axis=1), 4).tolist()
-    return [tuple((CONTRIBUTION_NAMES[j], a) for j, a in zip(indices, row_amounts) if a != 0.0)
-            for indices, row_amounts in zip(top.tolist(), amounts)]
+    rows = np.arange(len(size))
+    top = np.empty((len(size), TOP_FEATURES), dtype=np.int64)
+    for k in range(TOP_FEATURES):              # k passes of argmax beat a sort of every row
+        top[:, k] = size.argmax(axis=1)
+        size[rows, top[:, k]] = -1.0
+    amounts = np.round(np.take_along_axis(contributions, top, axis=1), 4)
+    result = list(map(tuple, map(zip, _NAMES[top].tolist(), amounts.tolist())))
+    for i in np.flatnonzero((amounts == 0.0).any(axis=1)).tolist():
+        result[i] = tuple(pair for pair in result[i] if pair[1] != 0.0)
+    return result
 
 
 def _predictions(batch: FeatureBatch, estimates: dict[str, dict[str, MarketEstimate]],
                  loaded: dict[str, _Loaded]) -> list[Prediction]:
-    columns = []   # per (market, system): its constant fields and per-row lists
+    """Built column by column (one market and system over every row at a time)."""
+    game_dates = batch.game_dates.astype(object).tolist()
+    out: list[Prediction] = []
     for market in MARKETS:
         for system, by_market in estimates.items():
             estimate = by_market[market]
             low, high = interval_bounds(estimate.values, loaded[system].intervals[market])
-            columns.append((market, system, loaded[system].version, np.round(estimate.values, 3).tolist(),
-                            np.round(low, 3).tolist(), np.round(high, 3).tolist(),
-                            _top_features(estimate.contributions)))
-    game_dates = batch.game_dates.astype(object).tolist()
-    out = []
-    for i, (game_date, game_id, player_id) in enumerate(zip(game_dates, batch.game_ids, batch.player_ids)):
-        for market, system, version, values, lows, highs, tops in columns:
-            out.append(Prediction(game_date, game_id, player_id, market, system, version, FEATURE_VERSION,
-                                  values[i], lows[i], highs[i], tops[i]))
+            out.extend(map(_new_prediction, game_dates, batch.game_ids, batch.player_ids, repeat(market),
+                           repeat(system), repeat(loaded[system].version), repeat(FEATURE_VERSION),
+                           np.round(estimate.values, 3).tolist(), np.round(low, 3).tolist(),
+                           np.round(high, 3).tolist(), _top_features(estimate.contributions)))
     return out

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.predictions.systems.data import CONTRIBUTION_INDEX, CONTRIBUTION_NAMES, PRIOR, RECENT_AVERAGES, \
-    FeatureBatch
+from shared.predictions.systems.data import CONTRIBUTION_INDEX, CONTRIBUTION_NAMES, PRIOR, RECENT_AVERAGES, FeatureBatch
 
 DEFAULT_PRIORS: dict[str, float] = {"points": 6.0, "rebounds": 2.5, "assists": 1.5, "threes": 0.6}
 

@@ -1,5 +1,5 @@
 """Rolling averages: a player's market average over the last 5/10 games and the season,
-blended with weights fit on history (least absolute deviations) (defaults before training)."""
+blended with weights fit on history by least absolute deviations (defaults before training)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +8,7 @@ import numpy as np
 
 from shared.predictions.systems.base import MarketEstimate, least_absolute_deviations
 from shared.predictions.systems.data import MARKETS, FeatureBatch, History
-from shared.predictions.systems.recent_form import DEFAULT_PRIORS, blend, filled_averages, fitted_prior, \
-    has_history
+from shared.predictions.systems.recent_form import DEFAULT_PRIORS, blend, filled_averages, fitted_prior, has_history
 
 _DEFAULT_WEIGHTS = {"points": [0.3, 0.4, 0.3], "rebounds": [0.5, 0.5], "assists": [0.5, 0.5], "threes": [0.5, 0.5]}
 

@@ -11,8 +11,13 @@ from typing import Any
 import numpy as np
 
 from shared.predictions.systems.base import MarketEstimate
-from shared.predictions.systems.data import CONTRIBUTION_INDEX, MARKETS, SIMILAR_PLAYERS_ADJUSTMENT, FeatureBatch, \
-    History
+from shared.predictions.systems.data import (
+    CONTRIBUTION_INDEX,
+    MARKETS,
+    SIMILAR_PLAYERS_ADJUSTMENT,
+    FeatureBatch,
+    History,
+)
 from shared.predictions.systems.recent_form import blend, has_history
 from shared.predictions.systems.rolling_average import RollingAverage
 
@@ -22,7 +27,7 @@ PROFILE: tuple[tuple[str, float], ...] = (  # feature, weight in the distance
     ("three_attempts_per36", 0.7), ("opponent_defensive_rating", 0.6), ("opponent_pace", 0.6), ("is_home", 0.4),
 )
 NEIGHBOURS = 50
-MAX_REFERENCE_GAMES = 6000   # the most recent games with history: bounds artifact size and latency
+MAX_REFERENCE_GAMES = 3000   # the most recent games with history: bounds artifact size and latency
 _CHUNK = 512
 _RATIO_LIMITS = (0.0, 5.0)
 

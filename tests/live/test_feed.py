@@ -1,0 +1,28 @@
+"""The local match feed: realistic scripts, and a chaotic run through the whole subsystem converging."""
+from __future__ import annotations
+
+import random
+
+from shared.live.feed import LiveFeed, SimClock, script_match
+from shared.live.local_run import chaos_faults, run_local
+
+
+def test_scripts_play_football_in_order_with_strictly_increasing_provider_times():
+    rng = random.Random(3)
+    for n in range(200):
+        events = script_match(rng, 1_767_000_000, cup=n % 2 == 0)
+        statuses = [e.status_id for e in events if e.status_id not in (9, 10)]
+        order = [s for i, s in enumerate(statuses) if i == 0 or statuses[i - 1] != s]
+        assert order in ([2, 3, 4, 8], [2, 3, 4, 5, 8], [2, 3, 4, 5, 7, 8])
+        assert all(a.at < b.at for a, b in zip(events, events[1:]))
+        assert order[-1] == 8 and (order[3] == 8 or n % 2 == 0)  # extra time only in cup matches
+
+
+def test_a_chaotic_run_converges_to_the_provider_and_keeps_the_watchdog_busy(tmp_path):
+    clock = SimClock(start=1_767_000_000, speed=600)
+    feed = LiveFeed.synthetic(6, clock, seed=2, chaos=5)
+    summary = run_local(tmp_path, feed, faults=chaos_faults(5), max_real_seconds=120)
+    assert summary["converged_to_provider_final_state"] == 6 and summary["still_live"] == 0
+    assert summary["push_verdicts"].get("duplicate", 0) > 0 and summary["push_verdicts"].get("stale", 0) > 0
+    assert summary["watchdog_flags"]  # silent matches were flagged
+    assert summary["dead_letters"] == 0
