@@ -78,6 +78,25 @@ class DuckDBWarehouse:
                 [spec.qualified_name, batch_id, len(conformed)])
         return len(conformed)
 
+    def append_unique(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]) -> int:
+        """Append the rows whose `key` no row of the table has yet, in one statement (so at
+        once): appending the same rows again appends nothing. Returns rows appended."""
+        conformed = conform_rows(spec, rows)
+        if not conformed:
+            return 0
+        names = ", ".join(f'"{f.name}"' for f in spec.fields)
+        columns = ", ".join(f'UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[])) AS "{f.name}"' for f in spec.fields)
+        same_key = " AND ".join(f'held."{checked_identifier(k)}" = new."{checked_identifier(k)}"' for k in key)
+        values = [[_to_duckdb_value(f, row[f.name]) for row in conformed] for f in spec.fields]
+        with self._lock:
+            try:
+                appended = self._connection.execute(
+                    f"INSERT INTO {_table(spec)} ({names}) SELECT {names} FROM (SELECT {columns}) AS new "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {_table(spec)} AS held WHERE {same_key})", values).fetchone()
+            except duckdb.Error as err:
+                raise WarehouseError(f"append failed: {err}") from err
+        return int(appended[0]) if appended else 0
+
     def replace_partition(self, spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> int:
         conformed = conform_rows(spec, rows)
         rows_in_partition(spec, partition, conformed)
