@@ -83,6 +83,7 @@ variable "functions" {
     memory_mb       = number
     max_instances   = number
     concurrency     = number
+    api             = bool
   }))
 
   validation {
@@ -247,7 +248,7 @@ variable "alert_thresholds" {
 }
 
 variable "api_invokers" {
-  description = "Service-account e-mails allowed to call the HTTP APIs (e.g. the predictions API); each gets roles/run.invoker on the HTTP functions and is checked again in the function."
+  description = "Service-account e-mails allowed to call the client-facing HTTP APIs (functions with api = true in the topology: the predictions and live read APIs); each gets roles/run.invoker on those only and is checked again in the function."
   type        = list(string)
   default     = []
 }

@@ -66,11 +66,14 @@ def test_the_whole_date_and_its_coverage(client, predicted):
     assert body["count"] == batch.expected
     coverage = client("/predictions/coverage", date=DAY.isoformat()).get_json()
     assert coverage == {"date": DAY.isoformat(), "batch_id": batch.batch_id, "generation": 1,
-                        "requested": batch.expected, "predicted": batch.expected, "coverage": 1.0, "complete": True}
+                        "requested": batch.expected, "predicted": batch.expected, "coverage": 1.0, "complete": True,
+                        "superseded": False}
 
 
 @pytest.mark.parametrize("query, status", [
     ({}, 400), ({"date": "yesterday"}, 400), ({"date": DAY.isoformat(), "player": "1; drop"}, 400),
+    ({"date": "20250115"}, 400), ({"date": "2025-W03-3"}, 400), ({"date": "9999-12-31"}, 400),
+    ({"date": DAY.isoformat(), "player": "\u00b2"}, 400), ({"date": DAY.isoformat(), "player": "\u0661\u0662"}, 400),
     ({"date": DAY.isoformat(), "market": "steals"}, 400), ({"date": DAY.isoformat(), "player": "1"}, 404),
 ])
 def test_bad_requests_say_what_is_wrong(client, query, status):

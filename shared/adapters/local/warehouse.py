@@ -11,6 +11,7 @@ Rows are checked by the port's row contract (`shared.ports.warehouse_rows`).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import date, timezone
 from pathlib import Path
@@ -37,11 +38,23 @@ _TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
 
 # ---- the DuckDB adapter ----------------------------------------------------------------------
 
+class WarehouseInUse(WarehouseError):
+    """The embedded warehouse admits one process at a time."""
+
+
 class DuckDBWarehouse:
     """Warehouse port on one DuckDB database file (":memory:" for tests)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._connection = duckdb.connect(str(path))
+        try:
+            self._connection = duckdb.connect(str(path))
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower():
+                raise
+            holder = re.search(r"PID (\d+)", str(err))
+            raise WarehouseInUse(f"the warehouse {path} is in use by another process"
+                                 f"{f' (PID {holder.group(1)})' if holder else ''}, e.g. `sportsflow serve` or a "
+                                 "running `sportsflow run`: stop it, or use another --home") from None
         self._lock = threading.RLock()
         self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.execute("CREATE SCHEMA IF NOT EXISTS _sportsflow")
