@@ -9,6 +9,7 @@ from rich.console import Console
 
 from shared.config import Settings
 from shared.runtime import auth
+from shared.runtime.entrypoints import EMBEDDED_TOPOLOGY
 from shared.runtime.handlers import is_implemented
 from shared.runtime.http_app import http_functions, wsgi_app
 from shared.topology import TOPOLOGY
@@ -35,7 +36,7 @@ def serve(ctx: typer.Context,
         raise typer.BadParameter(f"{function} is in the topology but not implemented yet", param_hint="FUNCTION")
     # The served process builds its Services from the environment, like a deployed function.
     os.environ.update({"SPORTSFLOW_BACKEND": settings.backend, "SPORTSFLOW_HOME": str(settings.home.resolve()),
-                       "THREADS": str(threads)})
+                       "THREADS": str(threads), EMBEDDED_TOPOLOGY: "1"})
     token = os.environ.get("SPORTSFLOW_DEV_TOKEN") or auth.dev_token(settings.home, "dev-token")
     del token  # created if absent; printed nowhere (it is a secret): read it from the file
     err.print(f"serving [bold]{function}[/bold] on http://{host}:{port} ({settings.backend}, home {settings.home})\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 from typing import Callable
@@ -33,7 +34,21 @@ def process_services() -> Services:
         if _services is None:
             configure_logging()
             _services = Services(Settings.from_env())
+            if _services.settings.backend == "local" and os.environ.get(EMBEDDED_TOPOLOGY) == "1":
+                _deploy_embedded(_services)
         return _services
+
+
+EMBEDDED_TOPOLOGY = "SPORTSFLOW_EMBEDDED_TOPOLOGY"
+
+
+def _deploy_embedded(services: Services) -> None:
+    """`sportsflow serve` on the local backend: the served function's process also runs the rest
+    of the topology in process (the embedded bus, dispatching on threads), so what it publishes is
+    delivered — as Pub/Sub and the deployed functions would."""
+    from shared.runtime.embedded import EmbeddedDeployment
+    EmbeddedDeployment(services).deploy()
+    services.bus.start(workers=4)
 
 
 def pubsub_entry_point(function_name: str, handler: Handler | None = None) -> Callable:
