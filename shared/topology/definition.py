@@ -82,6 +82,10 @@ _TOPICS = (
               description="one live-match provider event (the MQTT/WebSocket stream bridged onto Pub/Sub)"),
     TopicSpec(name="settlement-jobs", message_type="Job",
               description="settle one ended match (job contract; SPEC §4)"),
+    TopicSpec(name="game-final", message_type="GameFinal",
+              description="an MLB game is final (version 1) or a source corrected it (version 2, ...)"),
+    TopicSpec(name="validation-decided", message_type="ValidationDecided",
+              description="one promotion of one game version was decided or sent to review"),
 )
 
 
@@ -165,7 +169,7 @@ _FUNCTIONS = (
                  description="runs the five prediction systems for one player"),
     FunctionSpec(name="predictions_api", phase=5, trigger="http",
                  http_paths=("/predictions", "/predictions/coverage"),
-                 handler="shared.predictions.api:app", publishes=(),
+                 handler="shared.predictions.api:app", publishes=(), api=True,
                  description="serves the predictions projection the workers maintain, cached per version"),
     FunctionSpec(name="live_ingest", phase=6, trigger="topic", trigger_topic="live-provider-events",
                  concurrency=1, max_instances=20,
@@ -187,7 +191,7 @@ _FUNCTIONS = (
                  description="creates today's and tomorrow's matches from the provider diary (the only creator)"),
     FunctionSpec(name="live_read_api", phase=6, trigger="http",
                  http_paths=("/matches/live", "/matches/diary", "/matches/{match_id}"),
-                 timeout_s=30, max_instances=20, concurrency=80, memory_mb=512,
+                 timeout_s=30, max_instances=20, concurrency=80, memory_mb=512, api=True,
                  handler="shared.live.read_api:handle_read_request",
                  description="live, diary and match reads from stored state only"),
     FunctionSpec(name="executions_admin", phase=6, trigger="http",
@@ -197,6 +201,19 @@ _FUNCTIONS = (
     FunctionSpec(name="settlement_worker", phase=6, trigger="topic", trigger_topic="settlement-jobs",
                  handler="shared.tournaments.worker:handle_settlement_job", publishes=(),
                  description="settles one ended match exactly once and refreshes its leaderboards"),
+    FunctionSpec(name="validation_monitor", phase=6, trigger="http", http_paths=("/",),
+                 handler="shared.validation.handlers:monitor_http", publishes=("game-final",), timeout_s=120,
+                 description="polls both result sources' scoreboards; announces each final game once per version"),
+    FunctionSpec(name="outcome_validation", phase=6, trigger="topic", trigger_topic="game-final",
+                 handler="shared.validation.handlers:handle_game_final", publishes=("validation-decided",),
+                 timeout_s=60, max_instances=50,
+                 description="validates every promotion of a game: consensus, evidence, Merkle log, review queue"),
+    FunctionSpec(name="validation_notifier", phase=6, trigger="topic", trigger_topic="validation-decided",
+                 handler="shared.validation.handlers:handle_decision", timeout_s=60,
+                 description="delivers each decision through the notification adapter (log, webhook, e-mail)"),
+    FunctionSpec(name="validation_synthetic", phase=6, trigger="http", http_paths=("/",),
+                 handler="shared.validation.handlers:synthetic_http", publishes=("game-final",), timeout_s=120,
+                 description="runs a synthetic game through the whole validation path; alerts when it fails"),
 )
 
 # Job types' own retry policies (SPEC §4: retries with backoff by job type, then the dead letter).
@@ -242,6 +259,12 @@ _SCHEDULER_JOBS = (
     SchedulerJobSpec(name="live-diary-sync", schedule="5 0 * * *", target_function="live_diary_sync",
                      time_zone="Etc/UTC", body={"date": "today", "days": 2},
                      description="creates today's and tomorrow's matches"),
+    SchedulerJobSpec(name="validation-monitor-every-minute", schedule="* * * * *",
+                     target_function="validation_monitor", body={"date": "today"},
+                     description="poll the result sources' scoreboards for today's MLB games"),
+    SchedulerJobSpec(name="validation-synthetic-every-5-minutes", schedule="*/5 * * * *",
+                     target_function="validation_synthetic", body={},
+                     description="synthetic validation through the whole path (SPEC §2)"),
 )
 
 _PHASES = (

@@ -4,6 +4,7 @@ import os
 from typer.testing import CliRunner
 
 from shared.cli.app import app
+from shared.runtime.entrypoints import EMBEDDED_TOPOLOGY
 
 
 def test_serve_passes_workers_and_threads_to_the_functions_framework_server(tmp_path, monkeypatch):
@@ -14,7 +15,7 @@ def test_serve_passes_workers_and_threads_to_the_functions_framework_server(tmp_
             seen.update(host=host, port=port, workers=os.environ["WORKERS"], threads=os.environ["THREADS"])
 
     monkeypatch.setattr("functions_framework._http.create_server", lambda app, debug: Server())
-    for name in ("WORKERS", "THREADS", "SPORTSFLOW_BACKEND", "SPORTSFLOW_HOME"):
+    for name in ("WORKERS", "THREADS", "SPORTSFLOW_BACKEND", "SPORTSFLOW_HOME", EMBEDDED_TOPOLOGY):
         monkeypatch.delenv(name, raising=False)  # serve sets them; monkeypatch restores them after the test
     result = CliRunner().invoke(app, ["--home", str(tmp_path), "serve", "live_read_api", "--port", "8099",
                                       "--workers", "3", "--threads", "8"], catch_exceptions=False)
