@@ -33,6 +33,9 @@ def serve(ctx: typer.Context,
     if function not in http_functions():
         raise typer.BadParameter(f"{function!r} is not an HTTP function; choose one of "
                                  f"{', '.join(http_functions())}", param_hint="FUNCTION")
+    if settings.backend == "local" and workers > 1:
+        raise typer.BadParameter("the embedded backend admits one process per home (DuckDB): use --threads, "
+                                 "or --backend emulator for several workers", param_hint="--workers")
     if not is_implemented(TOPOLOGY.function(function)):
         raise typer.BadParameter(f"{function} is in the topology but not implemented yet", param_hint="FUNCTION")
     # The served process builds its Services from the environment, like a deployed function.

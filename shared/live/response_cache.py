@@ -44,7 +44,7 @@ class CachedBody:
 
         gzip_etag = f"{self.etag}-gzip"
         wants_gzip = request.accept_encodings["gzip"] > 0
-        headers = {"Cache-Control": f"public, max-age={int(CACHE_SECONDS)}", "Vary": "Accept-Encoding",
+        headers = {"Cache-Control": f"private, max-age={int(CACHE_SECONDS)}", "Vary": "Accept-Encoding",
                    "ETag": f'"{gzip_etag if wants_gzip else self.etag}"'}
         if request.if_none_match.contains_weak(self.etag) or request.if_none_match.contains_weak(gzip_etag):
             return flask.Response(status=304, headers=headers)
