@@ -82,6 +82,8 @@ _TOPICS = (
               description="one live-match provider event (the MQTT/WebSocket stream bridged onto Pub/Sub)"),
     TopicSpec(name="settlement-jobs", message_type="Job",
               description="settle one ended match (job contract; SPEC §4)"),
+    TopicSpec(name="ingestion-jobs", message_type="Job",
+              description="ingest a tournament's fixtures or results from the provider (job contract; SPEC §4)"),
 )
 
 
@@ -191,17 +193,24 @@ _FUNCTIONS = (
                  handler="shared.live.read_api:handle_read_request",
                  description="live, diary and match reads from stored state only"),
     FunctionSpec(name="executions_admin", phase=6, trigger="http",
-                 http_paths=("/settlements", "/executions", "/executions/{id}", "/executions/{id}/cancel", "/health"),
-                 handler="shared.executions.admin:handle_admin_request", publishes=("settlement-jobs",),
+                 http_paths=("/settlements", "/executions", "/executions/{id}", "/executions/{id}/cancel", "/health",
+                             "/ingestions"),
+                 handler="shared.executions.admin:handle_admin_request",
+                 publishes=("settlement-jobs", "ingestion-jobs"),
                  description="admin commands (202 + execution id), executions list/show/cancel, audited; /health"),
     FunctionSpec(name="settlement_worker", phase=6, trigger="topic", trigger_topic="settlement-jobs",
                  handler="shared.tournaments.worker:handle_settlement_job", publishes=(),
                  description="settles one ended match exactly once and refreshes its leaderboards"),
+    FunctionSpec(name="ingestion_worker", phase=6, trigger="topic", trigger_topic="ingestion-jobs",
+                 handler="shared.ingestion.worker:handle_ingestion_job", publishes=("settlement-jobs",),
+                 description="fetches a tournament's fixtures or results, upserts them exactly once, stores "
+                             "the report (success or failure), announces it, enqueues settlements of ended matches"),
 )
 
 # Job types' own retry policies (SPEC §4: retries with backoff by job type, then the dead letter).
 _JOB_SUBSCRIPTIONS = (
     _push("settlement-jobs", "settlement_worker", attempts=10),
+    _push("ingestion-jobs", "ingestion_worker", attempts=5),
 )
 
 _SUBSCRIPTIONS = (
