@@ -225,11 +225,13 @@ def test_a_crash_between_the_upsert_and_the_completion_recovers_on_redelivery(se
                                                                         match.status_timestamp)).status == "applied"
 
 
-def test_a_publish_of_a_settlement_that_timed_out_after_delivery_does_not_settle_twice(services, ingest):
+@pytest.mark.parametrize("nth", [1, 2])
+def test_a_publish_of_a_settlement_that_timed_out_after_delivery_does_not_settle_twice(services, ingest, nth):
+    """The nth settlement publish times out after Pub/Sub took it: the redelivered ingestion
+    enqueues that one again (a duplicate settlement, a no-op) and never the ones before it."""
     ingest("fixtures")
     _exact_guesses_on_round_1(services)
-    crash = CrashOnce(crash_points.PUBLISH_DELIVERED)
-    crash.at = lambda point, context, crash=crash: _time_out_once(crash, point, context)
+    crash = TimeOutNthSettlementPublish(nth)
     crash_points.install(crash)
     try:
         body = ingest("results", as_of=AFTER_ROUND_1.isoformat())
@@ -241,10 +243,15 @@ def test_a_publish_of_a_settlement_that_timed_out_after_delivery_does_not_settle
     assert _settled_points(services) == (15, 3)
 
 
-def _time_out_once(crash, point, context):
-    if point == crash_points.PUBLISH_DELIVERED and context.get("topic") == "settlement-jobs" and not crash.fired:
-        crash.fired = True
-        crash_points.fire(point, context)
+class TimeOutNthSettlementPublish:
+    def __init__(self, nth):
+        self.nth, self.seen = nth, 0
+
+    def at(self, point, context):
+        if point == crash_points.PUBLISH_DELIVERED and context.get("topic") == "settlement-jobs":
+            self.seen += 1
+            if self.seen == self.nth:
+                crash_points.fire(point, context)
 
 
 def test_a_reused_snapshot_version_with_other_content_is_flagged_and_not_applied(services, ingest):
