@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from shared.config import ConfigError, Settings
-from shared.ports.notifier import NotificationFailed, Notice, Notifier
+from shared.ports.notifier import Notice, NotificationFailed, Notifier
 
 log = logging.getLogger("sportsflow.notifications")
 

@@ -12,7 +12,7 @@ import pytest
 
 from shared.adapters.notifiers import EmailStubNotifier, LogNotifier, WebhookNotifier, notifier_for
 from shared.config import ConfigError, Settings
-from shared.ports.notifier import NotificationFailed, Notice
+from shared.ports.notifier import Notice, NotificationFailed
 
 NOTICE = Notice(notice_id="ingestion:e1:1", subject="ingestion fixtures of t1: completed (apply)",
                 outcome="completed", execution_id="e1", report_key="ingestion-reports/t1/e1/attempt-001.json",
