@@ -41,7 +41,8 @@ resource "google_cloudfunctions2_function" "function" {
       SPORTSFLOW_RAW_BUCKET      = google_storage_bucket.raw.name
       # Verified in the function as well as by the platform (shared/runtime/auth.py).
       SPORTSFLOW_AUTH_AUDIENCES   = local.function_audiences[each.key]
-      SPORTSFLOW_ALLOWED_INVOKERS = join(",", concat([google_service_account.push_invoker.email, google_service_account.scheduler_invoker.email], var.api_invokers, var.admin_principals))
+      SPORTSFLOW_ALLOWED_INVOKERS = join(",", concat([google_service_account.push_invoker.email, google_service_account.scheduler_invoker.email], each.value.api ? var.api_invokers : [], var.admin_principals))
+      SPORTSFLOW_PUSH_INVOKER     = google_service_account.push_invoker.email
       SPORTSFLOW_ADMIN_PRINCIPALS = join(",", var.admin_principals)
       # Ingestion (shared/ingestion): the fixtures provider and how outcomes are announced.
       SPORTSFLOW_FIXTURES_PROVIDER_URL = var.fixtures_provider_url
@@ -75,9 +76,13 @@ resource "google_cloud_run_v2_service_iam_member" "push_invoker" {
   member   = google_service_account.push_invoker.member
 }
 
-# Clients of the HTTP APIs (e.g. the predictions API) and operators.
+# Clients of the client-facing APIs (api = true in the topology) on those functions only, and
+# operators (admin principals) on every HTTP function.
 resource "google_cloud_run_v2_service_iam_member" "api_invoker" {
-  for_each = { for pair in setproduct(tolist(local.http_functions), concat(var.api_invokers, var.admin_principals)) : "${pair[0]}|${pair[1]}" => pair }
+  for_each = merge(
+    { for pair in setproduct(tolist(local.api_functions), var.api_invokers) : "${pair[0]}|${pair[1]}" => pair },
+    { for pair in setproduct(tolist(local.http_functions), var.admin_principals) : "${pair[0]}|${pair[1]}" => pair },
+  )
 
   project  = var.project_id
   location = var.region

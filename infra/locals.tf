@@ -20,4 +20,5 @@ locals {
   # run.app URL is only known after it exists).
   function_audiences = { for name, id in local.function_ids : name => "https://${var.region}-${var.project_id}.cloudfunctions.net/${id}" }
   http_functions     = toset([for name, fn in var.functions : name if fn.trigger == "http"])
+  api_functions      = toset([for name, fn in var.functions : name if fn.api])
 }

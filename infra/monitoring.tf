@@ -44,6 +44,11 @@ locals {
       filter      = "jsonPayload.message=\"synthetic validation failed\""
       labels      = []
     }
+    source_disagreement_drift = {
+      description = "A result source's recent disagreement rate rose above its norm (labelled by source)."
+      filter      = "jsonPayload.message=\"source disagreement drift\""
+      labels      = ["source"]
+    }
     live_match_stale = {
       description = "The live-match watchdog flagged a stale or frozen match (labelled by ladder step)."
       filter      = "jsonPayload.message=\"live match stale\""
@@ -72,6 +77,11 @@ locals {
       severity      = "ERROR"
       metric_filter = ""
       documentation = "The synthetic validation that runs every 5 minutes failed (SPEC §2). The log line names the failing step."
+    }
+    source_disagreement_drift = {
+      severity      = "WARNING"
+      metric_filter = ""
+      documentation = "A result source disagrees with the others more than usual (SPEC §2 source reliability). `sportsflow validation sources` shows its rates; check its payloads in the review queue and lower its weight if it stays wrong."
     }
     live_match_stale = {
       severity      = "ERROR"

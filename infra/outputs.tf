@@ -30,3 +30,8 @@ output "function_service_accounts" {
   description = "Function name -> its own service account email."
   value       = { for name, account in google_service_account.function : name => account.email }
 }
+
+output "evidence_replica_bucket" {
+  description = "Cross-region copy of the evidence (locked retention, COLDLINE), filled daily by Storage Transfer."
+  value       = google_storage_bucket.evidence_replica.name
+}

@@ -18,11 +18,110 @@ resource "google_storage_bucket" "evidence" {
     retention_period = var.evidence_retention_days * 86400
   }
 
+  # Evidence is read rarely after a promotion settles: colder storage after 90 days (seed 000).
+  # A storage-class change keeps retention, holds and the bytes; it is not a rewrite.
+  lifecycle_rule {
+    condition {
+      age = var.evidence_cold_after_days
+    }
+    action {
+      type          = "SetStorageClass"
+      storage_class = "COLDLINE"
+    }
+  }
+
   lifecycle {
     prevent_destroy = true
   }
 
   depends_on = [google_project_service.enabled]
+}
+
+# The second, cross-region copy of the evidence (seed 000: daily cross-region backups). Same
+# locked retention floor, so the copy is as undeletable as the original; colder from the start.
+resource "google_storage_bucket" "evidence_replica" {
+  name                        = "${local.evidence_bucket}-replica"
+  location                    = var.evidence_replica_location
+  storage_class               = "COLDLINE"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  enable_object_retention     = true
+
+  retention_policy {
+    is_locked        = true
+    retention_period = var.evidence_retention_days * 86400
+  }
+
+  lifecycle {
+    prevent_destroy = true
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+data "google_storage_transfer_project_service_account" "default" {
+  project = var.project_id
+}
+
+resource "google_storage_bucket_iam_member" "evidence_transfer_reader" {
+  bucket = google_storage_bucket.evidence.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
+}
+
+resource "google_storage_bucket_iam_member" "evidence_transfer_writer" {
+  bucket = google_storage_bucket.evidence_replica.name
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
+}
+
+resource "google_storage_bucket_iam_member" "evidence_transfer_bucket_reader" {
+  for_each = toset([google_storage_bucket.evidence.name, google_storage_bucket.evidence_replica.name])
+  bucket   = each.value
+  role     = "roles/storage.legacyBucketReader"
+  member   = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
+}
+
+# Daily copy of new evidence objects; never deletes or overwrites in the replica (create-only).
+resource "google_storage_transfer_job" "evidence_replica" {
+  description = "sportsflow evidence: daily cross-region copy"
+  project     = var.project_id
+
+  transfer_spec {
+    gcs_data_source {
+      bucket_name = google_storage_bucket.evidence.name
+    }
+    gcs_data_sink {
+      bucket_name = google_storage_bucket.evidence_replica.name
+    }
+    transfer_options {
+      overwrite_objects_already_existing_in_sink = false
+      delete_objects_from_source_after_transfer  = false
+      delete_objects_unique_in_sink              = false
+    }
+  }
+
+  schedule {
+    schedule_start_date {
+      year  = 2025
+      month = 1
+      day   = 1
+    }
+    start_time_of_day {
+      hours   = 3
+      minutes = 30
+      seconds = 0
+      nanos   = 0
+    }
+    repeat_interval = "86400s"
+  }
+
+  depends_on = [
+    google_storage_bucket_iam_member.evidence_transfer_reader,
+    google_storage_bucket_iam_member.evidence_transfer_writer,
+    google_storage_bucket_iam_member.evidence_transfer_bucket_reader,
+  ]
 }
 
 resource "google_storage_bucket" "raw" {

@@ -44,6 +44,7 @@ variable "enabled_apis" {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "storage.googleapis.com",
+    "storagetransfer.googleapis.com",
   ]
 }
 
@@ -82,6 +83,7 @@ variable "functions" {
     memory_mb       = number
     max_instances   = number
     concurrency     = number
+    api             = bool
   }))
 
   validation {
@@ -174,6 +176,18 @@ variable "evidence_retention_days" {
   default     = 2555
 }
 
+variable "evidence_cold_after_days" {
+  description = "Evidence older than this moves to the COLDLINE storage class (seed 000: cold storage after 90 days)."
+  type        = number
+  default     = 90
+}
+
+variable "evidence_replica_location" {
+  description = "Region of the second, cross-region copy of the evidence (a different region than storage_location)."
+  type        = string
+  default     = "EUROPE-WEST1"
+}
+
 variable "raw_lifecycle" {
   description = "Raw payloads: move to colder storage, then delete (days since creation)."
   type = object({
@@ -234,7 +248,7 @@ variable "alert_thresholds" {
 }
 
 variable "api_invokers" {
-  description = "Service-account e-mails allowed to call the HTTP APIs (e.g. the predictions API); each gets roles/run.invoker on the HTTP functions and is checked again in the function."
+  description = "Service-account e-mails allowed to call the client-facing HTTP APIs (functions with api = true in the topology: the predictions and live read APIs); each gets roles/run.invoker on those only and is checked again in the function."
   type        = list(string)
   default     = []
 }

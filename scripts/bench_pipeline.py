@@ -1,16 +1,20 @@
-"""Pipeline benchmarks on the embedded backend (issue 4 targets):
+"""Pipeline benchmarks on the embedded backend (issue 10 targets), each the real CLI in a child
+process with its own fresh SPORTSFLOW_HOME, process start included:
 
-- one day end to end (scrape → Phases 2–4 → report), fresh state each run: target < 5 s
-- the whole 2024-25 regular season as a `backfill` over replay data: target < 5 min wall, < 1 GiB peak
+- one day (2025-01-15, replay data) end to end: target < 1 s (median);
+- the season's opening night (2024-10-22, 2 games): proportionally cheaper than a full date;
+- the whole 2024-25 regular season as a `backfill`: target < 60 s wall, < 400 MiB peak RSS;
+  then the same backfill again on the same home (resumed, every date finished): target < 2 s.
 
-Usage: python scripts/bench_pipeline.py [--data ../shared/data] [--day-runs 5] [--skip-season]
-Each measurement runs the real CLI in a child process with its own SPORTSFLOW_HOME.
+`--baseline DIR` runs every measurement also with the code of another checkout (e.g. main),
+interleaved A B A B so both see the same machine, and prints the ratios this/baseline.
+
+Usage: python scripts/bench_pipeline.py [--data ../shared/data] [--day-runs 5] [--skip-season] [--baseline DIR]
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -20,38 +24,64 @@ from pathlib import Path
 
 SEASON = ("2024-10-22", "2025-04-13")
 DAY = "2025-01-15"
+OPENING_NIGHT = SEASON[0]
+REPO = Path(__file__).resolve().parents[1]
 
 
-def timed(args: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of the CLI run in a child process with a fresh home."""
-    with tempfile.TemporaryDirectory(prefix="sportsflow-bench-") as home:
-        env = {**os.environ, "SPORTSFLOW_HOME": home}
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(code: Path, args: list[str], home: str | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of the CLI of checkout `code` run in a child process."""
+    with tempfile.TemporaryDirectory(prefix="sportsflow-bench-") as fresh:
+        env = {**os.environ, "SPORTSFLOW_HOME": home or fresh, "PYTHONPATH": str(code)}
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "shared.cli.app", *args], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        child = subprocess.Popen([sys.executable, "-m", "shared.cli.app", *args], env=env, cwd=code,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
         wall = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all children so far: report it only when it rose.
-    return wall, max(peak, before) / 1024
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed in {code} (exit {child.returncode})")
+    return wall, usage.ru_maxrss / 1024
+
+
+def report(label: str, ours: list[float], theirs: list[float], unit: str = "s") -> None:
+    line = f"{label}: median {statistics.median(ours):.2f} {unit} (min {min(ours):.2f}, max {max(ours):.2f}, " \
+           f"{len(ours)} runs)"
+    if theirs:
+        ratios = [a / b for a, b in zip(ours, theirs)]
+        line += f"; baseline median {statistics.median(theirs):.2f} {unit}, ratio {statistics.median(ratios):.2f}x"
+    print(line, flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=REPO.parents[0] / "shared" / "data")
     parser.add_argument("--day-runs", type=int, default=5)
     parser.add_argument("--skip-season", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with, interleaved")
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"replay data not found at {args.data}: pass --data")
     source = f"replay:{args.data}"
-    days = [timed(["run", "--date", DAY, "--source", source, "--json"])[0] for _ in range(args.day_runs)]
-    print(f"one day ({DAY}, replay, embedded, process start included): median {statistics.median(days):.2f} s, "
-          f"min {min(days):.2f} s, max {max(days):.2f} s over {len(days)} runs (target < 5 s)")
-    if not args.skip_season:
-        wall, peak = timed(["backfill", "--start", SEASON[0], "--end", SEASON[1], "--source", source])
-        print(f"season backfill {SEASON[0]}..{SEASON[1]} (174 dates): {wall:.1f} s wall (target < 300 s), "
-              f"peak RSS {peak:.0f} MiB (target < 1024 MiB)")
+    codes = [REPO] + ([args.baseline.resolve()] if args.baseline else [])
+    for label, day in (("one day", DAY), ("opening night", OPENING_NIGHT)):
+        runs: dict[Path, list[float]] = {code: [] for code in codes}
+        for _ in range(args.day_runs):
+            for code in codes:
+                runs[code].append(timed(code, ["run", "--date", day, "--source", source, "--json"])[0])
+        report(f"{label} ({day}, replay, embedded, CLI)", runs[REPO], runs[codes[1]] if args.baseline else [])
+    if args.skip_season:
+        return
+    walls, peaks, resumed = {}, {}, {}
+    for code in codes:
+        with tempfile.TemporaryDirectory(prefix="sportsflow-season-") as home:
+            backfill = ["backfill", "--start", SEASON[0], "--end", SEASON[1], "--source", source]
+            walls[code], peaks[code] = timed(code, backfill, home)
+            resumed[code] = timed(code, backfill, home)[0]
+    for code in codes:
+        print(f"season backfill {SEASON[0]}..{SEASON[1]} ({code}): {walls[code]:.1f} s wall (target < 60 s), "
+              f"peak RSS {peaks[code]:.0f} MiB (target < 400 MiB); resumed rerun {resumed[code]:.2f} s (target < 2 s)")
+    if args.baseline:
+        print(f"season ratio this/baseline: {walls[REPO] / walls[codes[-1]]:.2f}x wall")
 
 
 if __name__ == "__main__":

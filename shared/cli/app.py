@@ -10,12 +10,14 @@ from rich.console import Console
 
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
+from shared.cli.evidence import register as register_evidence_commands
 from shared.cli.executions import register as register_executions_commands
 from shared.cli.ingest import register as register_ingest_command
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
+from shared.cli.validation import register as register_validation_commands
 from shared.config import BACKENDS, ConfigError, Settings
 from shared.observability.logging import configure_logging
 from shared.runtime.handlers import is_implemented
@@ -77,6 +79,8 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 
 register_pipeline_commands(app)
 register_serve_command(app)
+register_validation_commands(app)
+register_evidence_commands(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
 register_live_commands(app)
 app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")

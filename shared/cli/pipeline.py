@@ -37,7 +37,7 @@ def run(ctx: typer.Context,
         seed: int = typer.Option(0, help="seed of the synthetic season"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object (tables, checksums, triggers, "
                                                             "dead letters)")):
-    """Run the pipeline for one date: scrape, then Phases 2–4, then report every table."""
+    """Run the pipeline for one date: scrape, then Phases 2–5 (predictions), then report every table."""
     settings = _settings(ctx, backend)
     options = RunOptions(source=_checked_source(source), seed=seed, chaos_seed=chaos)
     with _failures_explained(), err.status(f"running {day.date()} on {settings.backend}") as spinner:
@@ -71,6 +71,7 @@ def backfill(ctx: typer.Context,
     if not days:
         raise typer.BadParameter("--end is before --start")
     counts = {"run": 0, "skipped": 0, "rows": 0, "unfinished": 0}
+    unfinished_dates: list[str] = []
     began = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
@@ -85,7 +86,9 @@ def backfill(ctx: typer.Context,
                 else:
                     counts["run"] += 1
                     counts["rows"] += sum(t.rows for t in report.tables)
-                    counts["unfinished"] += not report.finished and not raw_only
+                    if not report.finished and not raw_only:
+                        counts["unfinished"] += 1
+                        unfinished_dates.append(day.isoformat())
                 bar.advance(task)
     what = "stale dates recomputed" if stale else "dates run"
     err.print(f"backfill {days[0]}..{days[-1]}: {counts['run']} {what}, {counts['skipped']} skipped "
@@ -95,8 +98,8 @@ def backfill(ctx: typer.Context,
         err.print("raw tables only: Phase 3 is held for these dates; release one with "
                   "`sportsflow release --date D` (or `--start/--end`)")
     if counts["unfinished"]:
-        err.print(f"[red]error:[/red] {counts['unfinished']} date(s) did not finish; "
-                  "`sportsflow status --date D` says what is missing")
+        err.print(f"[red]error:[/red] {counts['unfinished']} date(s) did not finish ({', '.join(unfinished_dates[:10])}"
+                  f"{', …' if len(unfinished_dates) > 10 else ''}); `sportsflow status --date D` says what is missing")
         raise typer.Exit(1)
 
 
@@ -126,6 +129,8 @@ def status(ctx: typer.Context,
         services = Services(settings)
         state = date_status(services.documents, day.date())
         predictions = coverage(services, day.date())
+        from shared.pipeline.status import predictions_finished
+        predictions_done = predictions_finished(services.documents, day.date())
         services.close()
     if as_json:
         typer.echo(json.dumps({**state.as_json(), "predictions": predictions.as_json()}, indent=2, default=str))
@@ -151,7 +156,9 @@ def status(ctx: typer.Context,
         out.print(f"[yellow]stale[/yellow] {processor}: {'; '.join(reasons)} — `sportsflow backfill --stale "
                   f"--start {day.date()} --end {day.date()}` recomputes it")
     out.print(_predictions_line(predictions.as_json()))
-    out.print(f"finished: {'yes' if state.finished else 'no'}")
+    out.print(f"finished: {'yes' if state.finished else 'no'}" + (
+        "" if state.finished or predictions_done else " — Phase 5 predictions are not complete for the current "
+        f"features: `sportsflow run --date {day.date()}` predicts the date again"))
     out.print(f"dead letters: {len(state.dead_letters)}")
     for letter in state.dead_letters:
         out.print(f"  {letter['source_topic']} · {letter['error_kind']} · {letter['reason']}")
@@ -239,9 +246,10 @@ class _failures_explained:
         return self
 
     def __exit__(self, kind, error, tb):
+        from shared.adapters.local.warehouse import WarehouseInUse
         from shared.resilience import ProviderError
 
-        if isinstance(error, (ConfigError, ProviderError)):
+        if isinstance(error, (ConfigError, ProviderError, WarehouseInUse)):
             err.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1)
         return False

@@ -1,7 +1,7 @@
 """(message type, schema version) -> model. The only place that knows every contract."""
 from __future__ import annotations
 
-from shared.contracts import live, messages
+from shared.contracts import live, messages, validation
 from shared.contracts.envelope import Message
 from shared.executions.jobs import Job
 
@@ -19,6 +19,8 @@ MODELS: tuple[type[Message], ...] = (
     messages.DeadLetter,
     live.LiveProviderUpdate,
     Job,
+    validation.GameFinal,
+    validation.ValidationDecided,
 )
 
 _BY_KEY: dict[tuple[str, int], type[Message]] = {(m.MESSAGE_TYPE, m.SCHEMA_VERSION): m for m in MODELS}

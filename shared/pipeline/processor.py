@@ -320,19 +320,42 @@ def _conformed(processor: Processor, produced: list[dict[str, Any]] | ProcessorO
 def _record(processor: Processor, ctx: ProcessorContext, lease: Lease, status: RunStatus, records: int, *,
             error: str | None = None, data_version: str | None = None) -> run_history.Finished:
     # Fence first (cheap), then the warehouse row, then the fenced outcome: if recording in the
-    # document store fails after the row, the redelivery redoes the (idempotent) work.
-    if not run_history.holds(ctx.services.documents, lease):
+    # document store fails after the row, the redelivery redoes the (idempotent) work. A row the
+    # warehouse takes in batches is staged in the outcome's own transaction instead, and staged
+    # alone if that transaction fails, so the same rows are recorded either way.
+    documents = ctx.services.documents
+    if not run_history.holds(documents, lease):
         raise LeaseLost(f"{processor.name} {ctx.analysis_date}: run {lease.run_id} no longer holds fence "
                         f"{lease.fence}")
-    _history_row(processor, ctx, lease, status.value, records, error, data_version)
-    return run_history.finish(ctx.services.documents, lease, status, records=records, error=error,
-                              data_version=data_version)
+    attempt = _attempt(processor, ctx, lease, status.value, records, error, data_version)
+    if not run_history.batches_attempts(ctx.services.warehouse):
+        _write_attempt(ctx, attempt)
+        return run_history.finish(documents, lease, status, records=records, error=error,
+                                  data_version=data_version)
+    try:
+        return run_history.finish(documents, lease, status, records=records, error=error,
+                                  data_version=data_version, attempt=attempt)
+    except Exception:
+        _write_attempt(ctx, attempt)
+        raise
 
 
 def _history_row(processor: Processor, ctx: ProcessorContext, lease: Lease, status: str, records: int,
                  error: str | None, data_version: str | None) -> None:
-    run_history.record_attempt(ctx.services.warehouse, analysis_date=ctx.analysis_date, processor=processor.name,
-                               phase=processor.phase, run_key=lease.run_key, run_id=ctx.run_id,
-                               correlation_id=ctx.correlation_id, status=status, records=records,
-                               started_at=lease.started_at, finished_at=ctx.services.documents.now(),
-                               error=error, data_version=data_version, fence=lease.fence)
+    _write_attempt(ctx, _attempt(processor, ctx, lease, status, records, error, data_version))
+
+
+def _attempt(processor: Processor, ctx: ProcessorContext, lease: Lease, status: str, records: int,
+             error: str | None, data_version: str | None) -> run_history.Attempt:
+    return run_history.attempt(analysis_date=ctx.analysis_date, processor=processor.name, phase=processor.phase,
+                               run_key=lease.run_key, run_id=ctx.run_id, correlation_id=ctx.correlation_id,
+                               status=status, records=records, started_at=lease.started_at,
+                               finished_at=ctx.services.documents.now(), error=error, data_version=data_version,
+                               fence=lease.fence)
+
+
+def _write_attempt(ctx: ProcessorContext, attempt: run_history.Attempt) -> None:
+    if run_history.batches_attempts(ctx.services.warehouse):
+        run_history.stage_attempt(ctx.services.documents, attempt)
+    else:
+        ctx.services.warehouse.append_rows(run_history.RUN_HISTORY_TABLE, [attempt.row], batch_id=attempt.batch_id)

@@ -77,13 +77,30 @@ def content_checksum(rows: Iterable[dict[str, Any]]) -> str:
     return hashlib.sha256("".join(row_hashes).encode()).hexdigest()
 
 
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def _row_hash(row: dict[str, Any]) -> str:
     content = {k: _canonical(v) for k, v in row.items() if k not in VOLATILE_COLUMNS}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_encode(content).encode()).hexdigest()
 
 
 def _canonical(value: Any) -> Any:
     """One spelling per value, whichever backend returned it."""
+    kind = type(value)
+    if kind in _AS_IS:  # the common cases first: most values are ints, plain strings or NULL
+        return value
+    if kind is str and value[:1] not in "[{":
+        return value
+    if kind is float:
+        return round(value, 9)
+    return _canonical_other(value)
+
+
+_AS_IS = frozenset({int, bool, type(None)})
+
+
+def _canonical_other(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 9)
     if isinstance(value, datetime):

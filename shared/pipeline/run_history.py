@@ -19,12 +19,19 @@ last succeeded for the date, and who holds the run lease now:
   (`RunInProgressElsewhere`): its lease expires within one ttl, well inside the delivery budget.
 
 Every attempt's outcome is also appended to the warehouse table `ops.processor_run_history`,
-so every run is traceable in SQL.
+so every run is traceable in SQL. Where the warehouse takes batches (the embedded DuckDB), the
+row is staged as a document in the very transaction that records the outcome
+(`run_history_outbox/{batch id}`) and `flush_attempts` appends every staged row in one warehouse
+statement at the end of each delivery (and at start, for rows a dead process staged): one
+DuckDB statement a delivery instead of a transaction a run, and never a row lost or doubled — a
+row is unstaged only after it is in the warehouse, and a row whose key (run id, processor, run
+key, status: what its batch id spells) is already there is not appended again.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -35,6 +42,7 @@ from shared.ports.documents import DocumentStore, Transaction
 from shared.ports.warehouse import FieldSpec, TableSpec, Warehouse
 
 COLLECTION = "processor_runs"
+OUTBOX = "run_history_outbox"
 MAX_LEASE = timedelta(seconds=60)
 log = logging.getLogger("sportsflow.pipeline.run_history")
 
@@ -190,9 +198,10 @@ def renew(documents: DocumentStore, lease: Lease, policy: LeasePolicy) -> bool:
 
 
 def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records: int = 0,
-           error: str | None = None, data_version: str | None = None) -> Finished:
+           error: str | None = None, data_version: str | None = None, attempt: "Attempt | None" = None) -> Finished:
     """Record the run's outcome — only while it still holds the lease (else LeaseLost). A
-    success also makes `data_version` the date's current version of the processor."""
+    success also makes `data_version` the date's current version of the processor. `attempt`,
+    if given, is staged for ops.processor_run_history in the same transaction."""
     version_path = data_versions.version_path(lease.processor, lease.analysis_date)
 
     def record(tx: Transaction) -> Finished:
@@ -214,6 +223,8 @@ def finish(documents: DocumentStore, lease: Lease, status: RunStatus, *, records
         else:
             changes["failures"] = int(document.data.get("failures", 0)) + 1
         tx.update(lease.path, changes)
+        if attempt is not None:
+            tx.set(attempt.outbox_path, attempt.document)
         return Finished(rerun_requested=bool(document.data.get("rerun_requested")))
 
     return documents.run_transaction(record)
@@ -264,28 +275,40 @@ def runs_with_status(documents: DocumentStore, status: RunStatus) -> list[dict[s
 
 
 class Heartbeat:
-    """Renews a lease every third of its ttl while the run works; `lost` once renewal fails."""
+    """Renews a lease every third of its ttl while the run works; `lost` once renewal fails.
+
+    Every heartbeat of the process is kept by one shared thread (`_Beater`): starting a thread
+    per run cost more than the run's whole bookkeeping. Leaving the block waits for a renewal
+    in progress, so a lease is never renewed after its run stopped working."""
 
     def __init__(self, documents: DocumentStore, lease: Lease, policy: LeasePolicy):
         self._documents, self._lease, self._policy = documents, lease, policy
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{lease.processor}")
+        self._renewing = threading.Lock()
+        self._stopped = False
+        self.next_beat_at = 0.0
         self.lost = False
 
     def __enter__(self) -> "Heartbeat":
-        self._thread.start()
+        self.next_beat_at = time.monotonic() + self._policy.heartbeat_every
+        _BEATER.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        _BEATER.remove(self)
+        with self._renewing:
+            self._stopped = True
 
-    def _beat(self) -> None:
-        while not self._stop.wait(self._policy.heartbeat_every):
+    def beat(self) -> None:
+        """One renewal (called by the beater when due); schedules the next one."""
+        with self._renewing:
+            if self._stopped or self.lost:
+                self.next_beat_at = float("inf")
+                return
+            self.next_beat_at = time.monotonic() + self._policy.heartbeat_every
             try:
                 if not renew(self._documents, self._lease, self._policy):
                     self.lost = True
-                    return
+                    self.next_beat_at = float("inf")
             except Exception:  # a blip: the next beat retries; the ttl covers two missed beats
                 log.warning("lease renewal failed", exc_info=True,
                             extra={"fields": {"processor": self._lease.processor, "fence": self._lease.fence}})
@@ -298,12 +321,92 @@ class Heartbeat:
                             f"{self._lease.fence}) lost before writing")
 
 
-def record_attempt(warehouse: Warehouse, *, analysis_date: date, processor: str, phase: int, run_key: str,
-                   run_id: str, correlation_id: str, status: str, records: int, started_at: datetime,
-                   finished_at: datetime, error: str | None = None, data_version: str | None = None,
-                   fence: int | None = None) -> None:
+class _Beater:
+    """One daemon thread that beats every registered heartbeat when it is due."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._beats: set[Heartbeat] = set()
+        self._thread: threading.Thread | None = None
+
+    def add(self, heartbeat: Heartbeat) -> None:
+        with self._wake:
+            self._beats.add(heartbeat)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="lease-heartbeats")
+                self._thread.start()
+            self._wake.notify()
+
+    def remove(self, heartbeat: Heartbeat) -> None:
+        with self._wake:
+            self._beats.discard(heartbeat)
+
+    def _run(self) -> None:
+        while True:
+            for heartbeat in self._due():
+                heartbeat.beat()
+
+    def _due(self) -> list[Heartbeat]:
+        """Wait until a heartbeat is due; the due ones."""
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                due = [beat for beat in self._beats if beat.next_beat_at <= now]
+                if due:
+                    return due
+                soonest = min([beat.next_beat_at for beat in self._beats] + [now + 3600])
+                self._wake.wait(soonest - now)
+
+
+_BEATER = _Beater()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One ops.processor_run_history row and the batch id that makes appending it idempotent."""
+    batch_id: str
+    row: Mapping[str, Any]
+
+    @property
+    def outbox_path(self) -> str:
+        return f"{OUTBOX}/{self.batch_id.replace('/', '_')}"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "row": {**self.row, "analysis_date": self.row["analysis_date"].isoformat()}}
+
+
+def attempt(*, analysis_date: date, processor: str, phase: int, run_key: str, run_id: str, correlation_id: str,
+            status: str, records: int, started_at: datetime, finished_at: datetime, error: str | None = None,
+            data_version: str | None = None, fence: int | None = None) -> Attempt:
     row = {"analysis_date": analysis_date, "processor": processor, "phase": phase, "run_key": run_key,
            "run_id": run_id, "correlation_id": correlation_id, "status": status, "records": records,
            "started_at": started_at, "finished_at": finished_at, "error": error, "data_version": data_version,
            "fence": fence}
-    warehouse.append_rows(RUN_HISTORY_TABLE, [row], batch_id=f"{run_id}:{processor}:{run_key}:{status}")
+    return Attempt(f"{run_id}:{processor}:{run_key}:{status}", row)
+
+
+# What makes an attempt's row one of a kind (its batch id spells the same fields).
+ATTEMPT_KEY = ("run_id", "processor", "run_key", "status")
+
+
+def batches_attempts(warehouse: Warehouse) -> bool:
+    """Whether attempts are staged and flushed in batches (a warehouse that appends rows not yet
+    there in one statement; the pipeline flushes after every delivery) or appended one by one."""
+    return hasattr(warehouse, "append_unique")
+
+
+def stage_attempt(documents: DocumentStore, row: Attempt) -> None:
+    """Stage an attempt that is not part of an outcome's transaction (a zombie's superseded row)."""
+    documents.set(row.outbox_path, row.document)
+
+
+def flush_attempts(documents: DocumentStore, warehouse: Warehouse) -> int:
+    """Append every staged attempt to ops.processor_run_history, then unstage them; returns how
+    many rows the warehouse took (a row a crash left staged after appending is not appended again)."""
+    staged = documents.query(OUTBOX)
+    if not staged:
+        return 0
+    appended = warehouse.append_unique(RUN_HISTORY_TABLE, [doc.data["row"] for doc in staged], key=ATTEMPT_KEY)
+    documents.run_transaction(lambda tx: [tx.delete(doc.path) for doc in staged])
+    return appended

@@ -99,7 +99,10 @@ class Pipeline:
         if self._server:
             self._client.close()
             self._server.stop()
-        self.services.close()
+        try:
+            self._flush_run_history()
+        finally:
+            self.services.close()
 
     @property
     def _source_label(self) -> str:
@@ -122,6 +125,12 @@ class Pipeline:
             broken = break_dead_leases(documents) + BatchLedger(documents).break_dead_leases()
             if broken:
                 log.warning("leases of a process that died were ended", extra={"fields": {"runs": broken}})
+            self._flush_run_history()  # rows a process that died had staged
+
+    def _flush_run_history(self) -> None:
+        from shared.pipeline.run_history import batches_attempts, flush_attempts
+        if batches_attempts(self.services.warehouse):
+            flush_attempts(self.services.documents, self.services.warehouse)
 
     # --- one date ----------------------------------------------------------------------
     def redo(self, day: date, *, checksums: bool = True) -> RunReport:
@@ -307,6 +316,7 @@ class Pipeline:
                 raise RuntimeError(f"{summary.pending} messages still pending after draining the bus")
         else:  # no unacked or backlogged message left, not merely a quiet spell
             self._dispatcher.run_until_quiescent(timeout=EMULATOR_DELIVERY_TIMEOUT_S)
+        self._flush_run_history()
 
     # --- chaos ----------------------------------------------------------------------------
     def _chaos_wrap(self, name: str, handler):

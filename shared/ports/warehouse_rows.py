@@ -14,32 +14,52 @@ from shared.ports.warehouse import FieldSpec, SchemaMismatch, TableSpec, Warehou
 _INT64_RANGE = (-(2**63), 2**63 - 1)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 
-def conform_rows(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+class ConformedRows(list):
+    """Rows conform_rows produced for `spec`: conforming them again for the same spec returns
+    them as they are (a processor conforms once to hash its output; the load does not redo it)."""
+
+    def __init__(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        super().__init__(rows)
+        self.spec = spec
+
+
+def conform_rows(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> ConformedRows:
     """Rows as dicts holding every field of `spec`, values as Python types of the field type
     (JSON values stay Python objects). Raises SchemaMismatch naming the offending field."""
+    if isinstance(rows, ConformedRows) and rows.spec == spec:
+        return rows
     fields = {f.name: f for f in spec.fields}
-    return [_conform_row(spec, fields, index, row) for index, row in enumerate(rows)]
+    plan = _conform_plan(spec)
+    return ConformedRows(spec, [_conform_row(spec, fields, plan, index, row) for index, row in enumerate(rows)])
 
 
-def _conform_row(spec: TableSpec, fields: Mapping[str, FieldSpec], index: int,
+def _conform_plan(spec: TableSpec) -> tuple[tuple[str, bool, type | None, Callable[[Any], Any]], ...]:
+    """Per field: name, whether REQUIRED, the type a value already conforms as, the coercer."""
+    return tuple((f.name, f.mode == "REQUIRED", _ALREADY.get(f.type), _COERCERS[f.type]) for f in spec.fields)
+
+
+def _conform_row(spec: TableSpec, fields: Mapping[str, FieldSpec], plan, index: int,
                  row: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = [name for name in row if name not in fields]
-    if unknown:
+    if any(name not in fields for name in row):
+        unknown = [name for name in row if name not in fields]
         raise SchemaMismatch(f"{spec.qualified_name} row {index}: unknown field {unknown[0]!r}")
     conformed = {}
-    for name, field in fields.items():
+    for name, required, already, coerce in plan:
         value = row.get(name)
         if value is None:
-            if field.mode == "REQUIRED":
+            if required:
                 raise SchemaMismatch(f"{spec.qualified_name} row {index}: "
                                      f"field {name!r} is REQUIRED but missing")
             conformed[name] = None
             continue
+        if type(value) is already:  # the value is its field type's own Python type: nothing to coerce
+            conformed[name] = value
+            continue
         try:
-            conformed[name] = _COERCERS[field.type](value)
+            conformed[name] = coerce(value)
         except (TypeError, ValueError, OverflowError) as err:
             raise SchemaMismatch(f"{spec.qualified_name} row {index}: field {name!r} "
-                                 f"({field.type}) cannot hold {value!r}: {err}") from None
+                                 f"({fields[name].type}) cannot hold {value!r}: {err}") from None
     return conformed
 
 
@@ -97,6 +117,9 @@ def _to_json(value: Any) -> Any:
     json.dumps(value, allow_nan=False)  # raises TypeError/ValueError when not JSON
     return value
 
+
+# A value of exactly this type is already conformed (an int still has its INT64 range checked).
+_ALREADY: dict[str, type] = {"STRING": str, "FLOAT64": float, "BOOL": bool, "DATE": date}
 
 _COERCERS: dict[str, Callable[[Any], Any]] = {
     "STRING": _to_string,

@@ -20,12 +20,15 @@ from typing import Any, Callable
 from shared.ports.documents import DocumentStore
 from shared.predictions import projection
 from shared.predictions.batches import BatchLedger
-from shared.predictions.fan_out import MARKETS
+from shared.pipeline import data_versions
+from shared.predictions.fan_out import FEATURES, MARKETS
 
 TOKEN_TTL_S = 1.0
 PROVISIONAL_TTL_S = 2.0
 MAX_ENTRIES = 20_000
 MAX_PARAMETER_CHARS = 32
+MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2100, 12, 31)
+MAX_TOKEN_DATES = 1_000
 
 
 class BadRequest(ValueError):
@@ -51,6 +54,8 @@ class PredictionsCache:
         token = (pointer.get("batch_id"), pointer.get("generation"),
                  pointer.get("completed_batch_id") == pointer.get("batch_id") and pointer.get("batch_id") is not None)
         with self._lock:
+            if len(self._tokens) >= MAX_TOKEN_DATES:
+                self._tokens.clear()
             self._tokens[day.isoformat()] = (now, token)
         return token
 
@@ -88,22 +93,34 @@ class PredictionsCache:
         return self.hits / total if total else 0.0
 
 
-def predictions(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any, bool]:
-    """(status, body, served from the cache)."""
+def predictions(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, bytes, bool]:
+    """(status, the JSON body, served from the cache). The cache keeps the encoded body: a hit
+    costs a lookup, not a serialisation."""
     day = _date(args)
     player = _player(args)
     market = _market(args)
     key = ("predictions", day.isoformat(), player, market)
-    body, hit = cache.get(key, day, lambda: _predictions_body(documents, day, player, market))
-    if player is not None and not body["predictions"]:
-        return 404, {"error": f"no predictions for player {player} on {day}", **body}, hit
-    return 200, body, hit
+    (status, body), hit = cache.get(key, day, lambda: _predictions_response(documents, day, player, market))
+    return status, body, hit
 
 
-def coverage(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, Any, bool]:
+def coverage(documents: DocumentStore, cache: PredictionsCache, args: dict[str, str]) -> tuple[int, bytes, bool]:
     day = _date(args)
-    body, hit = cache.get(("coverage", day.isoformat()), day, lambda: _coverage_body(documents, day))
-    return 200, body, hit
+    (status, body), hit = cache.get(("coverage", day.isoformat()), day,
+                                    lambda: (200, _encoded(_coverage_body(documents, day))))
+    return status, body, hit
+
+
+def _predictions_response(documents: DocumentStore, day: date, player: int | None, market: str | None
+                          ) -> tuple[int, bytes]:
+    body = _predictions_body(documents, day, player, market)
+    if player is not None and not body["predictions"]:
+        return 404, _encoded({"error": f"no predictions for player {player} on {day}", **body})
+    return 200, _encoded(body)
+
+
+def _encoded(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, default=str, separators=(",", ":")).encode()
 
 
 def _predictions_body(documents: DocumentStore, day: date, player: int | None, market: str | None) -> dict:
@@ -126,28 +143,37 @@ def _coverage_body(documents: DocumentStore, day: date) -> dict:
         return {"date": day.isoformat(), "requested": 0, "predicted": 0, "coverage": 0.0, "complete": False,
                 "batch_id": None}
     batch = ledger.get(pointer["batch_id"])
-    predicted = ledger.succeeded_count(batch.batch_id)
+    predicted = ledger.done_count(batch.batch_id)
+    current = data_versions.current_version(documents, FEATURES, day)
+    superseded = current is not None and current != batch.feature_data_version
     return {"date": day.isoformat(), "batch_id": batch.batch_id, "generation": batch.generation,
             "requested": batch.expected, "predicted": predicted,
             "coverage": round(predicted / batch.expected, 4) if batch.expected else 0.0,
-            "complete": pointer.get("completed_batch_id") == batch.batch_id}
+            "complete": pointer.get("completed_batch_id") == batch.batch_id and not superseded,
+            "superseded": superseded}
 
 
 def _date(args: dict[str, str]) -> date:
     value = args.get("date")
     if not value:
         raise BadRequest("date is required (YYYY-MM-DD)")
+    text = str(value)[:MAX_PARAMETER_CHARS]
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise BadRequest("date must be YYYY-MM-DD")
     try:
-        return date.fromisoformat(str(value)[:MAX_PARAMETER_CHARS])
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadRequest("date must be YYYY-MM-DD") from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise BadRequest(f"date must be between {MIN_DATE} and {MAX_DATE}")
+    return day
 
 
 def _player(args: dict[str, str]) -> int | None:
     value = args.get("player")
     if value in (None, ""):
         return None
-    if not str(value).isdigit() or len(str(value)) > 12:
+    if not (str(value).isascii() and str(value).isdigit()) or len(str(value)) > 12:
         raise BadRequest("player must be an NBA person id (digits)")
     return int(value)
 
@@ -186,6 +212,6 @@ def app(request):
     try:
         status, body, hit = route(documents, process_cache(documents), request.args)
     except BadRequest as err:
-        status, body, hit = 400, {"error": str(err)}, False
-    return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json",
+        status, body, hit = 400, _encoded({"error": str(err)}), False
+    return flask.Response(body, status=status, mimetype="application/json",
                           headers={"Cache-Control": "private, max-age=1", "X-Cache": "hit" if hit else "miss"})

@@ -227,6 +227,13 @@ class BatchLedger:
     def ready(self, batch_id: str) -> dict[int, dict[str, Any]]:
         return {int(d.data["player_id"]): d.data for d in self._documents.query(f"{BATCHES}/{batch_id}/ready")}
 
+    def done(self, batch_id: str) -> set[int]:
+        """Players whose worker recorded their rows (shared.predictions.worker: the `done` marker)."""
+        return {int(d.data["player_id"]) for d in self._documents.query(f"{BATCHES}/{batch_id}/done")}
+
+    def done_count(self, batch_id: str) -> int:
+        return self._documents.count(f"{BATCHES}/{batch_id}/done")
+
     def succeeded_count(self, batch_id: str) -> int:
         return self._documents.count(f"{BATCHES}/{batch_id}/ready", [("succeeded", "==", True)])
 

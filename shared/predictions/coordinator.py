@@ -43,7 +43,8 @@ Sleep = Callable[[float], None]
 def on_precompute_completed(message: PrecomputeCompleted, fctx: "FunctionContext") -> fan_out.FanOut:
     services = fctx.services
     day = message.analysis_date
-    if not services.settings.predictions_enabled:
+    predicted_before = BatchLedger(services.documents).current(day) is not None
+    if not services.settings.predictions_enabled and not predicted_before:  # never leave stale predictions
         services.documents.set(f"{SWITCHED_OFF}/{day.isoformat()}", {"game_date": day.isoformat(),
                                                                      "at": services.documents.now()})
         fctx.logger.info("predictions switched off for the date",
@@ -62,6 +63,8 @@ def on_prediction_ready(message: PredictionReady, fctx: "FunctionContext") -> bo
 
 
 PUSH_ROUTES = {"/trigger": on_precompute_completed, "/ready": on_prediction_ready}
+METHODS = {"/trigger": ("POST",), "/ready": ("POST",), "/start": ("POST",), "/retry": ("POST",),
+           "/status": ("GET", "POST")}
 
 
 def _raise_if_own_fanout(services: "Services", batch_id: str | None, claimant: str) -> None:
@@ -148,11 +151,20 @@ def app(request):
     from shared.runtime.entrypoints import process_services
     services = process_services()
     path = request.path.rstrip("/") or "/"
+    allowed = METHODS.get(path, ())
+    if request.method not in allowed:
+        response = _json(405, {"error": f"{path} accepts {', '.join(allowed)}"})
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     if path in PUSH_ROUTES:
         return _push(services, path, request)
     body = request.get_json(force=True, silent=True) if request.method == "POST" else dict(request.args)
+    if request.method == "POST" and body is None:
+        body = dict(request.args)
+    if not isinstance(body, dict):
+        return _json(400, {"error": "the body must be a JSON object, e.g. {\"date\": \"2025-01-15\"}"})
     try:
-        day = _date_of(body if isinstance(body, dict) else {}, services)
+        day = _date_of(body, services)
     except ValueError as err:
         return _json(400, {"error": str(err)})
     publish = _publisher(services, request)
@@ -174,9 +186,15 @@ def app(request):
 
 
 def _push(services: "Services", path: str, request):
+    import os
+
+    from shared.runtime.auth import caller_of
     from shared.runtime.pubsub_function import PubSubFunction, delivery_from_push
     from shared.topology import TOPOLOGY
 
+    push_identity = os.environ.get("SPORTSFLOW_PUSH_INVOKER")
+    if services.settings.backend == "gcp" and caller_of(request).identity != push_identity:
+        return _json(403, {"error": f"{path} accepts Pub/Sub push deliveries only"})
     topic = next(s.topic for s in TOPOLOGY.subscriptions
                  if s.push_function == "phase5_coordinator" and s.push_path == path)
     function = PubSubFunction(TOPOLOGY.function("phase5_coordinator"), TOPOLOGY, PUSH_ROUTES[path],

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from shared.pipeline import data_versions
 from shared.predictions.batches import BatchLedger
+from shared.predictions.fan_out import FEATURES
 from shared.predictions.readiness import completion_published
 from shared.runtime.dead_letters import list_dead_letters
 
@@ -29,6 +31,7 @@ class Coverage:
     predicted: int = 0
     complete: bool = False       # phase5-predictions-complete published for the current batch
     switched_off: bool = False   # predictions were not requested for this date (a backfill)
+    superseded: bool = False     # the date's features changed after its current batch was opened
     missing: dict[str, list[int]] = field(default_factory=dict)  # reason → player ids
     errors: dict[int, str] = field(default_factory=dict)
 
@@ -40,6 +43,7 @@ class Coverage:
         return {"date": self.game_date, "batch_id": self.batch_id, "generation": self.generation,
                 "expected": self.expected, "requested": self.requested, "predicted": self.predicted,
                 "coverage": round(self.ratio, 4), "complete": self.complete, "switched_off": self.switched_off,
+                "superseded": self.superseded,
                 "missing": {reason: players for reason, players in self.missing.items()},
                 "errors": {str(k): v for k, v in self.errors.items()}}
 
@@ -54,17 +58,23 @@ def coverage(services: "Services", day: date) -> Coverage:
             report.missing["never requested"] = sorted(expected_players(services, day))
         return report
     ready = ledger.ready(batch.batch_id)
-    requested = {p.player_id for p in batch.players}
-    predicted = {player for player, data in ready.items() if data["succeeded"]}
+    requested = {p.player_id for p in batch.players[:batch.published_upto]}
+    unpublished = sorted(p.player_id for p in batch.players[batch.published_upto:])
+    predicted = ledger.done(batch.batch_id)  # the workers' own record, not their announcements
     failed = {player: data["error"] for player, data in ready.items() if not data["succeeded"]}
     dead = _dead_lettered(services, day, batch.batch_id)
     report.batch_id, report.generation = batch.batch_id, batch.generation
     report.requested, report.predicted = len(requested), len(predicted & requested)
-    report.complete = completion_published(services, batch)
+    current = data_versions.current_version(services.documents, FEATURES, day)
+    report.superseded = current is not None and current != batch.feature_data_version
+    report.complete = completion_published(services, batch) and not report.superseded
     report.errors = {p: failed.get(p) or dead.get(p, "") for p in sorted(set(failed) | set(dead)) if p not in predicted}
     never = sorted(expected_players(services, day) - requested)
     not_yet = sorted(requested - predicted - set(failed) - set(dead))
-    for reason, players in (("failed", sorted(set(failed) - predicted - set(dead))),
+    if report.superseded:
+        report.missing["features changed since these predictions (run the date again)"] = sorted(requested)
+    for reason, players in (("not yet requested (fan-out unfinished)", unpublished),
+                            ("failed", sorted(set(failed) - predicted - set(dead))),
                             ("dead-lettered", sorted(set(dead) - predicted)),
                             ("never requested", never), ("requested, not yet predicted", not_yet)):
         if players:

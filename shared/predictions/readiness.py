@@ -30,14 +30,21 @@ TARGET_PREFIX = "phase5-complete/"
 
 def on_ready(services: "Services", message: PredictionReady, *, claimant: str, publish: Publish) -> bool:
     """Record one player's readiness; complete the batch when it was the last. True if it completed now."""
+    from shared.runtime.errors import PermanentError
+
     ledger = BatchLedger(services.documents)
     batch = ledger.get(message.batch_id)
     if batch is None:
-        from shared.runtime.errors import PermanentError
         raise PermanentError(f"prediction-ready for unknown batch {message.batch_id!r}")
+    if message.player_id not in {p.player_id for p in batch.players}:
+        raise PermanentError(f"prediction-ready for player {message.player_id}, who is not in batch {batch.batch_id}")
     ledger.record_ready(batch.batch_id, message.player_id, succeeded=message.success, error=message.error,
                         predictions=message.predictions_written, message_id=claimant)
     if not message.success or ledger.succeeded_count(batch.batch_id) < batch.expected:
+        return False
+    if ledger.done_count(batch.batch_id) < batch.expected:  # readiness claimed, but a player's rows are missing
+        log.warning("prediction-ready without the worker's record", extra={"fields": {
+            "batch_id": batch.batch_id, "player_id": message.player_id}})
         return False
     return complete(services, batch, claimant=claimant, publish=publish)
 

@@ -21,8 +21,10 @@ from datetime import date
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel
 
 from shared.providers.faults import Fault, ProviderFaults
 from shared.providers.payloads import Payload
@@ -42,7 +44,7 @@ ROUTES: dict[str, str] = {
 class ProviderSource(Protocol):
     label: str
 
-    def payload(self, scraper: str, day: date) -> Payload: ...
+    def payload(self, scraper: str, day: date) -> Payload | Any: ...
 
 
 def open_source(spec: str) -> ProviderSource:
@@ -66,9 +68,11 @@ class ProviderServer:
     `request_handler` (a `_ProviderRequestHandler` with its own `do_GET`)."""
 
     def __init__(self, source: ProviderSource, *, faults: ProviderFaults | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, routes: Mapping[str, str] | None = None) -> None:
+        """`routes` (path -> the name passed to `source.payload`) default to the scrapers' `ROUTES`."""
         self.source = source
         self.faults = faults
+        self.routes = dict(ROUTES if routes is None else routes)
         self._address = (host, port)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,9 +150,10 @@ class _ProviderRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.provider._count(url.path)
-        scraper = ROUTES.get(url.path)
+        scraper = self.provider.routes.get(url.path)
         if scraper is None:
-            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route {url.path}; routes: {sorted(ROUTES)}"})
+            routes = sorted(self.provider.routes)
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route {url.path}; routes: {routes}"})
             return
         fault = self.provider._fault_for(url.path)
         if fault is not None and not self._apply(fault):
@@ -158,7 +163,7 @@ class _ProviderRequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": "query parameter date=YYYY-MM-DD is required"})
             return
         try:
-            body = self.provider.source.payload(scraper, day).model_dump_json().encode()
+            body = _body_of(self.provider.source.payload(scraper, day))
         except Exception as error:  # the source's bug: say so, as a real provider's 500 would
             log.exception("provider.server.error", extra={"fields": {"route": url.path, "date": day.isoformat()}})
             self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(error).__name__}: {error}"})
@@ -193,6 +198,11 @@ class _ProviderRequestHandler(BaseHTTPRequestHandler):
         log.debug("provider.server.request", extra={"fields": {"line": format % args}})
 
 
+def _body_of(payload: Payload | Any) -> bytes:
+    """A payload model as its JSON, or a plain JSON value (sources shaped like a third party's API)."""
+    if isinstance(payload, BaseModel):
+        return payload.model_dump_json().encode()
+    return json.dumps(payload, separators=(",", ":")).encode()
 ProviderServer.request_handler = _ProviderRequestHandler
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 from typing import Callable
@@ -33,7 +34,21 @@ def process_services() -> Services:
         if _services is None:
             configure_logging()
             _services = Services(Settings.from_env())
+            if _services.settings.backend == "local" and os.environ.get(EMBEDDED_TOPOLOGY) == "1":
+                _deploy_embedded(_services)
         return _services
+
+
+EMBEDDED_TOPOLOGY = "SPORTSFLOW_EMBEDDED_TOPOLOGY"
+
+
+def _deploy_embedded(services: Services) -> None:
+    """`sportsflow serve` on the local backend: the served function's process also runs the rest
+    of the topology in process (the embedded bus, dispatching on threads), so what it publishes is
+    delivered — as Pub/Sub and the deployed functions would."""
+    from shared.runtime.embedded import EmbeddedDeployment
+    EmbeddedDeployment(services).deploy()
+    services.bus.start(workers=4)
 
 
 def pubsub_entry_point(function_name: str, handler: Handler | None = None) -> Callable:
@@ -68,19 +83,19 @@ class HttpFunction:
 
     def __call__(self, request):
         services = self._services_factory()  # the process's: configures logging once per instance
-        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0] or None
+        trace = _header_id(request.headers.get("X-Cloud-Trace-Context", "").split("/")[0])
         with log_context(function=self.spec.name, run_id=new_id(), trace=trace,
-                         correlation_id=request.headers.get("X-Correlation-Id") or new_id()):
+                         correlation_id=_header_id(request.headers.get("X-Correlation-Id")) or new_id()):
             log = logging.getLogger("sportsflow.runtime")
-            log.info("started", extra={"fields": {"http_method": request.method, "path": request.path}})
-            if not any(route.fullmatch(request.path) for route in self._routes):
-                return _json_error(404, f"no route {request.path}: this function serves "
-                                        f"{', '.join(self.spec.http_paths)}")
-            try:
+            log.info("started", extra={"fields": {"http_method": request.method, "path": request.path[:200]}})
+            try:  # who is calling comes first: an unauthenticated caller learns nothing, not even the routes
                 caller = self._verifier_for(services).verify(request.headers)
             except auth.AuthError as refused:
                 log.warning("caller refused", extra={"fields": {"status": refused.status, "reason": str(refused)}})
                 return _json_error(refused.status, str(refused), authenticate=refused.status == 401)
+            if not any(route.fullmatch(request.path) for route in self._routes):
+                return _json_error(404, f"no route {request.path[:200]}: this function serves "
+                                        f"{', '.join(self.spec.http_paths)}")
             request.environ[auth.CALLER_KEY] = caller
             try:
                 return self._handler(request)
@@ -91,6 +106,14 @@ class HttpFunction:
         if self._verifier is None:
             self._verifier = auth.verifier_for(services.settings)
         return self._verifier
+
+
+_HEADER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _header_id(value: str | None) -> str | None:
+    """A caller's correlation or trace id, only when it is a short plain id (never logged unchecked)."""
+    return value if value and _HEADER_ID.fullmatch(value) else None
 
 
 def _route_pattern(path: str) -> "re.Pattern[str]":

@@ -58,6 +58,7 @@ class FunctionSpec(_Frozen):
     memory_mb: int = 512
     max_instances: int = 10
     concurrency: int = 1
+    api: bool = Field(default=False, description="clients outside the platform (var.api_invokers) may call it")
 
     @model_validator(mode="after")
     def _trigger_consistent(self) -> "FunctionSpec":

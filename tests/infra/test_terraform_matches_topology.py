@@ -188,7 +188,8 @@ def test_functions_are_invoked_only_by_their_push_subscription_scheduler_or_name
                                                             "${google_service_account.scheduler_invoker.member}")
     assert push["role"] == scheduler["role"] == "roles/run.invoker"
     api = resource("google_cloud_run_v2_service_iam_member", "api_invoker")
-    assert "local.http_functions" in api["for_each"] and "var.api_invokers" in api["for_each"]
+    assert "setproduct(tolist(local.api_functions), var.api_invokers)" in api["for_each"]
+    assert "setproduct(tolist(local.http_functions), var.admin_principals)" in api["for_each"]
     assert variable("api_invokers")["default"] == [] and variable("admin_principals")["default"] == []
 
 
@@ -344,3 +345,4 @@ def test_every_oidc_token_is_minted_for_the_audience_the_function_checks():
     invokers = environment["SPORTSFLOW_ALLOWED_INVOKERS"]
     assert "google_service_account.push_invoker.email" in invokers
     assert "google_service_account.scheduler_invoker.email" in invokers
+    assert "each.value.api ? var.api_invokers : []" in invokers  # API clients only on client-facing APIs

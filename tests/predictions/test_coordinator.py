@@ -249,3 +249,71 @@ def _catching(function, errors):
         except Exception as err:  # surfaced by the assertion on `errors`
             errors.append(err)
     return run
+
+
+def test_forged_readiness_never_completes_a_batch(pipeline):
+    """Announcements for players outside the batch are refused; announcements without the workers'
+    own record of the rows do not complete it."""
+    from shared.contracts.messages import PredictionReady
+    from shared.predictions import readiness
+    from shared.runtime.errors import PermanentError
+
+    completed = listen(pipeline, COMPLETE_TOPIC)
+    dropped = []
+    fan_out.request_predictions(pipeline.services, DAY, route="trigger", claimant="t",
+                                publish=lambda topic, message: dropped.append(message) or "id")  # no worker runs
+    [batch] = batches(pipeline)
+    with pytest.raises(PermanentError, match="not in batch"):
+        readiness.on_ready(pipeline.services, PredictionReady(success=True, game_date=DAY, batch_id=batch.batch_id,
+                                                              player_id=1), claimant="forger", publish=_publisher(pipeline))
+    with pipeline.delivering():
+        for player in batch.players:
+            completed_now = readiness.on_ready(
+                pipeline.services, PredictionReady(success=True, game_date=DAY, batch_id=batch.batch_id,
+                                                   player_id=player.player_id, predictions_written=12),
+                claimant="forger", publish=_publisher(pipeline))
+            assert not completed_now
+    assert completed.messages == [] and not coverage(pipeline.services, DAY).complete
+    assert coverage(pipeline.services, DAY).predicted == 0
+
+
+def test_a_date_predicted_before_is_predicted_again_when_its_features_change_even_with_predictions_off(
+        pipeline, monkeypatch):
+    """A backfill (predictions off) that recomputes a date with predictions must not leave them stale."""
+    from dataclasses import replace
+
+    with pipeline.delivering():
+        publish(pipeline, TRIGGER_TOPIC, phase4_completion(pipeline))
+    monkeypatch.setattr(pipeline.services, "settings", replace(pipeline.services.settings, predictions_enabled=False))
+    newer = phase4_completion(pipeline).model_copy(update={"data_version": "f" * 32})
+    from shared.pipeline.data_versions import version_path
+    documents = pipeline.services.documents
+    path = version_path("ml_feature_store_v2", DAY)
+    documents.set(path, {**documents.get(path).data, "version": "f" * 32})  # Phase 4 recomputed the date
+    assert not coverage(pipeline.services, DAY).complete  # the old predictions are not the current ones
+    with pipeline.delivering():
+        publish(pipeline, TRIGGER_TOPIC, newer)
+    assert [b.generation for b in batches(pipeline)] == [1, 2]
+    status = coverage(pipeline.services, DAY)
+    assert status.complete and status.generation == 2 and not status.superseded
+    assert {key[4] for key in prediction_rows(pipeline)} == {batches(pipeline)[1].batch_id}  # no stale rows
+
+
+def test_coordinator_methods_and_bodies_are_checked(pipeline, monkeypatch):
+    import flask
+
+    from shared.runtime import auth
+    from shared.runtime.entrypoints import HttpFunction
+    from shared.topology import TOPOLOGY
+
+    monkeypatch.setattr("shared.runtime.entrypoints._services", pipeline.services)
+    function = HttpFunction(TOPOLOGY.function("phase5_coordinator"), verifier=auth.DevTokenVerifier("right"),
+                            services_factory=lambda: pipeline.services)
+    app = flask.Flask("t")
+    bearer = {"Authorization": "Bearer right"}
+    for method, path, body, status in (("GET", "/trigger", None, 405), ("DELETE", "/retry", None, 405),
+                                       ("GET", "/start", None, 405), ("POST", "/start", [1], 400),
+                                       ("POST", "/retry", {"date": "15/01/2025"}, 400)):
+        with app.test_request_context(path, method=method, headers=bearer, json=body):
+            assert function(flask.request).status_code == status, (method, path)
+    assert batches(pipeline) == []

@@ -2,6 +2,8 @@
 per date version and invalidated when a newer version lands; only authenticated callers."""
 from __future__ import annotations
 
+import json
+
 import flask
 import pytest
 
@@ -64,11 +66,14 @@ def test_the_whole_date_and_its_coverage(client, predicted):
     assert body["count"] == batch.expected
     coverage = client("/predictions/coverage", date=DAY.isoformat()).get_json()
     assert coverage == {"date": DAY.isoformat(), "batch_id": batch.batch_id, "generation": 1,
-                        "requested": batch.expected, "predicted": batch.expected, "coverage": 1.0, "complete": True}
+                        "requested": batch.expected, "predicted": batch.expected, "coverage": 1.0, "complete": True,
+                        "superseded": False}
 
 
 @pytest.mark.parametrize("query, status", [
     ({}, 400), ({"date": "yesterday"}, 400), ({"date": DAY.isoformat(), "player": "1; drop"}, 400),
+    ({"date": "20250115"}, 400), ({"date": "2025-W03-3"}, 400), ({"date": "9999-12-31"}, 400),
+    ({"date": DAY.isoformat(), "player": "\u00b2"}, 400), ({"date": DAY.isoformat(), "player": "\u0661\u0662"}, 400),
     ({"date": DAY.isoformat(), "market": "steals"}, 400), ({"date": DAY.isoformat(), "player": "1"}, 404),
 ])
 def test_bad_requests_say_what_is_wrong(client, query, status):
@@ -93,6 +98,7 @@ def test_repeated_reads_are_served_from_the_cache_without_reading_the_store(pred
     cache = api.PredictionsCache(counting, clock=lambda: 0.0)
     player = {"date": DAY.isoformat(), "player": str(_a_player(predicted))}
     status, first, hit = api.predictions(counting, cache, player)
+    assert json.loads(first)["predictions"][0]["player_id"] == int(player["player"])
     assert (status, hit) == (200, False)
     before = len(reads)
     for _ in range(50):
@@ -107,6 +113,7 @@ def test_a_newer_version_landing_invalidates_the_dates_entries(predicted):
     cache = api.PredictionsCache(documents, clock=lambda: now[0])
     query = {"date": DAY.isoformat(), "player": str(_a_player(predicted))}
     _, before, _ = api.predictions(documents, cache, query)
+    assert json.loads(before)["predictions"][0]["generation"] == 1
     pointer_path = f"phase5_dates/{DAY.isoformat()}"
     pointer = documents.get(pointer_path).data
     path = f"predictions/{DAY.isoformat()}/players/{query['player']}"
@@ -117,7 +124,7 @@ def test_a_newer_version_landing_invalidates_the_dates_entries(predicted):
         assert api.predictions(documents, cache, query)[1:] == (before, True)  # the token: re-read once a second
         now[0] += api.TOKEN_TTL_S + 0.01
         _, after, hit = api.predictions(documents, cache, query)
-        assert after["predictions"][0]["batch_id"] == "newer" and not hit
+        assert json.loads(after)["predictions"][0]["batch_id"] == "newer" and not hit
     finally:
         documents.set(path, original)
         documents.set(pointer_path, pointer)

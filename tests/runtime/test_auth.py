@@ -192,12 +192,22 @@ def test_an_authenticated_caller_reaches_the_handler_with_its_identity(reconcile
     assert calls == [auth.Caller("dev-admin", frozenset({auth.INVOKER, auth.ADMIN}))]
 
 
-def test_a_path_the_topology_does_not_list_is_not_found_before_any_auth(reconciler_function):
+def test_a_path_the_topology_does_not_list_is_not_found_and_unauthenticated_callers_learn_no_routes(
+        reconciler_function):
     function, calls = reconciler_function
     app = flask.Flask("t")
     with app.test_request_context("/admin/x", method="DELETE", headers=_bearer("good-token")):
         assert function(flask.request).status_code == 404
+    with app.test_request_context("/admin/x", method="DELETE"):
+        response = function(flask.request)
+    assert response.status_code == 401 and "serves" not in response.get_data(as_text=True)
     assert calls == []
+
+
+def test_caller_supplied_ids_are_logged_only_when_they_are_short_plain_ids():
+    from shared.runtime.entrypoints import _header_id
+    assert _header_id("abc-123") == "abc-123"
+    assert _header_id("x" * 7000) is None and _header_id("a b\nc") is None and _header_id(None) is None
 
 
 def test_route_patterns_match_one_path_segment_per_parameter():

@@ -9,34 +9,34 @@ the same as BigQuery's for the SQL we write:
 - BigQuery's DATE_ADD/DATE_SUB/DATE_TRUNC return DATE; DuckDB's date ± interval returns a
   TIMESTAMP, so these are cast back to DATE.
 
-Translations are cached: the same statement text is parsed once per process.
+Translations are cached: in memory per process, and on disk across processes
+(shared.adapters.local.sql_translation_cache, keyed by statement, sqlglot version and this
+file), so sqlglot is imported and a statement translated only when the cache has no entry.
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
+from shared.adapters.local.sql_translation_cache import CachedTranslation, cached_translation
 from shared.ports.warehouse import WarehouseError
 
-_DATE_VALUED = (exp.DateAdd, exp.DateSub, exp.DateTrunc)
-
-
-class TranslatedQuery(NamedTuple):
-    sql: str
-    parameters: tuple[str, ...]
+TranslatedQuery = CachedTranslation
 
 
 def to_duckdb(sql: str) -> TranslatedQuery:
     """One BigQuery statement as DuckDB SQL plus the parameter names it uses."""
-    return _translate(sql)
+    return _cached(sql)
 
 
 @lru_cache(maxsize=512)
-def _translate(sql: str) -> TranslatedQuery:
+def _cached(sql: str) -> TranslatedQuery:
+    return cached_translation(sql, translate)
+
+
+def translate(sql: str) -> TranslatedQuery:
+    """The translation itself (no cache)."""
+    from sqlglot import exp
+
     statement = _parse_single_statement(sql)
     _drop_project_qualifiers(statement)
     _keep_date_results_dates(statement)
@@ -44,7 +44,10 @@ def _translate(sql: str) -> TranslatedQuery:
     return TranslatedQuery(statement.sql(dialect="duckdb"), names)
 
 
-def _parse_single_statement(sql: str) -> exp.Expression:
+def _parse_single_statement(sql: str):
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
     try:
         statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
     except SqlglotError as err:
@@ -54,13 +57,17 @@ def _parse_single_statement(sql: str) -> exp.Expression:
     return statements[0]
 
 
-def _drop_project_qualifiers(statement: exp.Expression) -> None:
+def _drop_project_qualifiers(statement) -> None:
+    from sqlglot import exp
+
     for table in statement.find_all(exp.Table):
         table.set("catalog", None)
 
 
-def _keep_date_results_dates(statement: exp.Expression) -> None:
+def _keep_date_results_dates(statement) -> None:
+    from sqlglot import exp
+
     # Innermost first, so an outer call's copy already holds its rewritten arguments.
     # DATE_TRUNC is taken as BigQuery's DATE form; TIMESTAMP_TRUNC parses as another node.
-    for node in reversed(list(statement.find_all(*_DATE_VALUED))):
+    for node in reversed(list(statement.find_all(exp.DateAdd, exp.DateSub, exp.DateTrunc))):
         node.replace(exp.cast(node.copy(), exp.DataType.build("DATE")))

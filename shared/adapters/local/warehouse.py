@@ -11,6 +11,7 @@ Rows are checked by the port's row contract (`shared.ports.warehouse_rows`).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import date, timezone
 from pathlib import Path
@@ -37,11 +38,23 @@ _TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
 
 # ---- the DuckDB adapter ----------------------------------------------------------------------
 
+class WarehouseInUse(WarehouseError):
+    """The embedded warehouse admits one process at a time."""
+
+
 class DuckDBWarehouse:
     """Warehouse port on one DuckDB database file (":memory:" for tests)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._connection = duckdb.connect(str(path))
+        try:
+            self._connection = duckdb.connect(str(path))
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower():
+                raise
+            holder = re.search(r"PID (\d+)", str(err))
+            raise WarehouseInUse(f"the warehouse {path} is in use by another process"
+                                 f"{f' (PID {holder.group(1)})' if holder else ''}, e.g. `sportsflow serve` or a "
+                                 "running `sportsflow run`: stop it, or use another --home") from None
         self._lock = threading.RLock()
         self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.execute("CREATE SCHEMA IF NOT EXISTS _sportsflow")
@@ -77,6 +90,25 @@ class DuckDBWarehouse:
                 f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) VALUES (?, ?, ?)",
                 [spec.qualified_name, batch_id, len(conformed)])
         return len(conformed)
+
+    def append_unique(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]) -> int:
+        """Append the rows whose `key` no row of the table has yet, in one statement (so at
+        once): appending the same rows again appends nothing. Returns rows appended."""
+        conformed = conform_rows(spec, rows)
+        if not conformed:
+            return 0
+        names = ", ".join(f'"{f.name}"' for f in spec.fields)
+        columns = ", ".join(f'UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[])) AS "{f.name}"' for f in spec.fields)
+        same_key = " AND ".join(f'held."{checked_identifier(k)}" = new."{checked_identifier(k)}"' for k in key)
+        values = [[_to_duckdb_value(f, row[f.name]) for row in conformed] for f in spec.fields]
+        with self._lock:
+            try:
+                appended = self._connection.execute(
+                    f"INSERT INTO {_table(spec)} ({names}) SELECT {names} FROM (SELECT {columns}) AS new "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {_table(spec)} AS held WHERE {same_key})", values).fetchone()
+            except duckdb.Error as err:
+                raise WarehouseError(f"append failed: {err}") from err
+        return int(appended[0]) if appended else 0
 
     def replace_partition(self, spec: TableSpec, partition: date, rows: Sequence[Mapping[str, Any]]) -> int:
         conformed = conform_rows(spec, rows)
