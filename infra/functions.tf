@@ -46,7 +46,7 @@ resource "google_cloudfunctions2_function" "function" {
       SPORTSFLOW_ADMIN_PRINCIPALS = join(",", var.admin_principals)
       # Ingestion (shared/ingestion): the fixtures provider and how outcomes are announced.
       SPORTSFLOW_FIXTURES_PROVIDER_URL = var.fixtures_provider_url
-      SPORTSFLOW_NOTIFIER              = var.notifier
+      SPORTSFLOW_NOTIFIER              = var.notifier == "webhook" ? "webhook:${var.notify_webhook_url}" : var.notifier
       SPORTSFLOW_NOTIFY_WEBHOOK_URL    = var.notify_webhook_url
     }
   }

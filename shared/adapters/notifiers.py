@@ -67,13 +67,16 @@ class EmailStubNotifier:
 
 
 def notifier_for(settings: Settings) -> Notifier:
-    if settings.notifier == "log":
+    """`SPORTSFLOW_NOTIFIER`: `log`, `webhook` (URL in SPORTSFLOW_NOTIFY_WEBHOOK_URL) or `webhook:URL` (the
+    spelling shared.validation.notifications reads too), `email`."""
+    kind, _, url = settings.notifier.partition(":")
+    if kind == "log":
         return LogNotifier()
-    if settings.notifier == "webhook":
-        if not settings.notify_webhook_url:
-            raise ConfigError("SPORTSFLOW_NOTIFIER=webhook needs SPORTSFLOW_NOTIFY_WEBHOOK_URL")
-        return WebhookNotifier(settings.notify_webhook_url)
-    if settings.notifier == "email":
+    if kind == "webhook":
+        if not (url or settings.notify_webhook_url):
+            raise ConfigError("SPORTSFLOW_NOTIFIER=webhook needs SPORTSFLOW_NOTIFY_WEBHOOK_URL (or webhook:URL)")
+        return WebhookNotifier(url or settings.notify_webhook_url)
+    if kind == "email":
         return EmailStubNotifier(settings.home / "outbox", to=settings.notify_email_to)
     raise ConfigError(f"unknown notifier {settings.notifier!r}: set SPORTSFLOW_NOTIFIER to one of "
                       f"{', '.join(NOTIFIERS)}")

@@ -88,6 +88,7 @@ def test_the_setting_picks_the_notifier(tmp_path):
     assert isinstance(notifier_for(Settings(home=tmp_path, notifier="email")), EmailStubNotifier)
     webhook = Settings.from_env({"SPORTSFLOW_NOTIFIER": "webhook", "SPORTSFLOW_NOTIFY_WEBHOOK_URL": "http://127.0.0.1:9"})
     assert isinstance(notifier_for(webhook), WebhookNotifier) and notifier_for(webhook).url == "http://127.0.0.1:9"
+    assert notifier_for(Settings(home=tmp_path, notifier="webhook:http://127.0.0.1:8/h")).url == "http://127.0.0.1:8/h"
     with pytest.raises(ConfigError, match="SPORTSFLOW_NOTIFY_WEBHOOK_URL"):
         notifier_for(Settings(home=tmp_path, notifier="webhook"))
     with pytest.raises(ConfigError, match="log, webhook, email"):
