@@ -44,6 +44,10 @@ resource "google_cloudfunctions2_function" "function" {
       SPORTSFLOW_ALLOWED_INVOKERS = join(",", concat([google_service_account.push_invoker.email, google_service_account.scheduler_invoker.email], each.value.api ? var.api_invokers : [], var.admin_principals))
       SPORTSFLOW_PUSH_INVOKER     = google_service_account.push_invoker.email
       SPORTSFLOW_ADMIN_PRINCIPALS = join(",", var.admin_principals)
+      # Ingestion (shared/ingestion): the fixtures provider and how outcomes are announced.
+      SPORTSFLOW_FIXTURES_PROVIDER_URL = var.fixtures_provider_url
+      SPORTSFLOW_NOTIFIER              = var.notifier == "webhook" ? "webhook:${var.notify_webhook_url}" : var.notifier
+      SPORTSFLOW_NOTIFY_WEBHOOK_URL    = var.notify_webhook_url
     }
   }
 

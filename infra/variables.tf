@@ -258,3 +258,26 @@ variable "admin_principals" {
   type        = list(string)
   default     = []
 }
+
+variable "fixtures_provider_url" {
+  description = "Base URL of the fixtures provider the ingestion worker reads (SPORTSFLOW_FIXTURES_PROVIDER_URL); empty: ingestions fail saying so."
+  type        = string
+  default     = ""
+}
+
+variable "notifier" {
+  description = "How ingestion outcomes are announced: log, webhook or email (SPORTSFLOW_NOTIFIER)."
+  type        = string
+  default     = "log"
+
+  validation {
+    condition     = contains(["log", "webhook", "email"], var.notifier)
+    error_message = "notifier must be log, webhook or email."
+  }
+}
+
+variable "notify_webhook_url" {
+  description = "Where the webhook notifier POSTs each notice (SPORTSFLOW_NOTIFY_WEBHOOK_URL); required when notifier = webhook."
+  type        = string
+  default     = ""
+}

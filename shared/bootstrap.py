@@ -13,6 +13,7 @@ from shared.config import DEFAULT_PROJECT, Settings, emulator_environment
 from shared.ports.bus import MessageBus
 from shared.ports.documents import DocumentStore
 from shared.ports.evidence import EvidenceStore
+from shared.ports.notifier import Notifier
 from shared.ports.warehouse import Warehouse
 from shared.topology import TOPOLOGY, Topology
 
@@ -67,8 +68,13 @@ class Services:
         from shared.adapters.gcp.storage import GcsEvidenceStore
         return GcsEvidenceStore(self.settings.evidence_bucket, project=self.settings.project)
 
+    @cached_property
+    def notifier(self) -> "Notifier":
+        from shared.adapters.notifiers import notifier_for
+        return notifier_for(self.settings)
+
     def close(self) -> None:
-        for name in ("bus", "documents", "warehouse", "evidence"):
+        for name in ("bus", "documents", "warehouse", "evidence", "notifier"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
 

@@ -29,6 +29,10 @@ class Settings:
     provider_url: str | None = None
     phase3_trigger_enabled: bool = True
     predictions_enabled: bool = True
+    fixtures_provider_url: str | None = None
+    notifier: str = "log"  # log | webhook | email (shared.adapters.notifiers)
+    notify_webhook_url: str | None = None
+    notify_email_to: str = "admins@sportsflow.local"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -47,6 +51,10 @@ class Settings:
             phase3_trigger_enabled=env.get("SPORTSFLOW_PHASE3_TRIGGER", "on").lower() not in ("off", "0", "false"),
             # Off during backfills of history: Phase 4's completion does not fan predictions out.
             predictions_enabled=env.get("SPORTSFLOW_PREDICTIONS", "on").lower() not in ("off", "0", "false"),
+            fixtures_provider_url=env.get("SPORTSFLOW_FIXTURES_PROVIDER_URL") or None,
+            notifier=env.get("SPORTSFLOW_NOTIFIER", "log"),
+            notify_webhook_url=env.get("SPORTSFLOW_NOTIFY_WEBHOOK_URL") or None,
+            notify_email_to=env.get("SPORTSFLOW_NOTIFY_EMAIL_TO", "admins@sportsflow.local"),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

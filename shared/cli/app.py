@@ -12,6 +12,7 @@ from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.evidence import register as register_evidence_commands
 from shared.cli.executions import register as register_executions_commands
+from shared.cli.ingest import register as register_ingest_command
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
 from shared.cli.pipeline import register as register_pipeline_commands
@@ -85,6 +86,7 @@ register_live_commands(app)
 app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")
 register_evaluate_command(app)
 register_executions_commands(app)
+register_ingest_command(app)
 
 
 def main() -> None:

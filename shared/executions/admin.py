@@ -1,6 +1,8 @@
 """The `executions_admin` HTTP function: admin commands answer 202 with an execution id.
 
     POST /settlements               {"tournament_id", "match_id", "status_timestamp"}  -> 202
+    POST /ingestions                {"operation": "fixtures"|"results", "entity_id", "snapshot_version"?,
+                                     "as_of"?}                                          -> 202
     GET  /executions?status=&job_type=&limit=                                          -> 200
     GET  /executions/{id}           the execution and its step log                     -> 200 | 404
     POST /executions/{id}/cancel                                                       -> 200 | 404 | 409
@@ -24,7 +26,7 @@ log = logging.getLogger("sportsflow.executions.admin")
 
 HEALTH_PATH = "/health"
 HTTP_PATHS = ("/settlements", "/executions", "/executions/{id}", "/executions/{id}/cancel",
-              HEALTH_PATH)
+              HEALTH_PATH, "/ingestions")
 _REQUIRED = {"/settlements": ("tournament_id", "match_id", "status_timestamp")}
 
 
@@ -37,6 +39,8 @@ def handle_admin_request(request, services=None):
         return _json(200, {"status": "ok"})
     caller = require_admin(request)
     request_id = request.headers.get("X-Request-Id") or None
+    if request.method == "POST" and path == "/ingestions":
+        return _submit_ingestion(services, request, caller, request_id)
     if request.method == "POST" and path in _REQUIRED:
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict) or (missing := [k for k in _REQUIRED[path] if not body.get(k)]):
@@ -65,6 +69,23 @@ def handle_admin_request(request, services=None):
     except ValueError as bad:
         return _json(400, {"error": str(bad)})
     return _json(405, {"error": f"{request.method} {request.path} is not a route of this function"})
+
+
+def _submit_ingestion(services, request, caller, request_id):
+    from pydantic import ValidationError
+
+    from shared.ingestion.worker import IngestionRequest
+    body = request.get_json(force=True, silent=True)
+    try:
+        command = IngestionRequest.model_validate(body)
+    except ValidationError as bad:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in bad.errors())
+        return _json(400, {"error": f"send a JSON object with operation (fixtures|results) and entity_id (the "
+                                    f"tournament id), optionally snapshot_version and as_of ({problems})"})
+    accepted = submit(services, job_type="ingestion", entity_id=command.entity_id,
+                      payload=command.model_dump(mode="json", exclude_none=True), triggered_by=caller.identity,
+                      request_id=request_id, producer="executions_admin")
+    return _json(202, accepted.body())
 
 
 def show(executions: ExecutionStore, execution_id: str) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from pydantic import AwareDatetime, Field, NonNegativeInt
 from shared.contracts.envelope import Message
 from shared.observability.logging import log_context
 
-JobType = Literal["settlement"]
-JOB_TOPICS: dict[str, str] = {"settlement": "settlement-jobs"}
-JOB_DOMAINS: dict[str, str] = {"settlement": "tournaments"}
+JobType = Literal["settlement", "ingestion"]
+JOB_TOPICS: dict[str, str] = {"settlement": "settlement-jobs", "ingestion": "ingestion-jobs"}
+JOB_DOMAINS: dict[str, str] = {"settlement": "tournaments", "ingestion": "ingestion"}
 
 
 class Job(Message):

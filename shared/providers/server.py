@@ -63,7 +63,9 @@ def open_source(spec: str) -> ProviderSource:
 
 class ProviderServer:
     """`start()` binds a free port on 127.0.0.1 and serves from a background thread; `stop()` ends
-    it, releasing any request held by a hang fault. Also a context manager yielding the base URL."""
+    it, releasing any request held by a hang fault. Also a context manager yielding the base URL.
+    Another provider API (e.g. shared.providers.fixtures_server) subclasses it and names its own
+    `request_handler` (a `_ProviderRequestHandler` with its own `do_GET`)."""
 
     def __init__(self, source: ProviderSource, *, faults: ProviderFaults | None = None,
                  host: str = "127.0.0.1", port: int = 0, routes: Mapping[str, str] | None = None) -> None:
@@ -99,7 +101,7 @@ class ProviderServer:
         if self._httpd is not None:
             return self.base_url
         self._stopping.clear()
-        httpd = ThreadingHTTPServer(self._address, _handler_class(self))
+        httpd = ThreadingHTTPServer(self._address, _handler_class(self, self.request_handler))
         httpd.daemon_threads = True  # a hung request never blocks shutdown
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -137,10 +139,8 @@ class ProviderServer:
         return not self._stopping.wait(seconds)
 
 
-def _handler_class(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
-    class _Handler(_ProviderRequestHandler):
-        provider = server
-    return _Handler
+def _handler_class(server: ProviderServer, base: type["_ProviderRequestHandler"]) -> type[BaseHTTPRequestHandler]:
+    return type("_Handler", (base,), {"provider": server})
 
 
 class _ProviderRequestHandler(BaseHTTPRequestHandler):
@@ -203,6 +203,7 @@ def _body_of(payload: Payload | Any) -> bytes:
     if isinstance(payload, BaseModel):
         return payload.model_dump_json().encode()
     return json.dumps(payload, separators=(",", ":")).encode()
+ProviderServer.request_handler = _ProviderRequestHandler
 
 
 def _parse_date(values: list[str]) -> date | None:

@@ -118,8 +118,9 @@ class ProviderClient:
         permit.record_success()
         return response
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        response = self.get(path, params, headers={"Accept": "application/json"})
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
+                 headers: Mapping[str, str] | None = None) -> Any:
+        response = self.get(path, params, headers={"Accept": "application/json", **(headers or {})})
         try:
             return response.json()
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors

@@ -32,12 +32,16 @@ PREDICTIONS_WRITTEN = "predictions.written"       # a player's predictions appen
 SETTLEMENT_BATCH_APPLIED = "settlement.batch_applied"    # one batch of points committed, the next not yet
 SETTLEMENT_POINTS_WRITTEN = "settlement.points_written"  # every batch committed, the leaderboards not refreshed
 SETTLEMENT_PROJECTED = "settlement.projected"            # leaderboards refreshed, the outcome not marked applied
+INGESTION_UPSERTED = "ingestion.upserted"    # a snapshot's rows upserted, its settlements not enqueued, not marked
+INGESTION_REPORTED = "ingestion.reported"    # the report stored and announced, the execution not finished
 
 POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
           LEASE_OUTLIVED, FANOUT_CHUNK_PUBLISHED, PREDICTIONS_WRITTEN)
 # The settlement's own places (shared.tournaments.settlement); its --chaos run fires these.
 SETTLEMENT_POINTS = (SETTLEMENT_BATCH_APPLIED, SETTLEMENT_POINTS_WRITTEN, SETTLEMENT_PROJECTED)
-ALL_POINTS = POINTS + SETTLEMENT_POINTS
+# The ingestion worker's (shared.ingestion.worker).
+INGESTION_POINTS = (INGESTION_UPSERTED, INGESTION_REPORTED)
+ALL_POINTS = POINTS + SETTLEMENT_POINTS + INGESTION_POINTS
 
 
 class SimulatedCrash(BaseException):

@@ -86,6 +86,8 @@ _TOPICS = (
               description="an MLB game is final (version 1) or a source corrected it (version 2, ...)"),
     TopicSpec(name="validation-decided", message_type="ValidationDecided",
               description="one promotion of one game version was decided or sent to review"),
+    TopicSpec(name="ingestion-jobs", message_type="Job",
+              description="ingest a tournament's fixtures or results from the provider (job contract; SPEC §4)"),
 )
 
 
@@ -195,8 +197,10 @@ _FUNCTIONS = (
                  handler="shared.live.read_api:handle_read_request",
                  description="live, diary and match reads from stored state only"),
     FunctionSpec(name="executions_admin", phase=6, trigger="http",
-                 http_paths=("/settlements", "/executions", "/executions/{id}", "/executions/{id}/cancel", "/health"),
-                 handler="shared.executions.admin:handle_admin_request", publishes=("settlement-jobs",),
+                 http_paths=("/settlements", "/executions", "/executions/{id}", "/executions/{id}/cancel", "/health",
+                             "/ingestions"),
+                 handler="shared.executions.admin:handle_admin_request",
+                 publishes=("settlement-jobs", "ingestion-jobs"),
                  description="admin commands (202 + execution id), executions list/show/cancel, audited; /health"),
     FunctionSpec(name="settlement_worker", phase=6, trigger="topic", trigger_topic="settlement-jobs",
                  handler="shared.tournaments.worker:handle_settlement_job", publishes=(),
@@ -214,11 +218,16 @@ _FUNCTIONS = (
     FunctionSpec(name="validation_synthetic", phase=6, trigger="http", http_paths=("/",),
                  handler="shared.validation.handlers:synthetic_http", publishes=("game-final",), timeout_s=120,
                  description="runs a synthetic game through the whole validation path; alerts when it fails"),
+    FunctionSpec(name="ingestion_worker", phase=6, trigger="topic", trigger_topic="ingestion-jobs",
+                 handler="shared.ingestion.worker:handle_ingestion_job", publishes=("settlement-jobs",),
+                 description="fetches a tournament's fixtures or results, upserts them exactly once, stores "
+                             "the report (success or failure), announces it, enqueues settlements of ended matches"),
 )
 
 # Job types' own retry policies (SPEC §4: retries with backoff by job type, then the dead letter).
 _JOB_SUBSCRIPTIONS = (
     _push("settlement-jobs", "settlement_worker", attempts=10),
+    _push("ingestion-jobs", "ingestion_worker", attempts=5),
 )
 
 _SUBSCRIPTIONS = (
