@@ -264,8 +264,8 @@ def test_forged_readiness_never_completes_a_batch(pipeline):
                                 publish=lambda topic, message: dropped.append(message) or "id")  # no worker runs
     [batch] = batches(pipeline)
     with pytest.raises(PermanentError, match="not in batch"):
-        readiness.on_ready(pipeline.services, PredictionReady(success=True, game_date=DAY, batch_id=batch.batch_id,
-                                                              player_id=1), claimant="forger", publish=_publisher(pipeline))
+        outsider = PredictionReady(success=True, game_date=DAY, batch_id=batch.batch_id, player_id=1)
+        readiness.on_ready(pipeline.services, outsider, claimant="forger", publish=_publisher(pipeline))
     with pipeline.delivering():
         for player in batch.players:
             completed_now = readiness.on_ready(
