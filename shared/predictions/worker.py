@@ -94,7 +94,8 @@ def date_features(services, day, feature_data_version: str) -> list[dict[str, An
         return _features[key]
 
 
-def prediction_rows(batch: Batch, feature_row: dict[str, Any], predictions: "PredictionColumns") -> list[dict[str, Any]]:
+def prediction_rows(batch: Batch, feature_row: dict[str, Any],
+                    predictions: "PredictionColumns") -> list[dict[str, Any]]:
     """The table rows of a batch's predictions, block by block (market, system) over its rows."""
     player_ids = [int(player_id) for player_id in predictions.player_ids]
     game_dates = predictions.game_dates.astype(object).tolist()

@@ -14,8 +14,8 @@ similar_players and gradient_boosted with the reason in `ModelSet.skipped`."""
 from __future__ import annotations
 
 from shared.predictions.systems.catalog import MODEL_CODE_VERSION, SYSTEMS
-from shared.predictions.systems.data import MARKETS, FeatureVersionMismatch
 from shared.predictions.systems.columns import Prediction, PredictionColumns
+from shared.predictions.systems.data import MARKETS, FeatureVersionMismatch
 from shared.predictions.systems.model_set import LookAheadError, ModelSet
 
 __all__ = ["MARKETS", "MODEL_CODE_VERSION", "SYSTEMS", "FeatureVersionMismatch", "LookAheadError", "ModelSet",
