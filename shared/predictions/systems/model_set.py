@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from shared.pipeline.phase4.features import FEATURE_VERSION
 from shared.predictions.systems.base import LoadedModel, MarketEstimate
@@ -25,6 +23,7 @@ from shared.predictions.systems.columns import TOP_FEATURES, Prediction, Predict
 from shared.predictions.systems.data import MARKETS, FeatureBatch, batch_from_rows
 from shared.predictions.systems.ensemble import EnsembleModel, default_params
 from shared.predictions.systems.intervals import default_interval, interval_bounds
+from shared.predictions.systems.single_thread import single_threaded
 
 ARTIFACT_FORMAT = "sportsflow-model/1"
 UNTRAINED_VERSION = f"defaults-{MODEL_CODE_VERSION}"
@@ -95,7 +94,7 @@ class ModelSet:
 
     def estimate(self, batch: FeatureBatch) -> dict[str, dict[str, MarketEstimate]]:
         """system → market → estimate, every system over the whole batch at once, on one thread."""
-        with _single_threaded():
+        with single_threaded():
             estimates = {system: item.model.estimate(batch) for system, item in self._loaded.items()
                          if system != ENSEMBLE}
             if ENSEMBLE in self._loaded:
@@ -125,19 +124,6 @@ def _from_artifact(version: str, artifact: Mapping[str, Any], load) -> _Loaded:
                          f"{metadata['feature_version']}, the feature store has {FEATURE_VERSION}: retrain it")
     through = date.fromisoformat(metadata["training_window"]["through"])
     return _Loaded(version, load(artifact["params"]), artifact["intervals"], through)
-
-
-@cache
-def _thread_pools() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def _single_threaded():
-    """OpenBLAS and OpenMP limited to one thread while a batch is estimated. Their worker threads
-    spin while they wait: on a shared or one-vCPU instance the similar-player distances cost
-    2-3x the CPU time across two threads (~350 ms against ~150 ms per 5,000 rows), for no gain
-    in wall time; one process per core is how predictions scale."""
-    return _thread_pools().limit(limits=1)
 
 
 def _columns(batch: FeatureBatch, estimates: dict[str, dict[str, MarketEstimate]],
