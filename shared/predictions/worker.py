@@ -22,6 +22,7 @@ from shared.runtime import crash_points
 from shared.runtime.errors import PermanentError
 
 if TYPE_CHECKING:
+    from shared.predictions.systems import PredictionColumns
     from shared.runtime.context import FunctionContext
 
 log = logging.getLogger("sportsflow.predictions.worker")
@@ -66,7 +67,7 @@ def predict_player(services, batch: Batch, message: PredictionRequest) -> int:
         raise PermanentError(f"batch {batch.batch_id} names model versions {batch.model_versions}; the stored "
                              f"versions load as {models.versions}")
     try:
-        predictions = models.predict(rows)
+        predictions = models.predict_columns(rows)
     except (LookAheadError, FeatureVersionMismatch) as err:  # no retry can make these models fit this row
         raise PermanentError(f"batch {batch.batch_id}: {err}") from None
     table_rows = prediction_rows(batch, rows[0], predictions)
@@ -93,16 +94,28 @@ def date_features(services, day, feature_data_version: str) -> list[dict[str, An
         return _features[key]
 
 
-def prediction_rows(batch: Batch, feature_row: dict[str, Any], predictions) -> list[dict[str, Any]]:
-    return [{
-        "game_date": p.game_date, "game_id": p.game_id, "player_id": int(p.player_id),
-        "player_name": feature_row["player_name"], "team_abbr": feature_row["team_abbr"], "market": p.market,
-        "system": p.system, "model_version": p.model_version, "feature_version": p.feature_version,
-        "feature_data_version": batch.feature_data_version, "batch_id": batch.batch_id,
-        "prediction": round(float(p.value), 4), "interval_low": round(float(p.interval_low), 4),
-        "interval_high": round(float(p.interval_high), 4), "line": _line(feature_row, p.market),
-        "top_features": json.dumps([[name, round(float(value), 4)] for name, value in p.top_features]),
-    } for p in predictions]
+def prediction_rows(batch: Batch, feature_row: dict[str, Any],
+                    predictions: "PredictionColumns") -> list[dict[str, Any]]:
+    """The table rows of a batch's predictions, block by block (market, system) over its rows."""
+    player_ids = [int(player_id) for player_id in predictions.player_ids]
+    game_dates = predictions.game_dates.astype(object).tolist()
+    out = []
+    for b in range(predictions.blocks):
+        market, system = predictions.markets[b], predictions.systems[b]
+        common = {"player_name": feature_row["player_name"], "team_abbr": feature_row["team_abbr"],
+                  "market": market, "system": system, "model_version": predictions.model_versions[b],
+                  "feature_version": predictions.feature_version,
+                  "feature_data_version": batch.feature_data_version, "batch_id": batch.batch_id}
+        line = _line(feature_row, market)
+        for game_date, game_id, player_id, value, low, high, top in zip(
+                game_dates, predictions.game_ids, player_ids, predictions.values[b].tolist(),
+                predictions.interval_low[b].tolist(), predictions.interval_high[b].tolist(),
+                predictions.top_features(b)):
+            out.append({"game_date": game_date, "game_id": game_id, "player_id": player_id, **common,
+                        "prediction": round(value, 4), "interval_low": round(low, 4),
+                        "interval_high": round(high, 4), "line": line,
+                        "top_features": json.dumps([[name, round(amount, 4)] for name, amount in top])})
+    return out
 
 
 def _line(feature_row: dict[str, Any], market: str) -> float | None:

@@ -3,6 +3,7 @@
     models = model_registry.load_current(services)     # or ModelSet.untrained() before training
     predictions = models.predict(rows)                 # ml_feature_store_v2 rows as dicts
     # one Prediction per (row, market, system), each naming models.versions[system]
+    columns = models.predict_columns(rows)             # the same, as numpy arrays (the batch path)
 
 Systems: rolling_average (blended per-game averages), pace_adjusted (form × game-context
 factors), similar_players (k nearest past games of similar players in similar matchups),
@@ -13,8 +14,9 @@ similar_players and gradient_boosted with the reason in `ModelSet.skipped`."""
 from __future__ import annotations
 
 from shared.predictions.systems.catalog import MODEL_CODE_VERSION, SYSTEMS
+from shared.predictions.systems.columns import Prediction, PredictionColumns
 from shared.predictions.systems.data import MARKETS, FeatureVersionMismatch
-from shared.predictions.systems.model_set import LookAheadError, ModelSet, Prediction
+from shared.predictions.systems.model_set import LookAheadError, ModelSet
 
 __all__ = ["MARKETS", "MODEL_CODE_VERSION", "SYSTEMS", "FeatureVersionMismatch", "LookAheadError", "ModelSet",
-           "Prediction"]
+           "Prediction", "PredictionColumns"]

@@ -3,13 +3,15 @@
 Built from stored artifacts (shared.predictions.model_registry) or, before any training, from
 `ModelSet.untrained()`: rolling_average and pace_adjusted run on their documented defaults, the
 ensemble weighs those two equally, and similar_players and gradient_boosted are skipped — they
-need history — with the reason in `skipped`. Each Prediction names the model version it came from."""
+need history — with the reason in `skipped`. Each Prediction names the model version it came from.
+
+`predict_columns(rows)` is the batch path (numpy arrays per field, shared.predictions.systems.columns);
+`predict(rows)` turns those columns into one frozen Prediction per value."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -17,39 +19,14 @@ import numpy as np
 from shared.pipeline.phase4.features import FEATURE_VERSION
 from shared.predictions.systems.base import LoadedModel, MarketEstimate
 from shared.predictions.systems.catalog import COMPONENT_SYSTEMS, ENSEMBLE, MODEL_CODE_VERSION, SYSTEMS
-from shared.predictions.systems.data import CONTRIBUTION_NAMES, MARKETS, FeatureBatch, batch_from_rows
+from shared.predictions.systems.columns import TOP_FEATURES, Prediction, PredictionColumns, top_contributions
+from shared.predictions.systems.data import MARKETS, FeatureBatch, batch_from_rows
 from shared.predictions.systems.ensemble import EnsembleModel, default_params
 from shared.predictions.systems.intervals import default_interval, interval_bounds
+from shared.predictions.systems.single_thread import single_threaded
 
-TOP_FEATURES = 3
 ARTIFACT_FORMAT = "sportsflow-model/1"
 UNTRAINED_VERSION = f"defaults-{MODEL_CODE_VERSION}"
-
-
-@dataclass(frozen=True)
-class Prediction:
-    game_date: date
-    game_id: str
-    player_id: str
-    market: str
-    system: str
-    model_version: str
-    feature_version: str
-    value: float
-    interval_low: float
-    interval_high: float
-    top_features: tuple[tuple[str, float], ...]
-
-
-_PREDICTION_FIELDS = tuple(f.name for f in fields(Prediction))
-
-
-def _new_prediction(*values: Any) -> Prediction:
-    """Prediction(*values) without the frozen __init__'s eleven object.__setattr__ calls (a third of
-    a batch's time): one __dict__ per instance. The instance is the same frozen Prediction."""
-    prediction = object.__new__(Prediction)
-    object.__setattr__(prediction, "__dict__", dict(zip(_PREDICTION_FIELDS, values)))
-    return prediction
 
 
 class LookAheadError(ValueError):
@@ -103,21 +80,25 @@ class ModelSet:
         return {system: item.trained_through for system, item in self._loaded.items()}
 
     # --- prediction ----------------------------------------------------------------------
-    def predict(self, rows: Sequence[Mapping[str, Any]]) -> list["Prediction"]:
-        """One Prediction per (row, market, system), for ml_feature_store_v2 rows as dicts."""
-        if not rows:
-            return []
+    def predict(self, rows: Sequence[Mapping[str, Any]]) -> list[Prediction]:
+        """One Prediction per (row, market, system), for ml_feature_store_v2 rows as dicts
+        (`predict_columns(rows).to_predictions()`)."""
+        return self.predict_columns(rows).to_predictions() if rows else []
+
+    def predict_columns(self, rows: Sequence[Mapping[str, Any]]) -> PredictionColumns:
+        """Every (row, market, system) prediction as arrays, one (market, system) block at a time."""
         batch = batch_from_rows(rows)
-        self.check_no_look_ahead(batch)
-        estimates = self.estimate(batch)
-        return _predictions(batch, estimates, self._loaded)
+        if len(batch):
+            self.check_no_look_ahead(batch)
+        return _columns(batch, self.estimate(batch), self._loaded)
 
     def estimate(self, batch: FeatureBatch) -> dict[str, dict[str, MarketEstimate]]:
-        """system → market → estimate, every system over the whole batch at once."""
-        estimates = {system: item.model.estimate(batch) for system, item in self._loaded.items()
-                     if system != ENSEMBLE}
-        if ENSEMBLE in self._loaded:
-            estimates[ENSEMBLE] = self._loaded[ENSEMBLE].model.combine(estimates)
+        """system → market → estimate, every system over the whole batch at once, on one thread."""
+        with single_threaded():
+            estimates = {system: item.model.estimate(batch) for system, item in self._loaded.items()
+                         if system != ENSEMBLE}
+            if ENSEMBLE in self._loaded:
+                estimates[ENSEMBLE] = self._loaded[ENSEMBLE].model.combine(estimates)
         return estimates
 
     def intervals(self, system: str, market: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,35 +126,21 @@ def _from_artifact(version: str, artifact: Mapping[str, Any], load) -> _Loaded:
     return _Loaded(version, load(artifact["params"]), artifact["intervals"], through)
 
 
-_NAMES = np.array(CONTRIBUTION_NAMES, dtype=object)
-
-
-def _top_features(contributions: np.ndarray) -> list[tuple[tuple[str, float], ...]]:
-    """Each row's TOP_FEATURES largest contributions by size, largest first (non-zero ones only)."""
-    size = np.abs(contributions)
-    rows = np.arange(len(size))
-    top = np.empty((len(size), TOP_FEATURES), dtype=np.int64)
-    for k in range(TOP_FEATURES):              # k passes of argmax beat a sort of every row
-        top[:, k] = size.argmax(axis=1)
-        size[rows, top[:, k]] = -1.0
-    amounts = np.round(np.take_along_axis(contributions, top, axis=1), 4)
-    result = list(map(tuple, map(zip, _NAMES[top].tolist(), amounts.tolist())))
-    for i in np.flatnonzero((amounts == 0.0).any(axis=1)).tolist():
-        result[i] = tuple(pair for pair in result[i] if pair[1] != 0.0)
-    return result
-
-
-def _predictions(batch: FeatureBatch, estimates: dict[str, dict[str, MarketEstimate]],
-                 loaded: dict[str, _Loaded]) -> list[Prediction]:
-    """Built column by column (one market and system over every row at a time)."""
-    game_dates = batch.game_dates.astype(object).tolist()
-    out: list[Prediction] = []
-    for market in MARKETS:
-        for system, by_market in estimates.items():
-            estimate = by_market[market]
-            low, high = interval_bounds(estimate.values, loaded[system].intervals[market])
-            out.extend(map(_new_prediction, game_dates, batch.game_ids, batch.player_ids, repeat(market),
-                           repeat(system), repeat(loaded[system].version), repeat(FEATURE_VERSION),
-                           np.round(estimate.values, 3).tolist(), np.round(low, 3).tolist(),
-                           np.round(high, 3).tolist(), _top_features(estimate.contributions)))
-    return out
+def _columns(batch: FeatureBatch, estimates: dict[str, dict[str, MarketEstimate]],
+             loaded: dict[str, _Loaded]) -> PredictionColumns:
+    blocks = [(market, system) for market in MARKETS for system in estimates]
+    shape = (len(blocks), len(batch))
+    values, low, high = np.empty(shape), np.empty(shape), np.empty(shape)
+    top_indices = np.empty(shape + (TOP_FEATURES,), dtype=np.int64)
+    top_amounts = np.empty(shape + (TOP_FEATURES,))
+    for b, (market, system) in enumerate(blocks):
+        estimate = estimates[system][market]
+        block_low, block_high = interval_bounds(estimate.values, loaded[system].intervals[market])
+        values[b], low[b], high[b] = np.round(estimate.values, 3), np.round(block_low, 3), np.round(block_high, 3)
+        top_contributions(estimate.contributions, top_indices[b], top_amounts[b])
+    return PredictionColumns(
+        game_dates=batch.game_dates, game_ids=batch.game_ids, player_ids=batch.player_ids,
+        markets=tuple(m for m, _ in blocks), systems=tuple(s for _, s in blocks),
+        model_versions=tuple(loaded[s].version for _, s in blocks), feature_version=FEATURE_VERSION,
+        values=values, interval_low=low, interval_high=high,
+        top_feature_indices=top_indices, top_feature_amounts=top_amounts)

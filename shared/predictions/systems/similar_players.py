@@ -74,18 +74,20 @@ class SimilarPlayersModel:
         self.means = np.asarray(params["means"])
         self.scales = np.asarray(params["scales"])
         self.k = min(int(params["neighbours"]), len(params["profiles"]))
-        self.reference = np.asarray(params["profiles"], dtype=np.float32)
-        self.reference_norms = (self.reference ** 2).sum(axis=1)
+        reference = np.asarray(params["profiles"], dtype=np.float32)
+        self.reference_norms = (reference ** 2).sum(axis=1)
+        self.minus_twice_reference = -2.0 * reference   # × 2 is exact: the same distances, one pass fewer
         self.ratios = {market: np.asarray(values) for market, values in params["ratios"].items()}
 
     def _neighbours(self, batch: FeatureBatch) -> np.ndarray:
         """Indices (rows × k) of each row's nearest reference games (squared distance, its
-        constant |profile|² term dropped)."""
+        constant |profile|² term dropped), the batch in chunks that stay in cache."""
         profiles = _profiles(batch, self.means, self.scales)
         nearest = np.empty((len(batch), self.k), dtype=np.int64)
         for start in range(0, len(batch), _CHUNK):
             chunk = profiles[start:start + _CHUNK]
-            distances = self.reference_norms[None, :] - 2.0 * chunk @ self.reference.T
+            distances = chunk @ self.minus_twice_reference.T
+            distances += self.reference_norms
             nearest[start:start + _CHUNK] = np.argpartition(distances, self.k - 1, axis=1)[:, :self.k]
         return nearest
 
