@@ -16,12 +16,13 @@ def test_serve_passes_workers_and_threads_to_the_functions_framework_server(tmp_
 
     monkeypatch.setattr("functions_framework._http.create_server", lambda app, debug: Server())
     for name in ("WORKERS", "THREADS", "SPORTSFLOW_BACKEND", "SPORTSFLOW_HOME", EMBEDDED_TOPOLOGY):
-        monkeypatch.delenv(name, raising=False)  # serve sets them; monkeypatch restores them after the test
+        monkeypatch.setenv(name, "")  # recorded, so the values serve sets are undone after the test
+        monkeypatch.delenv(name)
     result = CliRunner().invoke(app, ["--home", str(tmp_path), "--backend", "emulator", "serve", "live_read_api",
                                       "--port", "8099", "--workers", "3", "--threads", "8"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert seen == {"host": "127.0.0.1", "port": 8099, "workers": "3", "threads": "8"}
     # The embedded backend admits one process per home: several workers are refused, saying why.
-    monkeypatch.delenv("SPORTSFLOW_BACKEND")  # set by the serve above
-    refused = CliRunner().invoke(app, ["--home", str(tmp_path), "serve", "live_read_api", "--workers", "2"])
+    refused = CliRunner().invoke(app, ["--home", str(tmp_path), "--backend", "local", "serve", "live_read_api",
+                                       "--workers", "2"])
     assert refused.exit_code == 2 and "one process per" in " ".join(refused.output.split())
