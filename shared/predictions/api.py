@@ -17,10 +17,10 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any, Callable
 
+from shared.pipeline import data_versions
 from shared.ports.documents import DocumentStore
 from shared.predictions import projection
 from shared.predictions.batches import BatchLedger
-from shared.pipeline import data_versions
 from shared.predictions.fan_out import FEATURES, MARKETS
 
 TOKEN_TTL_S = 1.0

@@ -204,16 +204,13 @@ def _push(services: "Services", path: str, request):
 
 
 def _publisher(services: "Services", request):
-    from shared.contracts.codec import encode
+    """Publishes under one run id per request, carrying the caller's correlation id when it is a plain id."""
     from shared.contracts.envelope import new_id
+    from shared.pipeline.phase1 import bus_publisher
+    from shared.runtime.entrypoints import _header_id
 
-    correlation_id = request.headers.get("X-Correlation-Id") or new_id()
-
-    def publish(topic: str, message) -> str:
-        encoded = encode(message, run_id=new_id(), correlation_id=correlation_id, producer="phase5_coordinator")
-        return services.bus.publish(topic, encoded.data, encoded.attributes)
-
-    return publish
+    correlation_id = _header_id(request.headers.get("X-Correlation-Id")) or new_id()
+    return bus_publisher(services.bus, run_id=new_id(), correlation_id=correlation_id, producer="phase5_coordinator")
 
 
 def _date_of(body: dict, services: "Services") -> date:

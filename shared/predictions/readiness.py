@@ -116,7 +116,11 @@ def is_completion_target(target: str) -> bool:
     return target.startswith(TARGET_PREFIX)
 
 
+def completion_claim(documents, batch: Batch) -> dict[str, Any] | None:
+    """The fan-in claim of the batch's completion, if one was made."""
+    return FanInLedger(documents).find_claim(batch.game_date, f"{TARGET_PREFIX}{batch.batch_id}", batch.batch_id)
+
+
 def completion_published(services: "Services", batch: Batch) -> bool:
-    claim = FanInLedger(services.documents).find_claim(batch.game_date, f"{TARGET_PREFIX}{batch.batch_id}",
-                                                       batch.batch_id)
+    claim = completion_claim(services.documents, batch)
     return bool(claim and claim["published"])

@@ -55,7 +55,7 @@ def repair(services: "Services", day: date, *, publish, claimant: str, grace: ti
     missing = [p for p in batch.players if not ready.get(p.player_id, {}).get("succeeded")]
     if missing:
         return _request_again(services, batch, missing, publish, grace, nothing_in_flight)
-    if not readiness.completion_published(services, batch) and _completion_unclaimed(documents, batch):
+    if readiness.completion_claim(documents, batch) is None:
         readiness.complete(services, batch, claimant=claimant, publish=publish)
         return [PredictionRepair("ready_fan_in_unclaimed", batch.batch_id, "every player ready, completed now")]
     pruned = readiness.prune_superseded(services, batch)  # a superseded worker that wrote after the last prune
@@ -83,7 +83,3 @@ def phase4_published(documents, day: date, target: str | None = None) -> bool:
     latest = FanInLedger(documents).latest_claims(day).get(target or PHASE5_TARGET)
     return bool(latest and latest["published"])
 
-
-def _completion_unclaimed(documents, batch) -> bool:
-    return FanInLedger(documents).find_claim(batch.game_date, readiness.completion_rule(batch.batch_id).target,
-                                             batch.batch_id) is None

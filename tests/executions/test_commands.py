@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import re
 
-import flask
 import pytest
 
 from shared.adapters.local.bus import LocalBus
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.executions.admin import HEALTH_PATH, handle_admin_request
+from shared.executions.admin import HEALTH_PATH
 from shared.executions.audit import audit_entries
 from shared.executions.state import ExecutionStore
-from shared.runtime import auth
 from shared.runtime.dead_letters import list_dead_letters
 from shared.runtime.embedded import EmbeddedDeployment
-from shared.runtime.entrypoints import HttpFunction
 from shared.topology import TOPOLOGY
 from shared.tournaments.leaderboard import Board, Leaderboards
 from shared.tournaments.season import SeasonPlan, end_match, load_season, recompute_leaderboard
@@ -35,21 +32,6 @@ def services(tmp_path):
     EmbeddedDeployment(services).deploy()
     yield services
     services.close()
-
-
-@pytest.fixture
-def call(services):
-    function = HttpFunction(TOPOLOGY.function("executions_admin"),
-                            lambda request: handle_admin_request(request, services),
-                            verifier=auth.DevTokenVerifier("good-token", "admin-token"),
-                            services_factory=lambda: services)
-    app = flask.Flask("t")
-
-    def call(method, path, headers=ADMIN, body=None):
-        with app.test_request_context(path, method=method, headers=headers, json=body):
-            response = function(flask.request)
-        return response.status_code, json.loads(response.get_data())
-    return call
 
 
 def _settle_body(match):
