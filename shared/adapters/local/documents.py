@@ -114,32 +114,20 @@ def _parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
-_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
 def _encode(value: Any) -> Any:
-    kind = type(value)
-    if kind in _PLAIN_SCALARS:  # the common case first: an exact type test is far cheaper than isinstance
-        return value
-    if kind is dict:
-        return _encode_map(value)
     if isinstance(value, datetime):
         return {_DATETIME_KEY: _timestamp_text(value)}
     if isinstance(value, Mapping):
-        return _encode_map(value)
+        if _DATETIME_KEY in value:
+            raise ValueError(f"the map key {_DATETIME_KEY!r} is reserved by the SQLite document store")
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError("document map keys must be strings")
+        return {key: _encode(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_encode(item) for item in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"cannot store a value of type {type(value).__name__} in a document")
-
-
-def _encode_map(value: Mapping[str, Any]) -> dict[str, Any]:
-    if _DATETIME_KEY in value:
-        raise ValueError(f"the map key {_DATETIME_KEY!r} is reserved by the SQLite document store")
-    if not all(type(key) is str or isinstance(key, str) for key in value):
-        raise TypeError("document map keys must be strings")
-    return {key: _encode(item) for key, item in value.items()}
 
 
 def _decode(value: Any) -> Any:
@@ -280,21 +268,20 @@ class _Commit:
             self._stamp = (version, _timestamp_text(datetime.now(timezone.utc)))
         return self._stamp
 
-    def create(self, path: str, data: "Mapping[str, Any] | _EncodedData") -> bool:
+    def create(self, path: str, data: Mapping[str, Any]) -> bool:
         """Insert unless the document exists; True if inserted."""
         if _read(self._conn, path) is not None:
             return False
         self.put(path, data)
         return True
 
-    def put(self, path: str, data: "Mapping[str, Any] | _EncodedData") -> None:
-        text = data if isinstance(data, _EncodedData) else _to_json(data)
+    def put(self, path: str, data: Mapping[str, Any]) -> None:
         version, now = self._version_and_time()
         self._conn.execute(
             "INSERT INTO documents (path, collection, data, version, create_time, update_time) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
             "data = excluded.data, version = excluded.version, update_time = excluded.update_time",
-            (path, collection_of(path), text, version, now, now))
+            (path, collection_of(path), _to_json(data), version, now, now))
 
     def merge(self, path: str, changes: Mapping[str, Any], expected_version: str | None = None) -> None:
         current = self._require(path, expected_version)
@@ -327,12 +314,12 @@ class SqliteTransaction:
         return _read(self._conn, path)
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
-        encoded = _encoded(path, data)
-        self._writes.append(lambda commit: _create_or_fail(commit, path, encoded))
+        data = _frozen(path, data)
+        self._writes.append(lambda commit: _create_or_fail(commit, path, data))
 
     def set(self, path: str, data: Mapping[str, Any]) -> None:
-        encoded = _encoded(path, data)
-        self._writes.append(lambda commit: commit.put(path, encoded))
+        data = _frozen(path, data)
+        self._writes.append(lambda commit: commit.put(path, data))
 
     def update(self, path: str, changes: Mapping[str, Any]) -> None:
         changes = _frozen(path, changes)
@@ -348,23 +335,13 @@ class SqliteTransaction:
             write(commit)
 
 
-class _EncodedData(str):
-    """A document's data checked and encoded once, when the write was made."""
-
-
-def _encoded(path: str, data: Mapping[str, Any]) -> _EncodedData:
-    """Taken when the write is made: later changes by the caller do not leak in."""
-    collection_of(path)
-    return _EncodedData(_to_json(data))
-
-
 def _frozen(path: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """A checked copy taken when the write is made: later changes by the caller do not leak in."""
     collection_of(path)
     return _decode(json.loads(_to_json(data)))
 
 
-def _create_or_fail(commit: _Commit, path: str, data: _EncodedData) -> None:
+def _create_or_fail(commit: _Commit, path: str, data: Mapping[str, Any]) -> None:
     if not commit.create(path, data):
         raise AlreadyExists(path)
 
