@@ -68,7 +68,9 @@ def threads_for(function: str, topology: Topology = TOPOLOGY) -> int:
 # --- up ----------------------------------------------------------------------------------------
 def dev_up(settings: Settings, *, source: str = "synthetic", clock_start: str | None = None,
            clock_date: str | None = None, jobs: str = "all", functions: list[str] | None = None,
-           progress: Progress = print) -> DevState:
+           environment: dict[str, str] | None = None, progress: Progress = print) -> DevState:
+    """`functions`: only these (default: every implemented one); `environment`: extra variables for
+    every process (e.g. SPORTSFLOW_PREDICTIONS=off)."""
     home = dev_home(settings)
     settings = replace(settings, backend="emulator", home=home)
     existing = DevState.load(home)
@@ -86,7 +88,7 @@ def dev_up(settings: Settings, *, source: str = "synthetic", clock_start: str | 
         ports = free_ports(len(names) + 1)
         provider = _start_provider(home, source, ports[-1])
         state.processes.append(provider)
-        env = _function_environment(home, provider.url)
+        env = {**_function_environment(home, provider.url), **(environment or {})}
         state.processes += _start_functions(home, names, ports, env, progress)
         state.save()
         state.subscriptions = _create_topics_and_subscriptions(settings, state, progress)
