@@ -3,6 +3,7 @@ emulators, one functions-framework process per function, push subscriptions, the
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, replace
 from datetime import date, datetime
@@ -15,15 +16,13 @@ from rich.table import Table
 
 from shared.config import Settings
 from shared.dev.logs import follow, read_all
-from shared.dev.stack import (
-    DevError, dev_down, dev_home, dev_up, fan_in_state, logs_dir_of, process_statuses,
-)
+from shared.dev.stack import DevError, dev_down, dev_home, dev_up, fan_in_state, logs_dir_of, process_statuses
 from shared.dev.state import DevState
 from shared.topology import TOPOLOGY
 
 app = typer.Typer(help="The whole topology on this machine: emulators, functions, push, scheduler.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 200)  # status tables stay readable in a pipe
 err = Console(stderr=True)
 
 
@@ -128,7 +127,8 @@ def fire(ctx: typer.Context,
     state = _state(settings)
     spec = next((j for j in TOPOLOGY.scheduler_jobs if j.name == job), None)
     if spec is None:
-        raise typer.BadParameter(f"no scheduler job {job!r}; jobs: {', '.join(j.name for j in TOPOLOGY.scheduler_jobs)}")
+        names = ", ".join(j.name for j in TOPOLOGY.scheduler_jobs)
+        raise typer.BadParameter(f"no scheduler job {job!r}; jobs: {names}")
     url = state.function_urls().get(spec.target_function)
     if url is None:
         err.print(f"[red]{spec.target_function} is not running in this dev stack[/red]")
@@ -213,12 +213,14 @@ def _print_processes(state: DevState) -> None:
     for column in ("process", "kind", "pid", "port", "start-up s"):
         table.add_column(column, no_wrap=True)
     for p in state.processes:
-        table.add_row(p.name, p.kind, str(p.pid), str(p.port or ""), f"{p.startup_seconds:.1f}" if p.startup_seconds else "")
+        startup = f"{p.startup_seconds:.1f}" if p.startup_seconds else ""
+        table.add_row(p.name, p.kind, str(p.pid), str(p.port or ""), startup)
     out.print(table)
 
 
 def _memory(statuses) -> dict:
-    return {"rss_total": round(sum(s.rss_mb for s in statuses), 1), "pss_total": round(sum(s.pss_mb for s in statuses), 1),
+    return {"rss_total": round(sum(s.rss_mb for s in statuses), 1),
+            "pss_total": round(sum(s.pss_mb for s in statuses), 1),
             "functions_pss": round(sum(s.pss_mb for s in statuses if s.kind == "function"), 1)}
 
 

@@ -134,8 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     token = auth.dev_token(args.home, "dev-token")
     clock = Clock(jobs, lambda: DevState.load(args.home).function_urls(), token,
                   offset=offset_for(args.start), day=args.date)
-    log.info("scheduler clock started", extra={"fields": {"now": clock.now().isoformat(), "jobs": [j.name for j in jobs],
-                                                          "pinned_date": args.date.isoformat() if args.date else None}})
+    log.info("scheduler clock started", extra={"fields": {
+        "now": clock.now().isoformat(), "jobs": [j.name for j in jobs],
+        "pinned_date": args.date.isoformat() if args.date else None}})
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     clock.run(stop)

@@ -25,7 +25,6 @@ from typing import Callable
 import httpx
 
 from shared.config import Settings
-from shared.dev.function_process import signature_type
 from shared.dev.push import HEALTH_PATH, push_endpoint
 from shared.dev.state import DevProcess, DevState, DevSubscription
 from shared.emulators import emulator_status, start_emulators, stop_emulators

@@ -79,8 +79,10 @@ def test_dev_down_stops_every_recorded_process_by_pid_and_checks(tmp_path):
         argv = [sys.executable, "-c", script]
         pid = spawn(argv, tmp_path / f"{name}.log", env=dict(os.environ), cwd=tmp_path)
         processes.append(DevProcess(name, "function", pid, None, argv, str(tmp_path / f"{name}.log"), time.time()))
-    time.sleep(1.0)  # the stubborn one has started its child
-    pids = [pid for p in processes for pid in group_members(p.pid)]
+    deadline = time.monotonic() + 60  # until the stubborn one has started its child
+    while len(pids := [pid for p in processes for pid in group_members(p.pid)]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # and set its SIGTERM handler (before its child was started)
     assert len(pids) == 3
     DevState(home=str(tmp_path), project="p", source="synthetic", started_at=time.time(),
              processes=processes).save()
