@@ -28,7 +28,8 @@ from google.api_core import exceptions
 from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
-from google.pubsub_v1.types import DeadLetterPolicy, ReceivedMessage as PubsubReceivedMessage, RetryPolicy, Subscription
+from google.pubsub_v1.types import DeadLetterPolicy, PushConfig, RetryPolicy, Subscription
+from google.pubsub_v1.types import ReceivedMessage as PubsubReceivedMessage
 
 from shared.ports.bus import OutboundMessage, ReceivedMessage
 from shared.topology.model import SubscriptionSpec
@@ -59,19 +60,24 @@ class PubSubBus:
         except exceptions.AlreadyExists:
             pass
 
-    def create_subscription(self, spec: SubscriptionSpec) -> None:
-        """Idempotent (an existing subscription is left as it is). The dead-letter topic is
-        created if absent: Pub/Sub forwards nothing to a topic that does not exist."""
+    def create_subscription(self, spec: SubscriptionSpec, *, push_endpoint: str | None = None) -> None:
+        """Idempotent (an existing subscription is left as it is, except that `push_endpoint`, when
+        given, replaces its push endpoint). The dead-letter topic is created if absent: Pub/Sub
+        forwards nothing to a topic that does not exist. `push_endpoint`: a push subscription
+        delivering there (`sportsflow dev up`); without it, a pull subscription."""
         if spec.dead_letter_topic:
             self.create_topic(spec.dead_letter_topic)
+        subscription = self._subscription_of(spec, push_endpoint)
         try:
-            self._subscriber.create_subscription(request=self._subscription_of(spec))
+            self._subscriber.create_subscription(request=subscription)
         except exceptions.AlreadyExists:
-            pass
+            if push_endpoint:
+                self._subscriber.modify_push_config(request={"subscription": subscription.name,
+                                                             "push_config": subscription.push_config})
         except exceptions.NotFound as err:
             raise LookupError(f"topic {spec.topic!r} does not exist (subscription {spec.name!r})") from err
 
-    def _subscription_of(self, spec: SubscriptionSpec) -> Subscription:
+    def _subscription_of(self, spec: SubscriptionSpec, push_endpoint: str | None = None) -> Subscription:
         dead_letter = DeadLetterPolicy(dead_letter_topic=self.topic_path(spec.dead_letter_topic),
                                        max_delivery_attempts=spec.max_delivery_attempts) \
             if spec.dead_letter_topic else None
@@ -83,6 +89,7 @@ class PubSubBus:
             retry_policy=RetryPolicy(minimum_backoff=_duration(spec.min_backoff_s),
                                      maximum_backoff=_duration(spec.max_backoff_s)),
             dead_letter_policy=dead_letter,
+            push_config=PushConfig(push_endpoint=push_endpoint) if push_endpoint else None,
         )
 
     # --- publishing --------------------------------------------------------------------------
