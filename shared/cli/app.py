@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from shared.cli.dlq import register as register_dlq_commands
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.evidence import register as register_evidence_commands
@@ -87,6 +88,7 @@ app.add_typer(models_app, name="models", help="Train, list and inspect the predi
 register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
+register_dlq_commands(app)
 
 
 def main() -> None:
