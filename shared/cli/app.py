@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from shared.cli.backup import register as register_backup_commands
 from shared.cli.dlq import register as register_dlq_commands
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
@@ -89,6 +90,7 @@ register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
 register_dlq_commands(app)
+register_backup_commands(app)
 
 
 def main() -> None:
