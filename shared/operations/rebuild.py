@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from shared.config import Settings
@@ -168,7 +168,3 @@ def compare_warehouses(a: Settings, b: Settings, days: list[date]) -> tuple[list
         left.close()
         right.close()
     return differences, compared
-
-
-def date_range(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

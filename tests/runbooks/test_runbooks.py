@@ -70,9 +70,9 @@ def outage(home, workdir, request):
 
 
 def stuck_fan_in(home, workdir, request):
+    from shared.pipeline.runner import Pipeline, RunOptions
     from shared.runtime import crash_points
     from tests.exactly_once.harness import FireAt, for_processor
-    from shared.pipeline.runner import Pipeline, RunOptions
 
     backfill(home, D1, D2)
     crash_points.install(FireAt(crash_points.PROCESSOR_LOADED, for_processor("ml_feature_store_v2"), times=99))
