@@ -7,6 +7,7 @@ resource "google_bigquery_dataset" "dataset" {
   dataset_id                 = each.value
   location                   = var.bigquery_location
   delete_contents_on_destroy = false
+  max_time_travel_hours      = var.bigquery_time_travel_hours # infra/backups.tf
   labels                     = { app = "sportsflow" }
 
   depends_on = [google_project_service.enabled]

@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from shared.cli.backup import register as register_backup_commands
 from shared.cli.dev import register as register_dev_commands
+from shared.cli.dlq import register as register_dlq_commands
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.evidence import register as register_evidence_commands
@@ -89,6 +91,8 @@ register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
 register_dev_commands(app)
+register_dlq_commands(app)
+register_backup_commands(app)
 
 
 def main() -> None:
