@@ -15,6 +15,7 @@ from shared.cli.executions import register as register_executions_commands
 from shared.cli.ingest import register as register_ingest_command
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
+from shared.cli.package import register as register_package_command
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
 from shared.cli.validation import register as register_validation_commands
@@ -87,6 +88,7 @@ app.add_typer(models_app, name="models", help="Train, list and inspect the predi
 register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
+register_package_command(app)
 
 
 def main() -> None:
