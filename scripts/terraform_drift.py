@@ -277,7 +277,8 @@ def _subscriptions(configuration: Configuration, topology, _functions_root) -> l
             "ordering": spec.enable_ordering,
             "minimum backoff": f"{spec.min_backoff_s:g}s",
             "maximum backoff": f"{spec.max_backoff_s:g}s",
-            "dead-letter topic": spec.dead_letter_topic and Symbol(f"local.topic_ids_by_name[{spec.dead_letter_topic}]"),
+            "dead-letter topic": spec.dead_letter_topic and Symbol(
+                f"local.topic_ids_by_name[{spec.dead_letter_topic}]"),
             "max delivery attempts": spec.max_delivery_attempts if spec.dead_letter_topic else None,
             "push endpoint": spec.push_function and f"local.function_urls[{spec.push_function}]{spec.push_path}",
             "push OIDC identity": spec.push_function and Symbol("google_service_account.push_invoker.email"),

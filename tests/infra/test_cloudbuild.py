@@ -58,7 +58,8 @@ def test_every_step_runs_the_projects_own_script(name):
         if step_id == "terraform-fmt":
             assert command(step) == "fmt -check -recursive infra"
             continue
-        assert build_step_of(step) in known, f"{name} {step_id}: run a scripts/build_step.sh step, not {command(step)!r}"
+        assert build_step_of(step) in known, (
+            f"{name} {step_id}: run a scripts/build_step.sh step, not {command(step)!r}")
 
 
 def test_build_step_script_is_valid_bash():

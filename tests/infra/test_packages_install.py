@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import venv
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
