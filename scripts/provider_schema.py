@@ -11,10 +11,10 @@ compact schema:
      "resources": {"google_pubsub_subscription": {"arguments": {"name": true, "labels": false, ...},
                                                   "blocks": {"retry_policy": {"required": false,
                                                              "arguments": {...}, "blocks": {...}}}}},
-     "data_sources": {"google_project": {...}}}
+     "data_sources": {"google_project": {...}}, "provider_config": {"arguments": {"project": false, ...}}}
 
 (`arguments` maps each argument to whether it is required.) It lives in
-`$SPORTSFLOW_PROVIDER_SCHEMA_DIR` (default `~/.cache/sportsflow/provider-google`)`/<package version>/schema.json`.
+`$SPORTSFLOW_PROVIDER_SCHEMA_DIR` (default `~/.cache/sportsflow/provider-google`)`/<package version>/schema.v2.json`.
 
 It also checks Terraform configuration against that schema (`check_configuration`): every
 resource and data source type exists, every argument and nested block (also in `dynamic` blocks)
@@ -42,10 +42,11 @@ from typing import Any
 PACKAGE = "@cdktf/provider-google"
 # 16.12.1 is the last release; it pins hashicorp/google 6.50.0 (package.json "cdktf.provider").
 PACKAGE_VERSION = "16.12.1"
-SCHEMA_FILE = "schema.json"
+SCHEMA_FILE = "schema.v2.json"  # bump when the extracted shape changes
 _ASSEMBLY_MEMBER = "package/.jsii"
 _PACKAGE_JSON_MEMBER = "package/package.json"
 _REGISTRY_LINK = re.compile(r"/docs/(resources|data-sources)/(\w+)#(\w+) ")
+_PROVIDER_CONFIG = "@cdktf/provider-google.provider.GoogleProviderConfig"
 _CLASS_LINK = re.compile(r"\{@link https://registry\.terraform\.io/providers/hashicorp/google/[^/]+/docs/"
                          r"(resources|data-sources)/\w+ (google_\w+)\}")
 _META_ARGUMENTS = {"connection", "count", "dependsOn", "forEach", "lifecycle", "provider", "provisioners"}
@@ -88,7 +89,7 @@ def ensure_schema(version: str = PACKAGE_VERSION, timeout_s: float = 300) -> Pat
 
 
 def _npm_pack(version: str, into: Path, timeout_s: float) -> Path:
-    command = ["npm", "pack", f"{PACKAGE}@{version}", "--pack-destination", str(into), "--silent"]
+    command = ["npm", "pack", f"{PACKAGE}@{version}", "--pack-destination", str(into), "--loglevel=error"]
     try:
         result = subprocess.run(command, cwd=into, capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -111,9 +112,11 @@ def schema_from_tarball(tarball: Path) -> dict[str, Any]:
 
 
 def schema_from_assembly(assembly: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """{"resources": {type: body}, "data_sources": {type: body}} from a jsii assembly's types."""
+    """{"resources": {type: body}, "data_sources": {type: body}, "provider_config": body} from a jsii
+    assembly's types."""
     types: dict[str, dict] = assembly["types"]
-    found: dict[str, dict[str, Any]] = {"resources": {}, "data_sources": {}}
+    found: dict[str, dict[str, Any]] = {"resources": {}, "data_sources": {},
+                                        "provider_config": _block_body(types, _PROVIDER_CONFIG)}
     for jsii_type in types.values():
         match = _CLASS_LINK.search(jsii_type.get("docs", {}).get("summary", ""))
         if jsii_type.get("kind") != "class" or not match or "initializer" not in jsii_type:
@@ -175,6 +178,10 @@ def check_configuration(infra: Path, schema: dict[str, Any]) -> list[str]:
                     for name, body in _without_mark(instances).items():
                         address = f"{path.name}: {'data.' if keyword == 'data' else ''}{type_name}.{name}"
                         problems += _check_instance(address, type_name, body, schema[kind], kind)
+        for block in document.get("provider", []):
+            for name, body in _without_mark(block).items():
+                if name == "google":
+                    problems += _check_body(f"{path.name}: provider google", body, schema["provider_config"])
     return problems
 
 

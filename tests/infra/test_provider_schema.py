@@ -98,6 +98,8 @@ def test_infra_uses_resources_and_data_sources_the_check_covers(schema):
      "the google provider has no resource google_bigquery_tables (did you mean google_bigquery_table?)"),
     ("versions.tf", "  project_id = var.project_id\n}", "  projct_id = var.project_id\n}",
      "data.google_project.this: projct_id is not an argument here"),
+    ("versions.tf", "  region  = var.region", "  regoin  = var.region",
+     "provider google: regoin is not an argument here (did you mean region?)"),
 ])
 def test_a_misspelt_name_is_caught(schema, infra_copy, file, old, new, expected):
     edit(infra_copy / file, old, new)
