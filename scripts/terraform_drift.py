@@ -317,12 +317,11 @@ def _functions(configuration: Configuration, topology, functions_root: Path) -> 
             continue
         entry = {"topic": "pubsub", "http": "http"}[spec.trigger]
         expected = {"name": Symbol(f"local.function_ids[{spec.name}]"), "runtime": RUNTIME, "entry point": ENTRY_POINT,
-                    "main.py": f"{entry}:{spec.name}", "memory": f"{spec.memory_mb}M",
+                    "memory": f"{spec.memory_mb}M",
                     "timeout": spec.timeout_s, "max instances": spec.max_instances,
                     "concurrency": spec.concurrency, "event trigger": 0}
         actual = {"name": instance.get("name"), "runtime": instance.get("build_config", "runtime"),
                   "entry point": instance.get("build_config", "entry_point"),
-                  "main.py": on_disk.get(spec.name, "missing"),
                   "memory": instance.get("service_config", "available_memory"),
                   "timeout": instance.get("service_config", "timeout_seconds"),
                   "max instances": instance.get("service_config", "max_instance_count"),
@@ -331,6 +330,9 @@ def _functions(configuration: Configuration, topology, functions_root: Path) -> 
                   # an event trigger would add a second, unbounded retry path.
                   "event trigger": instance.blocks("event_trigger")}
         problems += _compare("function", spec.name, expected, actual)
+        if spec.name in on_disk and on_disk[spec.name] != f"{entry}:{spec.name}":
+            problems.append(f"function {spec.name}: functions/{spec.name}/main.py must be "
+                            f"`{ENTRY_POINT} = {entry}_entry_point(\"{spec.name}\")` (trigger: {spec.trigger})")
         if spec.trigger == "topic":
             pushes = [s.name for s in topology.subscriptions
                       if s.push_function == spec.name and s.topic == spec.trigger_topic]
@@ -400,8 +402,10 @@ def _warehouse(configuration: Configuration, _topology, _functions_root) -> list
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--infra", type=Path, default=REPO_ROOT / "infra")
+    parser.add_argument("--functions", type=Path, default=REPO_ROOT / "functions",
+                        help="the functions/<name>/main.py folders packaging builds")
     args = parser.parse_args(argv)
-    problems = drift(args.infra)
+    problems = drift(args.infra, args.functions)
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"{args.infra}: {len(problems)} drift(s) from the topology")

@@ -396,6 +396,16 @@ def test_only_functions_that_exist_are_deployed(infra_copy, tmp_path):
            "(packaging cannot build it)" in problems
 
 
+def test_a_main_py_of_the_wrong_kind_is_drift(infra_copy, tmp_path):
+    functions = tmp_path / "functions"
+    shutil.copytree(FUNCTIONS, functions)
+    (functions / "reconciler" / "main.py").write_text(
+        'from shared.runtime.entrypoints import pubsub_entry_point\n\nhandle = pubsub_entry_point("reconciler")\n')
+    assert terraform_drift.drift(infra_copy, functions) == [
+        'function reconciler: functions/reconciler/main.py must be `handle = http_entry_point("reconciler")` '
+        '(trigger: http)']
+
+
 def test_an_expression_the_check_cannot_evaluate_fails_closed(infra_copy):
     edit_tf(infra_copy / "scheduler.tf", "schedule         = each.value.schedule",
             "schedule         = lower(each.value.schedule)")
