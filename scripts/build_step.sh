@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# One step of the Cloud Build pipelines (cloudbuild.yaml: test and plan, as sportsflow-build-test;
-# cloudbuild.deploy.yaml: approve, apply and deploy, as sportsflow-deployer). Each step is a few
+# One step of the Cloud Build pipelines (cloudbuild.yaml: lint, test and package, as
+# sportsflow-build-test; cloudbuild.deploy.yaml: approve, plan, apply and deploy, as sportsflow-deployer). Each step is a few
 # project commands; running them by hand from the repository root does the same thing.
 #
-#   scripts/build_step.sh lint|schema|unit|integration|package     (cloudbuild.yaml, then plan)
+#   scripts/build_step.sh lint|schema|unit|integration|package     (cloudbuild.yaml)
 #   scripts/build_step.sh require-approval|package|source-bucket|upload|plan|apply|verify-deploy
 #                                                                   (cloudbuild.deploy.yaml)
 set -euo pipefail
@@ -39,9 +39,10 @@ case "${1:?step}" in
   schema)  # needs npm: the Google provider schema from @cdktf/provider-google
     python3 scripts/provider_schema.py
     ;;
-  unit)
+  unit)  # ../shared/data is not in the build: real-data tests skip (.ci/run requires them); the
+         # provider schema is (the schema step), and the lint step fails without it
     install_project
-    SPORTSFLOW_REQUIRE_DATA=1 python -m pytest -q -m "not emulator"
+    python -m pytest -q -m "not emulator"
     ;;
   integration)  # starts the emulators in this step (scripts/test.sh) and fails if one is missing
     install_project
@@ -57,9 +58,9 @@ case "${1:?step}" in
   upload)  # content-addressed names: unchanged functions are skipped, nothing is overwritten
     gcloud storage cp --no-clobber dist/*.zip "gs://${SOURCE_BUCKET:-$PROJECT_ID-sportsflow-functions}/"
     ;;
-  plan)  # the test build plans read-only (-lock=false); the deploy build saves the plan it applies
+  plan)  # the plan the next step applies, printed in the build log
     terraform_init
-    terraform plan -input=false -lock="${TF_LOCK:-true}" -out=tfplan "${tf_vars[@]}" \
+    terraform plan -input=false -out=tfplan "${tf_vars[@]}" \
       -var-file=../dist/function_sources.tfvars.json
     ;;
   require-approval)  # prod deploys only when a person approved this very build
