@@ -233,7 +233,8 @@ def test_firestore_is_a_native_database():
 def test_alerts_cover_dead_letters_backlog_errors_and_the_spec_rules():
     policies = resources("google_monitoring_alert_policy")
     assert {"dead_letters", "push_backlog", "function_errors", "log_event", "log_ratio"} <= set(policies)
-    assert "local.pull_subscription_ids" in policies["dead_letters"]["conditions"][0]["condition_threshold"][0]["filter"]
+    dead_letters = policies["dead_letters"]["conditions"][0]["condition_threshold"][0]
+    assert "local.pull_subscription_ids" in dead_letters["filter"]
     assert {"validation finished", "evidence integrity failure", "live match stale"} <= set(alerted_log_messages())
 
 
@@ -259,7 +260,8 @@ def test_terraform_fmt_is_clean():
 def test_every_pipeline_table_is_provisioned_in_a_provisioned_dataset():
     tables = render.as_terraform_variables(TOPOLOGY)["bigquery_tables"]
     datasets = set(variable("bigquery_datasets")["default"])
-    assert {"nba_raw.player_boxscores", "nba_precompute.ml_feature_store_v2", "ops.processor_run_history"} <= set(tables)
+    assert {"nba_raw.player_boxscores", "nba_precompute.ml_feature_store_v2",
+            "ops.processor_run_history"} <= set(tables)
     assert {table["dataset"] for table in tables.values()} <= datasets
     for table in tables.values():
         schema = json.loads(table["schema"])
