@@ -80,6 +80,7 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 
 register_pipeline_commands(app)
 register_serve_command(app)
+register_package_command(app)
 register_validation_commands(app)
 register_evidence_commands(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
@@ -88,7 +89,6 @@ app.add_typer(models_app, name="models", help="Train, list and inspect the predi
 register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
-register_package_command(app)
 
 
 def main() -> None:
