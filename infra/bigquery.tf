@@ -2,6 +2,7 @@
 # generated from the code's TableSpecs into topology.auto.tfvars.json).
 
 resource "google_bigquery_dataset" "dataset" {
+  #checkov:skip=CKV_GCP_81:Google-managed encryption at rest; customer-managed keys would add a KMS key whose loss makes the data unreadable, and SPEC 5 asks for none
   for_each = toset(var.bigquery_datasets)
 
   dataset_id                 = each.value
@@ -14,6 +15,7 @@ resource "google_bigquery_dataset" "dataset" {
 }
 
 resource "google_bigquery_table" "table" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption at rest; customer-managed keys would add a KMS key whose loss makes the data unreadable, and SPEC 5 asks for none
   for_each = var.bigquery_tables
 
   dataset_id               = google_bigquery_dataset.dataset[each.value.dataset].dataset_id

@@ -18,6 +18,7 @@ from shared.cli.executions import register as register_executions_commands
 from shared.cli.ingest import register as register_ingest_command
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
+from shared.cli.package import register as register_package_command
 from shared.cli.pipeline import register as register_pipeline_commands
 from shared.cli.serve import register as register_serve_command
 from shared.cli.validation import register as register_validation_commands
@@ -82,6 +83,7 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
 
 register_pipeline_commands(app)
 register_serve_command(app)
+register_package_command(app)
 register_validation_commands(app)
 register_evidence_commands(app)
 app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")

@@ -114,7 +114,7 @@ def test_manifest_feeds_the_terraform_variable(functions_dir, tmp_path):
                                                                      explicit_blocks=False))
     declared = {name for block in variables["variable"] for name in block}
     assert set(manifest) <= declared
-    assert f"dist/{packaging.MANIFEST}" in (REPO_ROOT / "cloudbuild.yaml").read_text()
+    assert f"dist/{packaging.MANIFEST}" in (REPO_ROOT / "scripts" / "build_step.sh").read_text()
 
 
 def test_a_function_without_the_handle_entry_point_is_refused(functions_dir, tmp_path):

@@ -5,10 +5,12 @@ with python-hcl2 and checked structurally; `terraform fmt -check` runs when the 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -116,33 +118,11 @@ def test_no_topology_name_is_written_in_terraform(filename):
 
 
 # --- Pub/Sub ---------------------------------------------------------------------------
-def test_subscriptions_carry_retry_ack_ordering_and_retention_from_the_topology():
+def test_subscriptions_keep_messages_and_never_expire():
+    """Settings the topology does not carry (the drift check below covers the ones it does)."""
     body = resource("google_pubsub_subscription", "subscription")
-    assert body["retry_policy"] == [{"minimum_backoff": "${each.value.min_backoff}",
-                                     "maximum_backoff": "${each.value.max_backoff}"}]
-    assert body["ack_deadline_seconds"] == "${each.value.ack_deadline_seconds}"
-    assert body["enable_message_ordering"] == "${each.value.enable_message_ordering}"
     assert "message_retention_duration" in body
     assert body["expiration_policy"] == [{"ttl": ""}], "subscriptions must never expire for inactivity"
-
-
-def test_subscriptions_dead_letter_after_the_topology_attempts():
-    dead_letter = dynamic_block(resource("google_pubsub_subscription", "subscription"), "dead_letter_policy")
-    assert "each.value.dead_letter_topic" in dead_letter["for_each"]
-    content = dead_letter["content"][0]
-    assert content["max_delivery_attempts"] == "${dead_letter_policy.value.max_delivery_attempts}"
-    assert "dead_letter_policy.value.dead_letter_topic" in content["dead_letter_topic"]
-
-
-def test_push_subscriptions_push_to_the_function_url_with_an_oidc_token():
-    push = dynamic_block(resource("google_pubsub_subscription", "subscription"), "push_config")
-    assert "each.value.push_function" in push["for_each"]
-    content = push["content"][0]
-    assert "push_config.value.push_path" in content["push_endpoint"]
-    assert "local.function_urls[push_config.value.push_function]" in content["push_endpoint"]
-    token = content["oidc_token"][0]
-    assert token["service_account_email"] == "${google_service_account.push_invoker.email}"
-    assert token["audience"] == "${local.function_audiences[push_config.value.push_function]}"
 
 
 def test_pubsub_service_agent_can_forward_dead_letters():
@@ -253,7 +233,8 @@ def test_firestore_is_a_native_database():
 def test_alerts_cover_dead_letters_backlog_errors_and_the_spec_rules():
     policies = resources("google_monitoring_alert_policy")
     assert {"dead_letters", "push_backlog", "function_errors", "log_event", "log_ratio"} <= set(policies)
-    assert "local.pull_subscription_ids" in policies["dead_letters"]["conditions"][0]["condition_threshold"][0]["filter"]
+    dead_letters = policies["dead_letters"]["conditions"][0]["condition_threshold"][0]
+    assert "local.pull_subscription_ids" in dead_letters["filter"]
     assert {"validation finished", "evidence integrity failure", "live match stale"} <= set(alerted_log_messages())
 
 
@@ -276,55 +257,11 @@ def test_terraform_fmt_is_clean():
     assert result.returncode == 0, f"run `terraform fmt -recursive infra`:\n{result.stdout}"
 
 
-# --- the deploy pipeline ---------------------------------------------------------------
-def cloudbuild_steps() -> dict[str, dict]:
-    yaml = pytest.importorskip("yaml")
-    build = yaml.safe_load((INFRA.parent / "cloudbuild.yaml").read_text())
-    return {step["id"]: step for step in build["steps"]}
-
-
-def step_command(step: dict) -> str:
-    return " ".join([step.get("entrypoint", ""), *map(str, step.get("args", []))])
-
-
-def test_cloudbuild_images_are_pinned_by_tag():
-    for step_id, step in cloudbuild_steps().items():
-        image = step["name"]
-        tag = image.rsplit("/", 1)[-1].partition(":")[2]
-        assert tag and tag != "latest" and any(ch.isdigit() for ch in tag), f"{step_id}: pin {image} to a version"
-
-
-def test_cloudbuild_tests_package_upload_then_plans_with_the_source_map():
-    steps = cloudbuild_steps()
-    commands = {step_id: step_command(step) for step_id, step in steps.items()}
-    assert "pip install --quiet -e '.[test]'" in commands["unit-tests"]
-    assert 'pytest -m "not emulator"' in commands["unit-tests"]
-    assert "fmt -check -recursive infra" in commands["terraform-fmt"]
-    assert "scripts/package_functions.py --out dist/" in commands["package-functions"]
-    assert "gcloud storage cp" in commands["upload-sources"] and "dist/*.zip" in commands["upload-sources"]
-    assert "-var-file=../dist/function_sources.tfvars.json" in commands["terraform-plan"]
-    assert commands["terraform-apply"].strip() == "apply -input=false tfplan"
-
-
-def test_cloudbuild_deploys_only_after_the_tests_pass():
-    steps = cloudbuild_steps()
-
-    def upstream(step_id: str) -> set[str]:
-        found: set[str] = set()
-        for parent in steps[step_id].get("waitFor", []):
-            if parent != "-":
-                found |= {parent} | upstream(parent)
-        return found
-
-    for deploying in ["source-bucket", "upload-sources", "terraform-plan", "terraform-apply"]:
-        assert {"unit-tests", "terraform-fmt"} <= upstream(deploying), deploying
-    assert {"package-functions", "upload-sources"} <= upstream("terraform-apply")
-
-
 def test_every_pipeline_table_is_provisioned_in_a_provisioned_dataset():
     tables = render.as_terraform_variables(TOPOLOGY)["bigquery_tables"]
     datasets = set(variable("bigquery_datasets")["default"])
-    assert {"nba_raw.player_boxscores", "nba_precompute.ml_feature_store_v2", "ops.processor_run_history"} <= set(tables)
+    assert {"nba_raw.player_boxscores", "nba_precompute.ml_feature_store_v2",
+            "ops.processor_run_history"} <= set(tables)
     assert {table["dataset"] for table in tables.values()} <= datasets
     for table in tables.values():
         schema = json.loads(table["schema"])
@@ -346,3 +283,133 @@ def test_every_oidc_token_is_minted_for_the_audience_the_function_checks():
     assert "google_service_account.push_invoker.email" in invokers
     assert "google_service_account.scheduler_invoker.email" in invokers
     assert "each.value.api ? var.api_invokers : []" in invokers  # API clients only on client-facing APIs
+
+
+# --- drift: what Terraform would create, instance by instance (scripts/terraform_drift.py) ---
+def _load_drift_script():
+    spec = importlib.util.spec_from_file_location("terraform_drift", INFRA.parent / "scripts" / "terraform_drift.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+terraform_drift = _load_drift_script()
+FUNCTIONS = INFRA.parent / "functions"
+
+
+@pytest.fixture
+def infra_copy(tmp_path) -> Path:
+    copy = tmp_path / "infra"
+    shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    return copy
+
+
+def edit_tfvars(infra: Path, change) -> None:
+    values = json.loads((infra / "topology.auto.tfvars.json").read_text())
+    change(values)
+    (infra / "topology.auto.tfvars.json").write_text(json.dumps(values))
+
+
+def edit_tf(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} must occur once in {path.name}"
+    path.write_text(text.replace(old, new))
+
+
+def test_infra_creates_exactly_the_topology_with_its_settings():
+    problems = terraform_drift.drift(INFRA, FUNCTIONS)
+    assert not problems, "infra/ drifted from the topology:\n" + "\n".join(problems)
+
+
+def test_the_drift_check_sees_every_kind_of_instance():
+    configuration = terraform_drift.Configuration(INFRA)
+    counts = {kind: len(configuration.instances(*kind)) for kind in [
+        ("google_pubsub_topic", "topic"), ("google_pubsub_subscription", "subscription"),
+        ("google_cloudfunctions2_function", "function"), ("google_cloud_scheduler_job", "job"),
+        ("google_bigquery_dataset", "dataset"), ("google_bigquery_table", "table")]}
+    assert counts[("google_pubsub_subscription", "subscription")] == len(TOPOLOGY.subscriptions)
+    assert counts[("google_cloudfunctions2_function", "function")] == len(TOPOLOGY.functions)
+    assert all(counts.values()), counts
+
+
+def test_a_removed_subscription_is_drift(infra_copy):
+    edit_tfvars(infra_copy, lambda values: values["subscriptions"].pop("game-final--outcome-validation"))
+    assert terraform_drift.drift(infra_copy, FUNCTIONS) == [
+        "subscription game-final--outcome-validation: in the topology, not deployed by infra/"]
+
+
+def test_a_subscription_the_topology_does_not_name_is_drift(infra_copy):
+    edit_tfvars(infra_copy, lambda values: values["subscriptions"].__setitem__(
+        "game-final--extra", values["subscriptions"]["game-final--outcome-validation"]))
+    assert "subscription game-final--extra: deployed by infra/, not in the topology" in terraform_drift.drift(
+        infra_copy, FUNCTIONS)
+
+
+def test_a_changed_schedule_is_drift(infra_copy):
+    edit_tfvars(infra_copy, lambda values: values["scheduler_jobs"]["phase1-daily-scrape"].update(schedule="0 5 * * *"))
+    assert terraform_drift.drift(infra_copy, FUNCTIONS) == [
+        "scheduler job phase1-daily-scrape: schedule is '0 5 * * *' in infra/, the topology says '0 4 * * *'"]
+
+
+def test_a_schedule_written_into_terraform_is_drift(infra_copy):
+    edit_tf(infra_copy / "scheduler.tf", "schedule         = each.value.schedule", 'schedule         = "0 5 * * *"')
+    problems = terraform_drift.drift(infra_copy, FUNCTIONS)
+    assert len(problems) == sum(job.schedule != "0 5 * * *" for job in TOPOLOGY.scheduler_jobs)
+    assert all("schedule is '0 5 * * *' in infra/" in problem for problem in problems)
+
+
+@pytest.mark.parametrize("file, old, new, expected", [
+    ("pubsub.tf", "max_delivery_attempts = dead_letter_policy.value.max_delivery_attempts",
+     "max_delivery_attempts = 5",
+     "subscription settlement-jobs--settlement-worker: max delivery attempts is 5 in infra/, the topology says 10"),
+    ("pubsub.tf", "audience              = local.function_audiences[push_config.value.push_function]",
+     "audience              = local.function_audiences[each.key]", "push OIDC audience is"),
+    ("functions.tf", 'available_memory                 = "${each.value.memory_mb}M"',
+     'available_memory                 = "${each.value.memory_mb}Mi"',
+     "function live_read_api: memory is '512Mi' in infra/, the topology says '512M'"),
+    ("functions.tf", 'entry_point     = "handle"', 'entry_point     = "main"',
+     "function reconciler: entry point is 'main' in infra/, the topology says 'handle'"),
+    ("scheduler.tf", "time_zone        = each.value.time_zone", 'time_zone        = "Etc/UTC"',
+     "scheduler job phase1-daily-scrape: time zone is 'Etc/UTC' in infra/"),
+    ("bigquery.tf", 'type  = "DAY"', 'type  = "HOUR"', "table ops.processor_run_history: partitioning is ('HOUR',"),
+])
+def test_a_changed_setting_is_drift(infra_copy, file, old, new, expected):
+    edit_tf(infra_copy / file, old, new)
+    problems = terraform_drift.drift(infra_copy, FUNCTIONS)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_a_changed_table_schema_is_drift(infra_copy):
+    def drop_a_column(values):
+        table = values["bigquery_tables"]["ops.processor_run_history"]
+        table["schema"] = json.dumps(json.loads(table["schema"])[:-1])
+    edit_tfvars(infra_copy, drop_a_column)
+    assert [p.split(":")[0] for p in terraform_drift.drift(infra_copy, FUNCTIONS)] == [
+        "table ops.processor_run_history"]
+
+
+def test_only_functions_that_exist_are_deployed(infra_copy, tmp_path):
+    functions = tmp_path / "functions"
+    shutil.copytree(FUNCTIONS, functions)
+    shutil.rmtree(functions / "predictions_api")
+    problems = terraform_drift.drift(infra_copy, functions)
+    assert "function predictions_api: deployed, but functions/predictions_api/main.py does not exist " \
+           "(packaging cannot build it)" in problems
+
+
+def test_a_main_py_of_the_wrong_kind_is_drift(infra_copy, tmp_path):
+    functions = tmp_path / "functions"
+    shutil.copytree(FUNCTIONS, functions)
+    (functions / "reconciler" / "main.py").write_text(
+        'from shared.runtime.entrypoints import pubsub_entry_point\n\nhandle = pubsub_entry_point("reconciler")\n')
+    assert terraform_drift.drift(infra_copy, functions) == [
+        'function reconciler: functions/reconciler/main.py must be `handle = http_entry_point("reconciler")` '
+        '(trigger: http)']
+
+
+def test_an_expression_the_check_cannot_evaluate_fails_closed(infra_copy):
+    edit_tf(infra_copy / "scheduler.tf", "schedule         = each.value.schedule",
+            "schedule         = lower(each.value.schedule)")
+    problems = terraform_drift.drift(infra_copy, FUNCTIONS)
+    assert problems and "cannot evaluate" in problems[0]
