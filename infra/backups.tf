@@ -74,6 +74,7 @@ resource "google_firestore_backup_schedule" "weekly" {
 # --- BigQuery -------------------------------------------------------------------------------
 
 resource "google_bigquery_dataset" "backups" {
+  #checkov:skip=CKV_GCP_81:Google-managed encryption at rest, as for the pipeline datasets (bigquery.tf)
   dataset_id                  = "backups"
   location                    = var.bigquery_location
   description                 = "Daily table snapshots of every pipeline table (infra/backups.tf)."
@@ -127,6 +128,7 @@ resource "google_bigquery_data_transfer_config" "table_snapshot" {
 # --- Raw provider payloads: the cross-region copy the rebuild reads in a regional failover ---
 
 resource "google_storage_bucket" "raw_replica" {
+  #checkov:skip=CKV_GCP_62:object access is recorded by the Data Access audit logs of audit_logs.tf, the successor of legacy usage logs
   name                        = "${local.raw_bucket}-replica"
   location                    = var.raw_replica_location
   storage_class               = "NEARLINE"
