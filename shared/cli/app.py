@@ -12,6 +12,7 @@ from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.evidence import register as register_evidence_commands
 from shared.cli.executions import register as register_executions_commands
+from shared.cli.health import register as register_health_command
 from shared.cli.ingest import register as register_ingest_command
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
@@ -87,6 +88,7 @@ app.add_typer(models_app, name="models", help="Train, list and inspect the predi
 register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
+register_health_command(app)
 
 
 def main() -> None:
