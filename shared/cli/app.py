@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from shared.cli.console import register as register_console_command
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.evidence import register as register_evidence_commands
@@ -89,6 +90,7 @@ register_evaluate_command(app)
 register_executions_commands(app)
 register_ingest_command(app)
 register_health_command(app)
+register_console_command(app)
 
 
 def main() -> None:
