@@ -118,7 +118,7 @@ def coverage(services, request):
     chart = charts.bar_chart("prediction coverage by date", [(r["date"], r["coverage"]) for r in rows],
                              unit="%", maximum=1.0)
     detail = views.coverage_of_date(services, day) if day else None
-    if detail:
+    if detail and "error" not in detail:
         detail["chart"] = charts.bar_chart(f"players predicted by each system on {day}",
                                            list(detail["systems"].items()))
     return _page(request, "coverage.html", {"rows": rows, "systems": views.SYSTEMS, "chart": chart, "detail": detail,

@@ -107,7 +107,13 @@ def coverage_of_date(services: "Services", day: date) -> dict[str, Any]:
     from shared.predictions import projection
     from shared.predictions.coverage import coverage
 
-    report = coverage(services, day)
+    from shared.ports.warehouse import WarehouseError
+
+    try:
+        report = coverage(services, day)
+    except WarehouseError as missing:  # no Phase 3 tables yet: nothing expected can be named
+        return {"date": day.isoformat(), "error": f"the expected players of {day} cannot be read yet ({missing}); "
+                                                  f"Phase 3 has not loaded the date: see /pipeline?date={day}"}
     per_system: Counter[str] = Counter()
     for document in projection.read_date(services.documents, day):
         per_system.update({s for market in document.get("markets", {}).values() for s in market})
