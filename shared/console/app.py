@@ -5,7 +5,7 @@ Routes (the topology's http_paths are HTTP_PATHS; HttpFunction has authenticated
     GET  /                                  overview: health in brief, links to every page
     GET  /pipeline[?date=D]                 runs by date; one date's phases, fan-ins, what is missing and why
     GET  /coverage                          prediction coverage by date and system
-    GET  /validations?game_id=&team=&promotion_id=&outcome=&page=
+    GET  /validations?game_id=&team=&promotion_id=&outcome=&after=KEY
     GET  /validations/{decision_key}        the evidence trail and the latest checkpoint
     GET  /validations/{decision_key}/proof  its inclusion proof against the latest checkpoint
     GET  /reviews[?status=open|decided|all] the review queue
@@ -127,7 +127,7 @@ def coverage(services, request):
 
 def validations(services, request):
     filters = {name: request.args.get(name, "").strip()[:100] for name in views.VALIDATION_FILTERS}
-    result = views.validations(services, filters, page=_int_arg(request, "page", 1))
+    result = views.validations(services, filters, after=request.args.get("after", "").strip()[:200])
     return _page(request, "validations.html", {**result, "filters": filters})
 
 

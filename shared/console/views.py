@@ -24,7 +24,7 @@ SYSTEMS = ("rolling_average", "pace_adjusted", "similar_players", "gradient_boos
 
 # --- pipeline -------------------------------------------------------------------------------------
 
-DATES_PER_PAGE = 10
+DATES_PER_PAGE = 7
 
 
 def known_dates(services: "Services") -> list[date]:
@@ -125,15 +125,25 @@ def coverage_of_date(services: "Services", day: date) -> dict[str, Any]:
 VALIDATION_FILTERS = ("game_id", "team", "promotion_id", "outcome")
 
 
-def validations(services: "Services", filters: dict[str, str], page: int = 1) -> dict[str, Any]:
+def validations(services: "Services", filters: dict[str, str], after: str = "") -> dict[str, Any]:
+    """A page of decisions matching `filters`, in decision-key order, starting after the key `after`
+    (keyset paging: page 50 costs what page 1 costs)."""
     from shared.validation import records
 
     conditions = [(name, "==", value) for name, value in filters.items() if value]
     documents = services.documents
-    total = documents.count(records.DECISIONS, conditions)
-    # Documents come in path order, i.e. by decision key (game, version, promotion, rule).
-    found = documents.query(records.DECISIONS, conditions, limit=page * PAGE_SIZE)[(page - 1) * PAGE_SIZE:]
-    return {"rows": [d.data for d in found], "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
+    paged = conditions + ([("decision_key", ">", after)] if after else [])
+    found = [d.data for d in documents.query(records.DECISIONS, paged, order_by="decision_key" if after else None,
+                                             limit=PAGE_SIZE + 1)]
+    more = len(found) > PAGE_SIZE
+    if not conditions:
+        total = documents.count(records.DECISIONS)  # the collection's size: no scan
+    elif not more and not after:
+        total = len(found)
+    else:
+        total = documents.count(records.DECISIONS, conditions)
+    rows = found[:PAGE_SIZE]
+    return {"rows": rows, "total": total, "after": after, "next": rows[-1]["decision_key"] if more else None}
 
 
 def validation_record(services: "Services", decision_key: str) -> dict[str, Any] | None:

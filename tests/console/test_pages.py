@@ -118,3 +118,14 @@ def test_errors_render_a_message_not_a_trace(invoker, monkeypatch) -> None:
 def test_health_json_is_the_deep_health(invoker) -> None:
     body = invoker.get("/health.json").get_json()
     assert body["status"] == "up" and {d["kind"] for d in body["dependencies"]} >= {"bus", "documents", "evidence"}
+
+
+def test_validations_page_on_by_decision_key(invoker, seeded, monkeypatch) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    every = sorted(d.id for d in seeded.documents.query(records.DECISIONS))
+    first = views.validations(seeded.services, {}, after="")
+    assert [r["decision_key"] for r in first["rows"]] == every[:3] and first["next"] == every[2]
+    second = views.validations(seeded.services, {}, after=first["next"])
+    assert [r["decision_key"] for r in second["rows"]] == every[3:6]
+    page = invoker.get(f"/validations?after={first['next']}").get_data(as_text=True)
+    assert every[3] in page and every[2] not in page.split('id="decisions"')[1]
