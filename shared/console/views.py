@@ -104,10 +104,9 @@ def coverage_by_date(services: "Services", days: list[date]) -> list[dict[str, A
 
 def coverage_of_date(services: "Services", day: date) -> dict[str, Any]:
     """One date: what is missing and why (shared.predictions.coverage), and players per system."""
+    from shared.ports.warehouse import WarehouseError
     from shared.predictions import projection
     from shared.predictions.coverage import coverage
-
-    from shared.ports.warehouse import WarehouseError
 
     try:
         report = coverage(services, day)

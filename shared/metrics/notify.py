@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from shared.metrics.rules import Alert
-from shared.ports.notifier import NotificationFailed, Notice, Notifier
+from shared.ports.notifier import Notice, NotificationFailed, Notifier
 
 log = logging.getLogger("sportsflow.metrics")
 ALERT_LINE = "metric alert firing"

@@ -49,7 +49,8 @@ def test_a_decision_shows_its_trail_and_its_inclusion_proof_checks(invoker, seed
     key = seeded.documents.query(records.DECISIONS, limit=1)[0].id
     page = invoker.get(f"/validations/{key}").get_data(as_text=True)
     assert "Evidence trail" in page and "Latest checkpoint" in page
-    proof = views.inclusion_proof(seeded.services, seeded.documents.get(f"{records.DECISIONS}/{key}").data["evidence_key"])
+    evidence_key = seeded.documents.get(f"{records.DECISIONS}/{key}").data["evidence_key"]
+    proof = views.inclusion_proof(seeded.services, evidence_key)
     check_bundle(proof["bundle"], system.evidence_log(seeded.services).signer.verifier_key())
     assert invoker.get(f"/validations/{key}/proof").status_code == 200
 
@@ -58,7 +59,8 @@ def test_an_override_through_the_console_is_an_audited_evidence_record(admin, se
     item = next(i for i in views.review_queue(seeded.services, "open"))
     key = item["decision_key"]
     with caplog.at_level(logging.INFO, logger="sportsflow.console"):
-        response = admin.post(f"/reviews/{key}/decide", data={"outcome": "not_met", "reason": "MLB box score confirmed"})
+        response = admin.post(f"/reviews/{key}/decide",
+                              data={"outcome": "not_met", "reason": "MLB box score confirmed"})
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/validations/{key}")
     override = seeded.documents.query(records.OVERRIDES, [("decision_key", "==", key)])[0].data
     assert override["actor"] == "dev-admin" and override["reason"] == "MLB box score confirmed"
