@@ -94,7 +94,9 @@ def handle_console_request(request: "flask.Request", *, services: "Services | No
 # --- pages ----------------------------------------------------------------------------------------
 
 def overview(services, request):
-    return _page(request, "overview.html", {"health": views.health(services)})
+    letters = views.dead_letters_by_function(services)
+    chart = charts.bar_chart("dead letters of the last 7 days, by function", list(letters.items()))
+    return _page(request, "overview.html", {"health": views.health(services), "dead_letters": chart})
 
 
 def pipeline(services, request):

@@ -76,6 +76,17 @@ def reconciler_repairs(services: "Services", limit: int = 50) -> dict[str, Any]:
     return {"source": str(path), "passes": passes[-limit:][::-1]}
 
 
+def dead_letters_by_function(services: "Services", days: int = 7) -> dict[str, int]:
+    """Dead letters recorded in the last `days`, counted by the function that gave up."""
+    from datetime import timedelta
+
+    from shared.runtime.dead_letters import list_dead_letters
+
+    since = services.documents.now() - timedelta(days=days)
+    return dict(Counter(letter.get("function") or letter.get("source_topic") or "?"
+                        for letter in list_dead_letters(services.documents, since=since)).most_common())
+
+
 LOG_TAIL_BYTES = 4 * 1024 * 1024
 
 

@@ -131,3 +131,14 @@ def test_validations_page_on_by_decision_key(invoker, seeded, monkeypatch) -> No
     assert [r["decision_key"] for r in second["rows"]] == every[3:6]
     page = invoker.get(f"/validations?after={first['next']}").get_data(as_text=True)
     assert every[3] in page and every[2] not in page.split('id="decisions"')[1]
+
+
+def test_the_overview_charts_the_recorded_dead_letters(invoker, seeded) -> None:
+    from shared.runtime.dead_letters import COLLECTION
+
+    seeded.documents.set(f"{COLLECTION}/console-test", {"function": "phase3_analytics", "source_topic": "phase3-trigger",
+                                                        "reason": "bad payload", "error_kind": "invalid_message",
+                                                        "recorded_at": seeded.documents.now()})
+    page = invoker.get("/").get_data(as_text=True)
+    chart = page.split('id="dead-letters"')[1]
+    assert "phase3_analytics" in chart and ">1<" in chart
