@@ -68,17 +68,22 @@ def handle_console_request(request: "flask.Request", *, services: "Services | No
         services = process_services()
     path = request.path.rstrip("/") or "/"
     started = time.perf_counter()
+    status = 500
     try:
         for pattern, method, view in ROUTES:
             match = pattern.fullmatch(path)
             if match and request.method == method:
-                return view(services, request, *match.groups())
+                response = view(services, request, *match.groups())
+                status = _status_of(response)
+                return response
             if match:
                 raise PageError(405, f"{path} answers {method} only")
         raise PageError(404, f"there is no page {path[:200]}")
     except PageError as error:
+        status = error.status
         return _page(request, "error.html", {"message": str(error), "status": error.status}, error.status)
     except Forbidden as refused:
+        status = 403
         return _page(request, "error.html", {"message": f"not allowed: {refused}", "status": 403}, 403)
     except Exception as error:  # any failure below is a message on the page; the trace goes to the log only
         log.exception("console page failed", extra={"fields": {"path": path[:200]}})
@@ -87,8 +92,7 @@ def handle_console_request(request: "flask.Request", *, services: "Services | No
                    "has the details.")
         return _page(request, "error.html", {"message": message, "status": 500}, 500)
     finally:
-        log.debug("console page", extra={"fields": {"path": path[:200],
-                                                    "latency_ms": round((time.perf_counter() - started) * 1000, 1)}})
+        _record(services, path, status, (time.perf_counter() - started) * 1000)
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -197,7 +201,9 @@ def leaderboard(services, request, board_id):
 
 def health(services, request):
     report = views.health(services)
-    return _page(request, "health.html", {"health": report}, 200 if report["ok"] else 503)
+    latency = views.page_latency(services)
+    chart = charts.bar_chart("console pages, median render in the last hour (ms)", latency) if latency else ""
+    return _page(request, "health.html", {"health": report, "latency": chart}, 200 if report["ok"] else 503)
 
 
 def health_json(services, request):
@@ -222,7 +228,37 @@ ROUTES: tuple[tuple["re.Pattern[str]", str, Callable], ...] = tuple(
         ("/health.json", "GET", health_json)))
 
 
-# --- helpers --------------------------------------------------------------------------------------
+# --- helpers ---
+
+_metrics: dict[str, Any] = {}
+
+
+def _record(services, path: str, status: int, latency_ms: float) -> None:
+    """Each page's latency and outcome through the metrics interface (a page is never failed by it)."""
+    from shared.metrics import metrics_for
+    try:
+        where = f"{services.settings.backend}:{services.settings.home}"
+        metrics = _metrics.get(where) or _metrics.setdefault(where, metrics_for(services.settings))
+        page = _page_name(path)
+        metrics.record("function_latency_ms", round(latency_ms, 2), function="console", page=page)
+        metrics.record("function_outcome", 1.0, function="console", page=page, status=status)
+    except Exception:  # noqa: BLE001 - metrics are best effort; the page was served
+        log.warning("console metric not recorded", exc_info=True)
+
+
+def _page_name(path: str) -> str:
+    """The route, not the path: one series per page, not per decision key."""
+    return next((name for name, route in _PAGE_ROUTES if route.fullmatch(path)), "unknown")
+
+
+_PAGE_ROUTES = tuple((path, _route(path)) for path in HTTP_PATHS)
+
+
+def _status_of(response) -> int:
+    if isinstance(response, tuple):
+        return int(response[1])
+    return int(getattr(response, "status_code", 200))
+
 
 def _page(request, template: str, context: dict[str, Any], status: int = 200):
     import flask

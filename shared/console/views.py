@@ -253,6 +253,23 @@ def leaderboard_page(services: "Services", board_id: str, page: int) -> dict[str
     return Leaderboards(services.documents).read(board, page=page).as_dict()
 
 
+def page_latency(services: "Services") -> list[tuple[str, float]]:
+    """The console's own median render time per page over the last hour, from the metrics store
+    (embedded backend; on gcp the same points are in Cloud Monitoring)."""
+    from datetime import datetime, timedelta, timezone
+    from statistics import median
+
+    from shared.metrics import metrics_for
+
+    if services.settings.backend != "local":
+        return []
+    now = datetime.now(timezone.utc)  # the metrics store's clock
+    by_page: dict[str, list[float]] = {}
+    for point in metrics_for(services.settings).points("function_latency_ms", now - timedelta(hours=1), now):
+        by_page.setdefault(point.labels.get("page", "?"), []).append(point.value)
+    return sorted(((page, round(median(values), 1)) for page, values in by_page.items()), key=lambda kv: -kv[1])
+
+
 def health(services: "Services") -> dict[str, Any]:
     from shared.health import check_health
 

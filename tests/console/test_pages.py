@@ -142,3 +142,19 @@ def test_the_overview_charts_the_recorded_dead_letters(invoker, seeded) -> None:
     page = invoker.get("/").get_data(as_text=True)
     chart = page.split('id="dead-letters"')[1]
     assert "phase3_analytics" in chart and ">1<" in chart
+
+
+def test_each_page_render_is_recorded_through_the_metrics_interface(invoker, seeded) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from shared.metrics import metrics_for
+
+    invoker.get("/live")
+    invoker.get("/validations/no-such-decision")
+    store = metrics_for(seeded.services.settings)
+    now = datetime.now(timezone.utc)
+    latency = store.points("function_latency_ms", now - timedelta(minutes=5), now + timedelta(seconds=1))
+    outcomes = store.points("function_outcome", now - timedelta(minutes=5), now + timedelta(seconds=1))
+    assert {"/live", "/validations/{decision_key}"} <= {p.labels["page"] for p in latency}
+    assert {"function": "console", "page": "/validations/{decision_key}", "status": 404} in [p.labels for p in outcomes]
+    assert "median render in the last hour" in invoker.get("/health").get_data(as_text=True)
