@@ -136,9 +136,9 @@ def test_validations_page_on_by_decision_key(invoker, seeded, monkeypatch) -> No
 def test_the_overview_charts_the_recorded_dead_letters(invoker, seeded) -> None:
     from shared.runtime.dead_letters import COLLECTION
 
-    seeded.documents.set(f"{COLLECTION}/console-test", {"function": "phase3_analytics", "source_topic": "phase3-trigger",
-                                                        "reason": "bad payload", "error_kind": "invalid_message",
-                                                        "recorded_at": seeded.documents.now()})
+    letter = {"function": "phase3_analytics", "source_topic": "phase3-trigger", "reason": "bad payload",
+              "error_kind": "invalid_message", "recorded_at": seeded.documents.now()}
+    seeded.documents.set(f"{COLLECTION}/console-test", letter)
     page = invoker.get("/").get_data(as_text=True)
     chart = page.split('id="dead-letters"')[1]
     assert "phase3_analytics" in chart and ">1<" in chart
