@@ -31,7 +31,7 @@ FUNCTION = "console"
 MAX_TOKEN_CHARS = 512
 
 
-def console_app(*, services: "Services | None" = None, verifier=None) -> Callable:
+def console_app(*, services: "Services | None" = None, verifier=None) -> flask.Flask:
     """The WSGI app; `services`/`verifier` given (tests) or the process's (a served function)."""
     spec = TOPOLOGY.function(FUNCTION)
     handler = functools.partial(handle_console_request, services=services) if services else None
@@ -45,7 +45,8 @@ def console_app(*, services: "Services | None" = None, verifier=None) -> Callabl
     app.add_url_rule("/", "root", view, methods=ALL_METHODS)
     app.add_url_rule("/<path:path>", "path", view, methods=ALL_METHODS)
     app.after_request(_refusals_as_pages)
-    return CookieSignIn(app)
+    app.wsgi_app = CookieSignIn(app.wsgi_app)  # still a Flask app: functions-framework serves it as WSGI
+    return app
 
 
 class CookieSignIn:
