@@ -60,7 +60,19 @@ def sign_in(driver, base: str, token: str) -> None:
 
     driver.get(f"{base}/login")
     driver.find_element(By.NAME, "token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "#login button").click()
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "#login button"))
+
+
+def click_and_wait(driver, element, timeout_s: float = 60) -> None:
+    """Click (a submit, a link) and wait until the next page has replaced this one: reading right
+    after click() may still see the old page on a loaded machine."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout_s).until(expected_conditions.staleness_of(page))
 
 
 def screenshot(driver, directory: Path, name: str) -> Path:

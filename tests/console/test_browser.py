@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.validation import records
-from tests.console.browser import browser_missing, chromium, screenshot, served, sign_in
+from tests.console.browser import browser_missing, chromium, click_and_wait, screenshot, served, sign_in
 from tests.console.conftest import ADMIN_TOKEN, INVOKER_TOKEN
 from tests.console.seed import PIPELINE_DAY, STALE_MATCH, WRONG_GAME
 
@@ -78,7 +78,7 @@ def test_the_validation_filters_work(driver, base, shots, seeded) -> None:
     every = seeded.documents.count(records.DECISIONS)
     assert f"{every} decision(s)" in driver.find_element(_by().ID, "total").text
     driver.find_element(_by().NAME, "game_id").send_keys(WRONG_GAME)
-    driver.find_element(_by().ID, "apply").click()
+    click_and_wait(driver, driver.find_element(_by().ID, "apply"))
     expected = seeded.documents.count(records.DECISIONS, [("game_id", "==", WRONG_GAME)])
     assert f"{expected} decision(s)" in driver.find_element(_by().ID, "total").text
     rows = driver.find_elements(_by().CSS_SELECTOR, "#decisions tr")[1:]
@@ -92,7 +92,7 @@ def test_an_override_through_the_ui_lands_in_the_audit_log(driver, base, shots, 
     form = driver.find_elements(_by().CSS_SELECTOR, "form.decide")[0]
     key = form.get_attribute("action").split("/reviews/")[1].removesuffix("/decide")
     form.find_element(_by().NAME, "reason").send_keys("checked the MLB box score by hand")
-    form.find_element(_by().TAG_NAME, "button").click()
+    click_and_wait(driver, form.find_element(_by().TAG_NAME, "button"))
     assert driver.current_url.endswith(f"/validations/{key}")
     trail = driver.find_element(_by().ID, "trail").text
     assert "human override" in trail and "checked the MLB box score by hand" in trail and "dev-admin" in trail
@@ -100,7 +100,7 @@ def test_an_override_through_the_ui_lands_in_the_audit_log(driver, base, shots, 
     assert [o.data["reason"] for o in overrides] == ["checked the MLB box score by hand"]
     assert seeded.services.evidence.head(overrides[0].data["evidence_key"]) is not None
     screenshot(driver, shots, "12-validation-after-override")
-    driver.find_element(_by().ID, "proof-link").click()
+    click_and_wait(driver, driver.find_element(_by().ID, "proof-link"))
     assert driver.find_element(_by().ID, "proof").text.startswith("{")
     screenshot(driver, shots, "13-inclusion-proof")
 
