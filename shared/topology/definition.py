@@ -227,7 +227,7 @@ _FUNCTIONS = (
                              "/validations/{decision_key}/proof", "/reviews",
                              "/reviews/{decision_key}/decide", "/live", "/executions", "/leaderboards",
                              "/leaderboards/{board_id}", "/health", "/health.json"),
-                 handler="shared.console.app:handle_console_request", publishes=(), timeout_s=60,
+                 handler="shared.console.app:handle_console_request", publishes=(), timeout_s=60, api=True,
                  description="the operations console: server-rendered pages of stored state; /health deep health"),
 )
 
