@@ -9,12 +9,14 @@ import typer
 from rich.console import Console
 
 from shared.cli.backup import register as register_backup_commands
+from shared.cli.console import register as register_console_command
 from shared.cli.dev import register as register_dev_commands
 from shared.cli.dlq import register as register_dlq_commands
 from shared.cli.emulators import app as emulators_app
 from shared.cli.evaluate import register as register_evaluate_command
 from shared.cli.evidence import register as register_evidence_commands
 from shared.cli.executions import register as register_executions_commands
+from shared.cli.health import register as register_health_command
 from shared.cli.ingest import register as register_ingest_command
 from shared.cli.live import register as register_live_commands
 from shared.cli.models import app as models_app
@@ -95,6 +97,8 @@ register_ingest_command(app)
 register_dev_commands(app)
 register_dlq_commands(app)
 register_backup_commands(app)
+register_health_command(app)
+register_console_command(app)
 
 
 def main() -> None:

@@ -222,6 +222,13 @@ _FUNCTIONS = (
                  handler="shared.ingestion.worker:handle_ingestion_job", publishes=("settlement-jobs",),
                  description="fetches a tournament's fixtures or results, upserts them exactly once, stores "
                              "the report (success or failure), announces it, enqueues settlements of ended matches"),
+    FunctionSpec(name="console", phase=6, trigger="http",
+                 http_paths=("/", "/pipeline", "/coverage", "/validations", "/validations/{decision_key}",
+                             "/validations/{decision_key}/proof", "/reviews",
+                             "/reviews/{decision_key}/decide", "/live", "/executions", "/leaderboards",
+                             "/leaderboards/{board_id}", "/health", "/health.json"),
+                 handler="shared.console.app:handle_console_request", publishes=(), timeout_s=60, api=True,
+                 description="the operations console: server-rendered pages of stored state; /health deep health"),
 )
 
 # Job types' own retry policies (SPEC §4: retries with backoff by job type, then the dead letter).

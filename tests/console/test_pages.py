@@ -1,0 +1,160 @@
+"""Every console page renders stored state; filters narrow; an override is audited; refusals and
+errors are pages with a message, never a trace."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from werkzeug.test import Client
+
+from shared.console import views
+from shared.validation import records
+from tests.console.conftest import ADMIN_TOKEN, signed_in
+from tests.console.seed import PIPELINE_DAY, STALE_MATCH, WRONG_GAME
+
+PAGES = ("/", "/pipeline", f"/pipeline?date={PIPELINE_DAY}", "/coverage", f"/coverage?date={PIPELINE_DAY}",
+         "/validations", "/reviews", "/live", "/executions", "/leaderboards", "/health")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders(invoker, path) -> None:
+    response = invoker.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/html" and "Traceback" not in response.get_data(as_text=True)
+
+
+def test_the_pipeline_date_shows_what_is_missing_and_why(invoker) -> None:
+    page = invoker.get(f"/pipeline?date={PIPELINE_DAY}").get_data(as_text=True)
+    assert "raw_prop_lines" in page and "provider 503 after 5 attempts" in page
+    assert "not finished" in page
+
+
+def test_validation_filters_narrow_the_decisions(invoker, seeded) -> None:
+    every = seeded.documents.count(records.DECISIONS)
+    of_game = seeded.documents.count(records.DECISIONS, [("game_id", "==", WRONG_GAME)])
+    assert 0 < of_game < every
+    page = invoker.get(f"/validations?game_id={WRONG_GAME}").get_data(as_text=True)
+    assert f"{of_game} decision(s)" in page
+    reviewed = invoker.get("/validations?outcome=review").get_data(as_text=True)
+    assert WRONG_GAME in reviewed and "LAN" not in reviewed.split('id="decisions"')[1]
+    none = invoker.get("/validations?team=XXX").get_data(as_text=True)
+    assert "0 decision(s)" in none and "no decision matches" in none
+
+
+def test_a_decision_shows_its_trail_and_its_inclusion_proof_checks(invoker, seeded) -> None:
+    from shared.evidence_log.proof import check_bundle
+    from shared.validation import system
+
+    key = seeded.documents.query(records.DECISIONS, limit=1)[0].id
+    page = invoker.get(f"/validations/{key}").get_data(as_text=True)
+    assert "Evidence trail" in page and "Latest checkpoint" in page
+    evidence_key = seeded.documents.get(f"{records.DECISIONS}/{key}").data["evidence_key"]
+    proof = views.inclusion_proof(seeded.services, evidence_key)
+    check_bundle(proof["bundle"], system.evidence_log(seeded.services).signer.verifier_key())
+    assert invoker.get(f"/validations/{key}/proof").status_code == 200
+
+
+def test_an_override_through_the_console_is_an_audited_evidence_record(admin, seeded, caplog) -> None:
+    item = next(i for i in views.review_queue(seeded.services, "open"))
+    key = item["decision_key"]
+    with caplog.at_level(logging.INFO, logger="sportsflow.console"):
+        response = admin.post(f"/reviews/{key}/decide",
+                              data={"outcome": "not_met", "reason": "MLB box score confirmed"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/validations/{key}")
+    override = seeded.documents.query(records.OVERRIDES, [("decision_key", "==", key)])[0].data
+    assert override["actor"] == "dev-admin" and override["reason"] == "MLB box score confirmed"
+    stored = json.loads(seeded.services.evidence.get(override["evidence_key"]))
+    assert stored["after"] == {"outcome": "not_met"} and stored["actor"] == "dev-admin"
+    assert any(r.getMessage() == "console override recorded" for r in caplog.records)
+    page = admin.get(f"/validations/{key}").get_data(as_text=True)
+    assert "MLB box score confirmed" in page and 'id="effective">not_met' in page
+
+
+def test_an_override_needs_the_admin_role_and_a_reason(invoker, admin, seeded) -> None:
+    key = seeded.documents.query(records.DECISIONS, limit=1)[0].id
+    refused = invoker.post(f"/reviews/{key}/decide", data={"outcome": "met", "reason": "x"})
+    assert refused.status_code == 403 and "not an admin" in refused.get_data(as_text=True)
+    no_reason = admin.post(f"/reviews/{key}/decide", data={"outcome": "met", "reason": " "})
+    assert no_reason.status_code == 400 and "a reason is required" in no_reason.get_data(as_text=True)
+    assert not seeded.documents.query(records.OVERRIDES, [("decision_key", "==", key)])
+
+
+def test_a_stale_match_shows_data_delayed(invoker) -> None:
+    page = invoker.get("/live").get_data(as_text=True)
+    stale_row = next(row for row in page.split("<tr>") if STALE_MATCH in row)
+    fresh_row = next(row for row in page.split("<tr>") if "fresh-1" in row)
+    assert "Data delayed" in stale_row and "67&#39;" in stale_row
+    assert "Data delayed" not in fresh_row and "23&#39;" in fresh_row
+
+
+def test_an_unauthenticated_visitor_is_refused(app) -> None:
+    anonymous = Client(app)
+    for path in ("/", "/validations", "/health.json"):
+        response = anonymous.get(path)
+        assert response.status_code == 401 and "Sign in" in response.get_data(as_text=True)
+    wrong = signed_in(app, "not-a-token")
+    response = wrong.get("/validations")
+    assert response.status_code == 403 and "Refused" in response.get_data(as_text=True)
+
+
+def test_signing_in_sets_the_cookie_that_authenticates(app) -> None:
+    client = Client(app)
+    response = client.post("/login", data={"token": ADMIN_TOKEN})
+    assert response.status_code == 303
+    assert client.get("/reviews").status_code == 200
+
+
+def test_errors_render_a_message_not_a_trace(invoker, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("the document store went away")
+    monkeypatch.setattr(views, "executions", broken)
+    response = invoker.get("/executions")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "the document store went away" in page
+    assert "Traceback" not in page and 'File "' not in page
+    assert invoker.get("/pipeline?date=yesterday").status_code == 400
+    assert invoker.get("/leaderboards/nope").status_code == 404
+
+
+def test_health_json_is_the_deep_health(invoker) -> None:
+    body = invoker.get("/health.json").get_json()
+    assert body["status"] == "up" and {d["kind"] for d in body["dependencies"]} >= {"bus", "documents", "evidence"}
+
+
+def test_validations_page_on_by_decision_key(invoker, seeded, monkeypatch) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    every = sorted(d.id for d in seeded.documents.query(records.DECISIONS))
+    first = views.validations(seeded.services, {}, after="")
+    assert [r["decision_key"] for r in first["rows"]] == every[:3] and first["next"] == every[2]
+    second = views.validations(seeded.services, {}, after=first["next"])
+    assert [r["decision_key"] for r in second["rows"]] == every[3:6]
+    page = invoker.get(f"/validations?after={first['next']}").get_data(as_text=True)
+    assert every[3] in page and every[2] not in page.split('id="decisions"')[1]
+
+
+def test_the_overview_charts_the_recorded_dead_letters(invoker, seeded) -> None:
+    from shared.runtime.dead_letters import COLLECTION
+
+    letter = {"function": "phase3_analytics", "source_topic": "phase3-trigger", "reason": "bad payload",
+              "error_kind": "invalid_message", "recorded_at": seeded.documents.now()}
+    seeded.documents.set(f"{COLLECTION}/console-test", letter)
+    page = invoker.get("/").get_data(as_text=True)
+    chart = page.split('id="dead-letters"')[1]
+    assert "phase3_analytics" in chart and ">1<" in chart
+
+
+def test_each_page_render_is_recorded_through_the_metrics_interface(invoker, seeded) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from shared.metrics import metrics_for
+
+    invoker.get("/live")
+    invoker.get("/validations/no-such-decision")
+    store = metrics_for(seeded.services.settings)
+    now = datetime.now(timezone.utc)
+    latency = store.points("function_latency_ms", now - timedelta(minutes=5), now + timedelta(seconds=1))
+    outcomes = store.points("function_outcome", now - timedelta(minutes=5), now + timedelta(seconds=1))
+    assert {"/live", "/validations/{decision_key}"} <= {p.labels["page"] for p in latency}
+    assert {"function": "console", "page": "/validations/{decision_key}", "status": 404} in [p.labels for p in outcomes]
+    assert "median render in the last hour" in invoker.get("/health").get_data(as_text=True)
