@@ -42,12 +42,14 @@ def standing_path(tournament_id: str, member_id: str) -> str:
     return f"{standings_collection(tournament_id)}/{member_id}"
 
 
-def guesses_collection(tournament_id: str) -> str:
-    return f"{tournament_path(tournament_id)}/guesses"
+def guesses_collection(tournament_id: str, match_id: str) -> str:
+    """A match's guesses, one document per member: settlement reads exactly this collection, never
+    a filter over the season's millions of guesses."""
+    return f"{match_path(tournament_id, match_id)}/guesses"
 
 
 def guess_path(tournament_id: str, match_id: str, member_id: str) -> str:
-    return f"{guesses_collection(tournament_id)}/{match_id}__{member_id}"
+    return f"{guesses_collection(tournament_id, match_id)}/{member_id}"
 
 
 def league_path(league_id: str) -> str:
@@ -178,14 +180,13 @@ class TournamentStore:
         return Round.from_document(document.data)
 
     def guesses_for(self, tournament_id: str, match_id: str) -> list[Guess]:
-        documents = self.documents.query(guesses_collection(tournament_id), [("match_id", "==", match_id)])
+        documents = self.documents.query(guesses_collection(tournament_id, match_id))
         return [Guess.from_document(d.data) for d in documents]
 
     def counting_guesses(self, match: Match) -> Iterator[tuple[str, tuple[int, int]]]:
         """(member, (home, away)) of each member's last revision before kickoff. Reads the stored
         rows without building a model per revision: settlement reads 10,000 of them at once."""
-        for document in self.documents.query(guesses_collection(match.tournament_id),
-                                             [("match_id", "==", match.match_id)]):
+        for document in self.documents.query(guesses_collection(match.tournament_id, match.match_id)):
             before = [r for r in document.data["revisions"] if r["submitted_at"] < match.kickoff]
             if before:
                 last = max(before, key=lambda r: r["submitted_at"])
