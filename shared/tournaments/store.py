@@ -16,6 +16,8 @@ from shared.tournaments.model import (
 )
 
 MAX_WRITES_PER_TRANSACTION = 500  # Firestore's limit
+# What settlement keeps on a match document (its pinned key and effect, a correction under way)
+SETTLEMENT_FIELDS = ("settlement_key", "settled_effect", "correction")
 
 
 class GuessRefused(ValueError):
@@ -84,7 +86,7 @@ class TournamentStore:
 
         def upsert(tx: Transaction) -> None:
             existing = tx.get(path)
-            keep = {k: existing.data[k] for k in ("settlement_key",) if existing and k in existing.data}
+            keep = {k: existing.data[k] for k in SETTLEMENT_FIELDS if existing and k in existing.data}
             tx.set(path, {**match.to_document(), **keep})
         self.documents.run_transaction(upsert)
 
