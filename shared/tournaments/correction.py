@@ -145,7 +145,8 @@ class Resettlement:
             return result
         # the pin moved, then the process died before the boards were refreshed and the outcome closed
         result.decision = "resume"
-        self._settlement.finish(tournament_id, match_id, result, [], correction_of=from_key, finished_on_redelivery=True)
+        self._settlement.finish(tournament_id, match_id, result, [], correction_of=from_key,
+                                finished_on_redelivery=True)
         return result
 
 

@@ -21,9 +21,9 @@ from shared.adapters.local.bus_faults import FaultPlan
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.executions.commands import submit
 from shared.contracts.codec import encode
 from shared.contracts.envelope import new_id
+from shared.executions.commands import submit
 from shared.executions.jobs import JOB_TOPICS, Job
 from shared.executions.state import COMPLETED, IN_PROGRESS, QUEUED, ExecutionStore
 from shared.runtime import crash_points
@@ -31,7 +31,12 @@ from shared.runtime.crash_points import KillAt, PublishTimedOut, SeededCrashes
 from shared.runtime.embedded import EmbeddedDeployment
 from shared.runtime.errors import TransientError
 from shared.tournaments.leaderboard import Board, Leaderboards
-from shared.tournaments.season import SeasonPlan, end_match, load_season, recompute_leaderboard
+from shared.tournaments.season import (
+    SeasonPlan,
+    end_match,
+    load_season,
+    recompute_leaderboard,
+)
 from shared.tournaments.store import TournamentStore, guesses_collection
 
 CHAOS_TRANSIENT_FAILURE_RATE = 0.05

@@ -119,8 +119,10 @@ class Settlement:
         if correction_of_key:  # a re-settlement applied (or applies) this event's correction
             return self._report_corrected(key, execution_id)
         deltas = self.deltas(match, effect)
+        # exact as a bool: the checksums of outcomes recorded before corrections existed still match
         checksum = checksum_of({"tournament": tournament_id, "match": match_id, "result": effect["result"],
-                                "rules": effect["rules"], "deltas": [[d.member_id, d.points, bool(d.exact)] for d in deltas]})
+                                "rules": effect["rules"],
+                                "deltas": [[d.member_id, d.points, bool(d.exact)] for d in deltas]})
         claim = self._ledger.claim(outcome_key, checksum, execution_id, detail={"event_key": key})
         result = SettlementResult(key=key, outcome_key=outcome_key, decision=claim.decision, checksum=checksum,
                                   execution_id=execution_id, original_execution_id=claim.outcome.execution_id,

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.evidence_log.verify import verify_log
-from shared.validation import alerts, records, system
 from shared.adapters.notifiers import EmailStubNotifier
 from shared.config import ConfigError
+from shared.evidence_log.verify import verify_log
+from shared.validation import alerts, records, system
 from shared.validation.notifications import decision_notifier
 from shared.validation.replay import DataFaults
 from shared.validation.review import ReviewError, ReviewQueue

@@ -14,9 +14,10 @@ state (still a valid precondition token).
 
 Query ordering follows Firestore: order_by skips documents lacking the field; a query
 without order_by is ordered ascending by its first inequality field if it has one, else
-by document id; `descending` needs order_by (Firestore cannot scan ids descending). Field names in filters, order_by and update are top-level names, never dotted
-paths. In production, equality on one field with order_by on another, or several
-inequalities, need composite indexes (the emulator needs none).
+by document id; `descending` needs order_by (Firestore cannot scan ids descending). Field
+names in filters, order_by and update are top-level names, never dotted paths. In
+production, equality on one field with order_by on another, or several inequalities, need
+composite indexes (the emulator needs none).
 """
 from __future__ import annotations
 
