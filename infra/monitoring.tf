@@ -64,6 +64,11 @@ locals {
       filter      = "jsonPayload.message=\"pipeline date not finished by deadline\""
       labels      = []
     }
+    settlement_checksum_mismatch = {
+      description = "A settlement replay whose effect differs from the applied one (flagged, not applied)."
+      filter      = "jsonPayload.message=\"settlement effect checksum mismatch\""
+      labels      = []
+    }
   }
 
   # Fire on the first occurrence within a 5-minute window.
@@ -97,6 +102,11 @@ locals {
       severity      = "ERROR"
       metric_filter = ""
       documentation = "A date's pipeline did not finish by its deadline and the 10-minute repair pass could not finish it. `sportsflow status --date D` names what is missing, failed or held."
+    }
+    settlement_checksum_mismatch = {
+      severity      = "WARNING"
+      metric_filter = ""
+      documentation = "A settlement event's points differ from those already applied for its match (SPEC §4 idempotency ledger): usually a corrected score. Nothing was applied. Find `settlement_key` in the log line; if the new score is right, run `sportsflow leaderboard resettle` (or POST /settlements with correction: true)."
     }
   }
 

@@ -67,8 +67,7 @@ class EmailStubNotifier:
 
 
 def notifier_for(settings: Settings) -> Notifier:
-    """`SPORTSFLOW_NOTIFIER`: `log`, `webhook` (URL in SPORTSFLOW_NOTIFY_WEBHOOK_URL) or `webhook:URL` (the
-    spelling shared.validation.notifications reads too), `email`."""
+    """`SPORTSFLOW_NOTIFIER`: `log`, `webhook` (URL in SPORTSFLOW_NOTIFY_WEBHOOK_URL) or `webhook:URL`, `email`."""
     kind, _, url = settings.notifier.partition(":")
     if kind == "log":
         return LogNotifier()

@@ -1,6 +1,7 @@
-"""`sportsflow leaderboard rebuild|check|show|season`: the leaderboard projections (SPEC §4)."""
+"""`sportsflow leaderboard rebuild|check|show|resettle|season`: the leaderboard projections (SPEC §4)."""
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -57,6 +58,35 @@ def show(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament",
     try:
         typer.echo(json.dumps(Leaderboards(services.documents).read(Board(tournament, league), page, page_size)
                               .as_dict(), indent=1))
+    finally:
+        services.close()
+
+
+@app.command()
+def resettle(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament", "-t"),
+             match: str = typer.Option(..., "--match", "-m"),
+             home_goals: int = typer.Option(..., "--home-goals", min=0),
+             away_goals: int = typer.Option(..., "--away-goals", min=0)):
+    """Correct an ended match's score and re-settle it: the result gets a new status timestamp (a
+    new settlement key) and every member's points move by the difference, exactly once. Runs the
+    command path (execution, audit, job, settlement worker); locally in this process."""
+    from shared.executions.admin import show as show_execution
+    from shared.executions.state import ExecutionStore
+    from shared.tournaments.correction import submit_correction
+
+    services = Services(ctx.obj)
+    try:
+        accepted = submit_correction(services, tournament, match, home_goals, away_goals,
+                                     triggered_by=f"cli:{getpass.getuser()}")
+        if services.settings.backend == "local":
+            execution = show_execution(ExecutionStore(services.documents), accepted.execution.execution_id)
+            typer.echo(json.dumps(execution, indent=1, default=str))
+            if execution["status"] != "completed":
+                raise typer.Exit(1)
+        else:
+            typer.echo(json.dumps(accepted.body(), indent=1))
+    except (LookupError, ValueError) as refused:
+        raise typer.BadParameter(str(refused)) from None
     finally:
         services.close()
 

@@ -10,7 +10,9 @@
 
 The entry point has authenticated the caller (shared.runtime.auth); every route but /health
 also needs the admin role (403 otherwise), and every command is audited (who, what, when).
-There is no debug route.
+/health is authenticated too, deliberately: the function is private (IAM invoker, internal
+ingress), so a probe sends an ID token like any caller, and it answers only "ok". There is no
+debug route.
 """
 from __future__ import annotations
 

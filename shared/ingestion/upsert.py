@@ -54,10 +54,10 @@ def apply_writes(documents: DocumentStore, key: str, writes: list[Write]) -> App
 def _apply_chunk(documents: DocumentStore, marker_path: str, chunk: list[Write]) -> tuple[dict[str, Any], bool]:
     """(the chunk's marker, whether this call applied it)."""
     def apply(tx: Transaction) -> tuple[dict[str, Any], bool]:
-        done = tx.get(marker_path)
+        done, *stored = tx.get_all([marker_path, *(write.path for write in chunk)])  # one read, before any write
         if done is not None:
             return done.data, False
-        existing = {write.path: tx.get(write.path) for write in chunk}  # every read before any write
+        existing = {write.path: document for write, document in zip(chunk, stored)}
         counts = {"inserted": 0, "updated": 0, "unchanged": 0, "ended_matches": [], "rejected": []}
         for write in chunk:
             current = existing[write.path]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +27,7 @@ from shared.live.provider import LiveProvider
 from shared.live.status import LIVE
 from shared.live.store import MatchStore
 from shared.live.watchdog import Watchdog
+from shared.ports.documents import DocumentStore
 from shared.providers.faults import ProviderFaults
 from shared.resilience import ProviderClient, ProviderError, ProviderRegistry
 from shared.runtime.dead_letters import list_dead_letters
@@ -53,10 +54,27 @@ class _Every:
         return True
 
 
+class OnFeedClock:
+    """A document store (the Firestore emulator's) whose `now()` is the feed's simulated clock, so
+    staleness and minutes hold in simulated time there too; everything else is the store's own."""
+
+    def __init__(self, documents: DocumentStore, clock: Callable[[], datetime]):
+        self._documents, self._clock = documents, clock
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._documents, name)
+
+
 def run_local(home: Path, feed: LiveFeed, *, faults: ProviderFaults | None = None, max_real_seconds: float = 600,
-              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[dict[str, Any]], None] | None = None,
+              documents: DocumentStore | None = None) -> dict[str, Any]:
+    """`documents`: the store to play into (default: a SQLite file in `home`), read on the feed's clock."""
     home.mkdir(parents=True, exist_ok=True)
-    documents = SqliteDocumentStore(home / "live-documents.sqlite", clock=feed.clock)
+    documents = OnFeedClock(documents, feed.clock) if documents is not None else \
+        SqliteDocumentStore(home / "live-documents.sqlite", clock=feed.clock)
     services = Services.with_adapters(Settings(home=home), bus=LocalBus(), documents=documents)
     EmbeddedDeployment(services).deploy()
     store = MatchStore(documents)

@@ -12,7 +12,8 @@ a list shows (LIST_FIELDS); /matches/{id} carries every public field (PUBLIC_FIE
 The two list responses are read, serialized and gzipped once per CACHE_SECONDS (1 s, on the
 store's clock) per instance and served as those bytes to every request meanwhile, with an
 ETag (304 to If-None-Match): 100 concurrent clients cost one store read a second, not 100 (the
-minute changes every 15 s, so a 1 s old list is never visibly behind). See response_cache.py.
+minute changes every 15 s, so a 1 s old list is never visibly behind). The cache holds at most
+64 keys (/matches/live and the most recently asked diary dates). See response_cache.py.
 """
 from __future__ import annotations
 
@@ -77,9 +78,8 @@ def handle_read_request(request: "flask.Request", *, services: "Services | None"
     if path == "/matches/live":
         return CACHE.get(store.documents, "live", lambda: _listing(live_matches(store))).response(request)
     if path == "/matches/diary":
-        day = request.args.get("date", "")
         try:
-            date.fromisoformat(day)
+            day = date.fromisoformat(request.args.get("date", "")).isoformat()  # one key per date, however spelt
         except ValueError:
             return json_response(400, {"error": "GET /matches/diary?date=YYYY-MM-DD (a UTC date)"})
         return CACHE.get(store.documents, f"diary:{day}",

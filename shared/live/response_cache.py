@@ -14,6 +14,7 @@ import hashlib
 import json
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from shared.ports.documents import DocumentStore
 
 CACHE_SECONDS = 1.0
+MAX_ENTRIES = 64  # keys per store and instance: /matches/live plus recently asked diary dates
 GZIP_LEVEL = 5  # the list is tiny once compressed; level 5 costs ~1 ms per fill, 9 buys nothing
 
 
@@ -55,17 +57,32 @@ class CachedBody:
 
 
 class ResponseCache:
-    """CachedBody per (document store, key), at most `seconds` old on the store's clock, single flight."""
+    """CachedBody per (document store, key), at most `seconds` old on the store's clock, single
+    flight; at most `max_entries` keys per store, the least recently used dropped first (every
+    date of the diary is a key: a crawler walking the calendar must not grow an instance)."""
 
-    def __init__(self, seconds: float = CACHE_SECONDS):
-        self.seconds = seconds
+    def __init__(self, seconds: float = CACHE_SECONDS, max_entries: int = MAX_ENTRIES):
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.seconds, self.max_entries = seconds, max_entries
         self._lock = threading.Lock()
         self._per_store: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+    def keys(self, documents: "DocumentStore") -> list[str]:
+        """The cached keys, least recently used first."""
+        with self._lock:
+            return list(self._per_store.get(documents, {}))
+
     def get(self, documents: "DocumentStore", key: str, build: Callable[[], Any]) -> CachedBody:
         with self._lock:
-            entries = self._per_store.setdefault(documents, {})
-            entry = entries.setdefault(key, {"lock": threading.Lock(), "body": None})
+            entries: OrderedDict = self._per_store.setdefault(documents, OrderedDict())
+            entry = entries.get(key)
+            if entry is None:
+                entry = entries[key] = {"lock": threading.Lock(), "body": None}
+                while len(entries) > self.max_entries:
+                    entries.popitem(last=False)  # a request holding the dropped entry still gets its body
+            else:
+                entries.move_to_end(key)
         with entry["lock"]:
             now = documents.now().timestamp()
             body: CachedBody | None = entry["body"]

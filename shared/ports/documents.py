@@ -13,6 +13,8 @@ T = TypeVar("T")
 FilterOp = Literal["==", "!=", "<", "<=", ">", ">=", "in"]
 Filter = tuple[str, FilterOp, Any]
 
+MAX_BATCH_WRITES = 500  # Firestore's limit of writes in one transaction or batch
+
 
 class DocumentStoreError(Exception):
     """Base of document-store errors."""
@@ -51,6 +53,11 @@ class Transaction(Protocol):
     """Reads must come before writes (Firestore's rule); writes apply atomically at commit."""
 
     def get(self, path: str) -> Document | None: ...
+
+    def get_all(self, paths: Sequence[str]) -> list[Document | None]:
+        """Several documents in one read (one round trip on Firestore), in the order of `paths`,
+        None where a document is absent."""
+
     def create(self, path: str, data: Mapping[str, Any]) -> None: ...
     def set(self, path: str, data: Mapping[str, Any]) -> None: ...
     def update(self, path: str, changes: Mapping[str, Any]) -> None: ...
@@ -60,11 +67,19 @@ class Transaction(Protocol):
 class DocumentStore(Protocol):
     def get(self, path: str) -> Document | None: ...
 
+    def get_all(self, paths: Sequence[str]) -> list[Document | None]:
+        """Several documents in one read, in the order of `paths`, None where absent. Not a
+        snapshot across documents outside a transaction (use Transaction.get_all for that)."""
+
     def create(self, path: str, data: Mapping[str, Any]) -> bool:
         """Create if absent. True if this call created it, False if it already existed."""
 
     def set(self, path: str, data: Mapping[str, Any]) -> Document:
         """Create or overwrite the whole document."""
+
+    def set_many(self, documents: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Create or overwrite up to MAX_BATCH_WRITES documents (path, data) atomically in one
+        write (a Firestore batched write): a bulk load without the reads of a transaction."""
 
     def update(self, path: str, changes: Mapping[str, Any], *, expected_version: str | None = None) -> Document:
         """Merge top-level fields. Raises NotFound, or PreconditionFailed if

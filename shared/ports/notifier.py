@@ -1,8 +1,10 @@
-"""Notifier port: announce the outcome of a command (an ingestion's) to people.
+"""Notifier port: announce an outcome to people — a command's (an ingestion's), a promotion's
+decision (validation), an alert.
 
-Announcing is at-least-once and best effort: the durable record is the execution and its report
-in the evidence store; a notice names both. `Notice.notice_id` is stable across re-announcements
-of the same attempt, so a receiver can drop duplicates. Adapters: shared.adapters.notifiers.
+Announcing is at-least-once and best effort: the durable record is the execution or decision
+and its evidence; a notice names them. `Notice.notice_id` is stable across re-announcements
+of the same thing, so a receiver can drop duplicates (the webhook sends it as Idempotency-Key).
+Adapters: shared.adapters.notifiers (`notifier_for(settings)`), the only notifier family.
 """
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from typing import Any, Protocol
 class Notice:
     notice_id: str
     subject: str
-    outcome: str  # completed | failed
-    execution_id: str
-    report_key: str
+    outcome: str  # a command's completed | failed; a decision's met | not_met | review
+    execution_id: str = ""  # the command's execution, when the notice is about one
+    report_key: str = ""  # the evidence (an ingestion report, a decision's evidence) in the evidence store
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -172,8 +172,9 @@ class Leaderboards:
             def delete(tx: Transaction, start=start) -> None:
                 last = min(pages, start + MAX_WRITES_PER_TRANSACTION)
                 paths = [self._page_path(board, name, n) for n in range(start, last)]
-                for path in [p for p in paths if tx.get(p) is not None]:  # reads first, then the deletes
-                    tx.delete(path)
+                for path, page in zip(paths, tx.get_all(paths)):  # one read first, then the deletes
+                    if page is not None:
+                        tx.delete(path)
             self._documents.run_transaction(delete)
 
     def _page_path(self, board: Board, generation: str, number: int) -> str:
@@ -183,9 +184,9 @@ class Leaderboards:
         head = self._documents.get(board.head_path)
         if head is None:
             return None
+        paths = [self._page_path(board, head.data["generation"], n) for n in range(head.data["pages"])]
         entries: list[Entry] = []
-        for number in range(head.data["pages"]):
-            page = self._documents.get(self._page_path(board, head.data["generation"], number))
+        for page in self._documents.get_all(paths):
             entries.extend(Entry.from_stored(values) for values in (page.data["entries"] if page else []))
         return head.data, entries
 

@@ -4,7 +4,7 @@ tournaments/{t}                      Tournament (+ standings_version, bumped by 
 tournaments/{t}/rounds/{r}           Round (a bonus round multiplies its matches' points)
 tournaments/{t}/matches/{m}          Match (open -> ended; the result and its status timestamp)
 tournaments/{t}/standings/{member}   Standing: the member's points, the source of truth of every board
-tournaments/{t}/guesses/{m}__{member} Guess: the member's revisions for a match; the last before kickoff counts
+tournaments/{t}/matches/{m}/guesses/{member} Guess: the member's revisions; the last before kickoff counts
 leagues/{l}                          League (a subset of a tournament's members)
 leagues/{l}/members/{member}
 """

@@ -130,10 +130,19 @@ def recompute_leaderboard(plan: SeasonPlan, settled_matches: range | None = None
     return board
 
 
+def load_marker_path(plan: SeasonPlan) -> str:
+    return f"season_loads/{plan.tournament_id}"
+
+
 def load_season(documents, plan: SeasonPlan, *, progress=None):
-    """The plan's tournament, rounds, matches, members, leagues and guesses in the store."""
+    """The plan's tournament, rounds, matches, members, leagues and guesses in the store, in
+    batched writes. A home that already holds this plan (its load marker, written last, names the
+    same plan) is not loaded again: a run started again after its process was killed resumes."""
     from shared.tournaments.store import TournamentStore
     store = TournamentStore(documents)
+    marker = documents.get(load_marker_path(plan))
+    if marker is not None and marker.data.get("plan") == repr(plan):
+        return store
     store.upsert_tournament(plan.tournament())
     for round_ in plan.round_list():
         store.upsert_round(round_)
@@ -146,6 +155,7 @@ def load_season(documents, plan: SeasonPlan, *, progress=None):
         store.write_guess_rows(list(plan.guess_rows(n)))
         if progress:
             progress(n)
+    documents.set(load_marker_path(plan), {"plan": repr(plan), "loaded_at": documents.now()})
     return store
 
 

@@ -21,14 +21,23 @@ from shared.adapters.local.bus_faults import FaultPlan
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.bootstrap import Services
 from shared.config import Settings
+from shared.contracts.codec import encode
+from shared.contracts.envelope import new_id
 from shared.executions.commands import submit
-from shared.executions.state import COMPLETED, ExecutionStore
+from shared.executions.jobs import JOB_TOPICS, Job
+from shared.executions.state import COMPLETED, IN_PROGRESS, QUEUED, ExecutionStore
 from shared.runtime import crash_points
 from shared.runtime.crash_points import KillAt, PublishTimedOut, SeededCrashes
 from shared.runtime.embedded import EmbeddedDeployment
 from shared.runtime.errors import TransientError
 from shared.tournaments.leaderboard import Board, Leaderboards
-from shared.tournaments.season import SeasonPlan, end_match, load_season, recompute_leaderboard
+from shared.tournaments.season import (
+    SeasonPlan,
+    end_match,
+    load_season,
+    recompute_leaderboard,
+)
+from shared.tournaments.store import TournamentStore, guesses_collection
 
 CHAOS_TRANSIENT_FAILURE_RATE = 0.05
 CHAOS_REPLAYED_COMMAND_RATE = 0.3
@@ -47,6 +56,7 @@ class SeasonReport:
     boards: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    redelivered: int = 0  # jobs of a killed earlier run, published again on this one
 
     @property
     def ok(self) -> bool:
@@ -67,9 +77,9 @@ class SeasonRun:
         home.mkdir(parents=True, exist_ok=True)
         documents = SqliteDocumentStore(home / "documents.sqlite", clock=lambda: bus.clock.wall_time(bus.clock.now()))
         self.services = Services.with_adapters(Settings(home=home), bus=bus, documents=documents)
-        # --chaos: seeded crashes; otherwise a real SIGKILL where SPORTSFLOW_KILL_AT says, if it says
-        self.crashes = SeededCrashes(chaos_seed, probability=crash_probability) if chaos_seed is not None \
-            else KillAt.from_env()
+        # --chaos: seeded crashes; and a real SIGKILL where SPORTSFLOW_KILL_AT says, if it says
+        self.seeded = SeededCrashes(chaos_seed, probability=crash_probability) if chaos_seed is not None else None
+        self.crashes = _Injectors([i for i in (self.seeded, KillAt.from_env()) if i is not None])
 
     def run(self) -> SeasonReport:
         plan, documents = self.plan, self.services.documents
@@ -77,11 +87,13 @@ class SeasonRun:
         EmbeddedDeployment(self.services, wrap=self._flaky if self.chaos_seed is not None else None).deploy()
         started = time.perf_counter()
         store = load_season(documents, plan, progress=lambda n: self._progress("load", n + 1, plan.matches))
-        report.guesses = documents.count(f"tournaments/{plan.tournament_id}/guesses")
+        report.guesses = sum(documents.count(guesses_collection(plan.tournament_id, m.match_id))
+                             for m in plan.match_list())
         report.seconds["load"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
         crash_points.install(self.crashes)
         try:
+            report.redelivered = self._redeliver_unfinished()
             for number in range(plan.matches):
                 match = end_match(store, plan, number)
                 self._command(match)
@@ -97,6 +109,26 @@ class SeasonRun:
         self._verify(report)
         report.faults = self._fault_counts()
         return report
+
+    def _redeliver_unfinished(self) -> int:
+        """A run started again after its process was killed: the jobs of executions it left queued
+        or in progress died with its in-memory bus. Pub/Sub would redeliver them (never acked), so
+        they are published again, with their execution id, and finish there."""
+        executions = ExecutionStore(self.services.documents)
+        unfinished = [e for status in (QUEUED, IN_PROGRESS) for e in executions.list(status=status, limit=100_000)]
+        store = TournamentStore(self.services.documents)
+        for execution in unfinished:
+            match = store.match(self.plan.tournament_id, execution.entity_id)
+            job = Job(jobId=new_id(), executionId=execution.execution_id, requestId=execution.request_id,
+                      jobType="settlement", entityId=execution.entity_id, attempt=execution.attempt + 1,
+                      enqueuedAt=self.services.documents.now(),
+                      payload={"tournament_id": match.tournament_id, "match_id": match.match_id,
+                               "status_timestamp": match.status_timestamp.isoformat()})
+            encoded = encode(job, run_id=job.jobId, correlation_id=job.requestId, producer="season-run")
+            self.services.bus.publish(JOB_TOPICS["settlement"], encoded.data, encoded.attributes)
+        if unfinished:
+            self.services.bus.drain(max_seconds=DRAIN_VIRTUAL_SECONDS)
+        return len(unfinished)
 
     def _command(self, match) -> None:
         try:
@@ -148,11 +180,22 @@ class SeasonRun:
             return {}
         counts = dict(vars(self.services.bus.faults.counts))
         counts["transient_handler_failures"] = self._injected_failures
-        counts.update({f"crash_{point}": n for point, n in sorted(self.crashes.counts.items())})
+        counts.update({f"crash_{point}": n for point, n in sorted(self.seeded.counts.items())})
         return counts
 
     def close(self) -> None:
         self.services.close()
+
+
+class _Injectors:
+    """Several crash injectors at once: the seeded chaos and a real SIGKILL."""
+
+    def __init__(self, injectors: list):
+        self._injectors = injectors
+
+    def at(self, point: str, context: dict[str, Any]) -> None:
+        for injector in self._injectors:
+            injector.at(point, context)
 
 
 def _league_of(oracle: list[tuple], members: set[str]) -> list[tuple]:

@@ -16,6 +16,8 @@ from shared.tournaments.model import (
 )
 
 MAX_WRITES_PER_TRANSACTION = 500  # Firestore's limit
+# What settlement keeps on a match document (its pinned key and effect, a correction under way)
+SETTLEMENT_FIELDS = ("settlement_key", "settled_effect", "correction")
 
 
 class GuessRefused(ValueError):
@@ -42,12 +44,14 @@ def standing_path(tournament_id: str, member_id: str) -> str:
     return f"{standings_collection(tournament_id)}/{member_id}"
 
 
-def guesses_collection(tournament_id: str) -> str:
-    return f"{tournament_path(tournament_id)}/guesses"
+def guesses_collection(tournament_id: str, match_id: str) -> str:
+    """A match's guesses, one document per member: settlement reads exactly this collection, never
+    a filter over the season's millions of guesses."""
+    return f"{match_path(tournament_id, match_id)}/guesses"
 
 
 def guess_path(tournament_id: str, match_id: str, member_id: str) -> str:
-    return f"{guesses_collection(tournament_id)}/{match_id}__{member_id}"
+    return f"{guesses_collection(tournament_id, match_id)}/{member_id}"
 
 
 def league_path(league_id: str) -> str:
@@ -82,7 +86,7 @@ class TournamentStore:
 
         def upsert(tx: Transaction) -> None:
             existing = tx.get(path)
-            keep = {k: existing.data[k] for k in ("settlement_key",) if existing and k in existing.data}
+            keep = {k: existing.data[k] for k in SETTLEMENT_FIELDS if existing and k in existing.data}
             tx.set(path, {**match.to_document(), **keep})
         self.documents.run_transaction(upsert)
 
@@ -91,7 +95,8 @@ class TournamentStore:
         created = 0
         for chunk in _chunks(sorted(set(member_ids)), MAX_WRITES_PER_TRANSACTION):
             def join_chunk(tx: Transaction, chunk=chunk) -> int:
-                missing = [m for m in chunk if tx.get(standing_path(tournament_id, m)) is None]
+                existing = tx.get_all([standing_path(tournament_id, m) for m in chunk])
+                missing = [m for m, document in zip(chunk, existing) if document is None]
                 for member_id in missing:
                     tx.create(standing_path(tournament_id, member_id),
                               Standing(tournament_id=tournament_id, member_id=member_id).to_document())
@@ -101,27 +106,19 @@ class TournamentStore:
 
     def create_league(self, league: League, member_ids: Sequence[str]) -> None:
         self.documents.set(league_path(league.league_id), {**league.to_document(), "members_version": 1})
+        members = league_members_collection(league.league_id)
         for chunk in _chunks(sorted(set(member_ids)), MAX_WRITES_PER_TRANSACTION):
-            def add(tx: Transaction, chunk=chunk) -> None:
-                for member_id in chunk:
-                    tx.set(f"{league_members_collection(league.league_id)}/{member_id}", {"member_id": member_id})
-            self.documents.run_transaction(add)
+            self.documents.set_many([(f"{members}/{member_id}", {"member_id": member_id}) for member_id in chunk])
 
     def write_guesses(self, guesses: Sequence[Guess]) -> None:
-        """Bulk load of guesses (ingestion, the season run), in transactions of at most 500 writes."""
-        for chunk in _chunks(list(guesses), MAX_WRITES_PER_TRANSACTION):
-            def put(tx: Transaction, chunk=chunk) -> None:
-                for guess in chunk:
-                    tx.set(guess_path(guess.tournament_id, guess.match_id, guess.member_id), guess.to_document())
-            self.documents.run_transaction(put)
+        """Bulk load of guesses (ingestion, the season run), in batched writes of at most 500."""
+        self.write_guess_rows([guess.to_document() for guess in guesses])
 
     def write_guess_rows(self, rows: Sequence[dict]) -> None:
         """`write_guesses` for rows already in Guess.to_document's shape (the season run's bulk load)."""
         for chunk in _chunks(list(rows), MAX_WRITES_PER_TRANSACTION):
-            def put(tx: Transaction, chunk=chunk) -> None:
-                for row in chunk:
-                    tx.set(guess_path(row["tournament_id"], row["match_id"], row["member_id"]), row)
-            self.documents.run_transaction(put)
+            self.documents.set_many([(guess_path(row["tournament_id"], row["match_id"], row["member_id"]), row)
+                                     for row in chunk])
 
     # member writes
 
@@ -185,21 +182,23 @@ class TournamentStore:
         return Round.from_document(document.data)
 
     def guesses_for(self, tournament_id: str, match_id: str) -> list[Guess]:
-        documents = self.documents.query(guesses_collection(tournament_id), [("match_id", "==", match_id)])
+        documents = self.documents.query(guesses_collection(tournament_id, match_id))
         return [Guess.from_document(d.data) for d in documents]
 
     def counting_guesses(self, match: Match) -> Iterator[tuple[str, tuple[int, int]]]:
         """(member, (home, away)) of each member's last revision before kickoff. Reads the stored
         rows without building a model per revision: settlement reads 10,000 of them at once."""
-        for document in self.documents.query(guesses_collection(match.tournament_id),
-                                             [("match_id", "==", match.match_id)]):
+        for document in self.documents.query(guesses_collection(match.tournament_id, match.match_id)):
             before = [r for r in document.data["revisions"] if r["submitted_at"] < match.kickoff]
             if before:
                 last = max(before, key=lambda r: r["submitted_at"])
                 yield document.data["member_id"], (last["home_goals"], last["away_goals"])
 
     def standings(self, tournament_id: str) -> list[Standing]:
-        return [Standing.from_document(d.data) for d in self.documents.query(standings_collection(tournament_id))]
+        # rows were validated when written; a board of 10,000 is rebuilt on every settlement
+        fields = Standing.model_fields
+        return [Standing.model_construct(**{k: v for k, v in d.data.items() if k in fields})
+                for d in self.documents.query(standings_collection(tournament_id))]
 
     def league(self, league_id: str) -> League:
         document = self.documents.get(league_path(league_id))

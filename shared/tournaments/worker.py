@@ -1,5 +1,6 @@
 """The settlement worker: a `settlement` job (payload: tournament_id, match_id,
-status_timestamp) settles one match under its execution record.
+status_timestamp, and `correction: true` for a re-settlement of a corrected score) settles one
+match under its execution record.
 
 - queued/in_progress -> in_progress (a redelivery restarts it, attempt + 1);
 - cancelled or finished: the job is acknowledged and nothing runs (a duplicate delivery);
@@ -15,6 +16,7 @@ import logging
 from shared.executions.jobs import Job, job_log_context
 from shared.executions.state import COMPLETED, FAILED, IN_PROGRESS, TERMINAL, ExecutionStore, IllegalTransition
 from shared.runtime.errors import PermanentError
+from shared.tournaments.correction import Resettlement
 from shared.tournaments.settlement import MatchNotEnded, Settlement
 
 log = logging.getLogger("sportsflow.settlement")
@@ -41,8 +43,10 @@ def settle_job(documents, job: Job) -> None:
         return
     try:
         tournament_id, match_id, stamp = (job.payload[k] for k in ("tournament_id", "match_id", "status_timestamp"))
-        result = Settlement(documents).settle(tournament_id, match_id, stamp, execution_id=job.executionId)
-    except (MatchNotEnded, KeyError, LookupError, ValueError) as error:
+        settle = Resettlement(documents).resettle if job.payload.get("correction") is True \
+            else Settlement(documents).settle
+        result = settle(tournament_id, match_id, stamp, execution_id=job.executionId)
+    except (MatchNotEnded, KeyError, LookupError, ValueError) as error:  # CorrectionRefused is a ValueError
         reason = f"settlement cannot run: {error}"
         executions.transition(job.executionId, FAILED, error=reason)
         raise PermanentError(reason) from error

@@ -1,13 +1,12 @@
 """The validation functions' handlers (see the topology): thin translations to the use cases."""
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta, timezone
 
 from shared.contracts.validation import GameFinal, ValidationDecided
 from shared.runtime.context import FunctionContext
 from shared.validation import records, system
-from shared.validation.notifications import notifier_from_spec
+from shared.validation.notifications import deliver_decision
 
 
 def handle_game_final(message: GameFinal, ctx: FunctionContext) -> None:
@@ -18,7 +17,7 @@ def handle_decision(message: ValidationDecided, ctx: FunctionContext) -> None:
     mark = f"{records.NOTIFICATIONS}/{message.decision_key}"
     if ctx.services.documents.get(mark) is not None:
         return  # delivered already (a redelivery)
-    notifier_from_spec(os.environ.get("SPORTSFLOW_NOTIFIER", "log"), ctx.services.settings.home).deliver(message)
+    deliver_decision(message, ctx.services.settings)
     ctx.services.documents.create(mark, {"decision_key": message.decision_key, "outcome": message.outcome})
 
 

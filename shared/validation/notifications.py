@@ -1,67 +1,37 @@
-"""Notification adapters for decisions: a log line, a webhook, an e-mail stub.
+"""A promotion's decision announced through the notifier port (shared.ports.notifier): the same
+log, webhook and e-mail adapters as every other notice (shared.adapters.notifiers).
 
 The `validation_notifier` function delivers each decision at most once per adapter as far as it
 can tell (a mark document per decision written after delivery); a crash between delivery and
-mark delivers again, so the webhook carries the decision key as its Idempotency-Key.
+mark delivers again, so the notice id — the webhook's Idempotency-Key — is the decision key.
 """
 from __future__ import annotations
 
-import json
-import logging
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
+import os
+from dataclasses import replace
 
-import httpx
-
+from shared.adapters.notifiers import notifier_for
+from shared.config import Settings
 from shared.contracts.validation import ValidationDecided
-
-log = logging.getLogger("sportsflow.validation.notify")
-
-
-class Notifier(Protocol):
-    def deliver(self, decision: ValidationDecided) -> None: ...
+from shared.ports.notifier import Notice, Notifier
 
 
-class LogNotifier:
-    def deliver(self, decision: ValidationDecided) -> None:
-        log.info("promotion decided", extra={"fields": decision.model_dump(mode="json")})
+def decision_notice(decision: ValidationDecided) -> Notice:
+    return Notice(notice_id=decision.decision_key,
+                  subject=f"{decision.promotion_id}: {decision.outcome} ({decision.game_id})",
+                  outcome=decision.outcome, report_key=decision.evidence_key,
+                  details=decision.model_dump(mode="json"))
 
 
-@dataclass
-class WebhookNotifier:
-    url: str
-    timeout_s: float = 5.0
-
-    def deliver(self, decision: ValidationDecided) -> None:
-        response = httpx.post(self.url, json=decision.model_dump(mode="json"), timeout=self.timeout_s,
-                              headers={"Idempotency-Key": decision.decision_key})
-        response.raise_for_status()
+def decision_notifier(settings: Settings) -> Notifier:
+    """The notifier SPORTSFLOW_NOTIFIER names now (read at delivery, as the function always did):
+    `log` (default), `webhook:URL` (or `webhook` with SPORTSFLOW_NOTIFY_WEBHOOK_URL), `email`."""
+    return notifier_for(replace(settings, notifier=os.environ.get("SPORTSFLOW_NOTIFIER", settings.notifier)))
 
 
-@dataclass
-class EmailStubNotifier:
-    """Writes the e-mail it would send to an outbox file (one JSON line each): no mail server here."""
-    outbox: Path
-    to: str = "promotions-ops@example.com"
-    sent: list[dict] = field(default_factory=list)
-
-    def deliver(self, decision: ValidationDecided) -> None:
-        mail = {"to": self.to, "subject": f"{decision.promotion_id}: {decision.outcome} ({decision.game_id})",
-                "body": json.dumps(decision.model_dump(mode="json"), sort_keys=True)}
-        self.outbox.parent.mkdir(parents=True, exist_ok=True)
-        with self.outbox.open("a", encoding="utf-8") as file:
-            file.write(json.dumps(mail) + "\n")
-        self.sent.append(mail)
-
-
-def notifier_from_spec(spec: str, home: Path) -> Notifier:
-    """`log` (default), `webhook:URL` or `email` (the stub, into $SPORTSFLOW_HOME/outbox.jsonl)."""
-    kind, _, argument = spec.partition(":")
-    if kind == "log":
-        return LogNotifier()
-    if kind == "webhook" and argument:
-        return WebhookNotifier(argument)
-    if kind == "email":
-        return EmailStubNotifier(home / "outbox.jsonl")
-    raise ValueError(f"unknown notifier {spec!r}: use log, webhook:URL or email")
+def deliver_decision(decision: ValidationDecided, settings: Settings) -> None:
+    notifier = decision_notifier(settings)
+    try:
+        notifier.announce(decision_notice(decision))
+    finally:
+        notifier.close()

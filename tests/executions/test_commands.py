@@ -73,6 +73,11 @@ def test_admin_routes_need_the_admin_role_and_nothing_runs_without_it(services, 
 
 def test_the_health_route_the_topology_names_exists_and_there_is_no_debug_route(call):
     assert call("GET", "/health", headers=INVOKER) == (200, {"status": "ok"})
+    # decided: /health is authenticated like every route (any invoker, no admin role needed). The
+    # function is private (IAM run.invoker, internal ingress): an unauthenticated probe could not
+    # reach it anyway, so a check sends an ID token, and an anonymous caller learns nothing
+    assert call("GET", "/health", headers={})[0] == 401
+    assert call("GET", "/health", headers={"Authorization": "Bearer wrong"})[0] == 403
     assert call("GET", "/debug/env")[0] == 404
     served = {p for f in TOPOLOGY.functions for p in f.http_paths if "health" in p}
     assert served == {HEALTH_PATH}

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from shared.live.feed import LiveFeed, SimClock, script_match
 from shared.live.local_run import chaos_faults, run_local
+from shared.live.model import COLLECTION
 
 
 def test_scripts_play_football_in_order_with_strictly_increasing_provider_times():
@@ -26,3 +29,21 @@ def test_a_chaotic_run_converges_to_the_provider_and_keeps_the_watchdog_busy(tmp
     assert summary["push_verdicts"].get("duplicate", 0) > 0 and summary["push_verdicts"].get("stale", 0) > 0
     assert summary["watchdog_flags"]  # silent matches were flagged
     assert summary["dead_letters"] == 0
+
+
+@pytest.mark.emulator
+def test_a_chaotic_run_into_the_firestore_emulator_converges_on_the_feed_clock(tmp_path, emulators, unique_name):
+    """`sportsflow --backend emulator live`: the matches live in Firestore, staleness and minutes on
+    the simulated clock (the emulator's own clock is real time)."""
+    from shared.adapters.gcp.firestore import FirestoreDocumentStore
+
+    documents = FirestoreDocumentStore(emulators["GOOGLE_CLOUD_PROJECT"], namespace=unique_name)
+    clock = SimClock(start=1_767_000_000, speed=600)
+    feed = LiveFeed.synthetic(3, clock, seed=2, chaos=5)
+    try:
+        summary = run_local(tmp_path, feed, faults=chaos_faults(5), max_real_seconds=300, documents=documents)
+        assert summary["converged_to_provider_final_state"] == 3 and summary["still_live"] == 0
+        assert summary["push_verdicts"].get("duplicate", 0) > 0 and summary["dead_letters"] == 0
+        assert documents.count(COLLECTION) == 3
+    finally:
+        documents.close()

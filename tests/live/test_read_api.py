@@ -134,3 +134,23 @@ def test_a_match_update_is_visible_in_the_lists_once_the_cache_ttl_has_passed(cl
     clock.advance(read_api.CACHE.seconds)
     assert client.get("/matches/live").get_json()["matches"][0]["home_score"] == 2
     assert client.get("/matches/diary?date=2025-12-29").get_json()["matches"][0]["home_score"] == 2
+
+
+def test_the_diary_cache_is_bounded_and_drops_the_least_recently_used_date(client, store):
+    add_match(store, "m1")
+    bound = read_api.CACHE.max_entries
+    assert client.get("/matches/live").status_code == 200
+    for day in range(1, bound + 20):  # a crawler walking the calendar
+        assert client.get(f"/matches/diary?date=2024-{1 + day // 28:02d}-{1 + day % 28:02d}").status_code == 200
+        client.get("/matches/live")  # kept: asked all the time
+    keys = read_api.CACHE.keys(store.documents)
+    assert len(keys) == bound and "live" in keys
+    assert "diary:2024-01-02" not in keys  # the oldest date went first
+    assert client.get("/matches/diary?date=2025-12-29").get_json()["count"] == 1  # a dropped or new key refills
+
+
+def test_one_cache_key_per_date_however_it_is_spelt(client, store):
+    add_match(store, "m1")
+    assert client.get("/matches/diary?date=20251229").get_json()["date"] == "2025-12-29"
+    client.get("/matches/diary?date=2025-12-29")
+    assert [k for k in read_api.CACHE.keys(store.documents) if k.startswith("diary:")] == ["diary:2025-12-29"]

@@ -266,6 +266,64 @@ def test_reads_after_writes_are_refused(store):
     assert store.get("ledger/d1") is None
 
 
+def test_get_all_answers_in_the_order_asked_with_none_where_absent(store):
+    kickoff = datetime(2025, 1, 15, 19, 30, tzinfo=UTC)
+    store.set("games/g2", {"n": 2, "at": kickoff})
+    store.set("games/g1", {"n": 1})
+
+    found = store.get_all(["games/g1", "games/missing", "games/g2", "games/g1"])
+
+    assert [d.data if d else None for d in found] == [{"n": 1}, None, {"n": 2, "at": kickoff}, {"n": 1}]
+    assert found[2].version == store.get("games/g2").version
+    assert store.get_all([]) == []
+
+
+def test_get_all_reads_more_than_one_chunk(store):
+    store.set_many([(f"members/m{n:04d}", {"n": n}) for n in range(500)])
+    store.set_many([(f"members/m{n:04d}", {"n": n}) for n in range(500, 620)])
+
+    found = store.get_all([f"members/m{n:04d}" for n in reversed(range(620))])
+
+    assert [d.data["n"] for d in found] == list(reversed(range(620)))
+
+
+def test_transaction_get_all_reads_before_writes(store):
+    store.set("ledger/a", {"n": 1})
+    store.set("ledger/b", {"n": 2})
+
+    def move(tx: Transaction) -> int:
+        a, b, c = tx.get_all(["ledger/a", "ledger/b", "ledger/c"])
+        assert c is None
+        tx.set("ledger/c", {"n": a.data["n"] + b.data["n"]})
+        return a.data["n"] + b.data["n"]
+
+    assert store.run_transaction(move) == 3
+    assert store.get("ledger/c").data == {"n": 3}
+
+    def read_after_write(tx: Transaction) -> None:
+        tx.set("ledger/d", {"n": 1})
+        tx.get_all(["ledger/a"])
+
+    with pytest.raises(DocumentStoreError):
+        store.run_transaction(read_after_write)
+    assert store.get("ledger/d") is None
+
+
+def test_set_many_writes_every_document_and_refuses_more_than_a_batch(store):
+    kickoff = datetime(2025, 1, 15, 19, 30, tzinfo=UTC)
+    store.set("games/g1", {"old": True})
+
+    store.set_many([("games/g1", {"n": 1, "at": kickoff}), ("games/g2", {"n": 2}), ("games/g2/parts/p1", {"n": 3})])
+
+    assert store.get("games/g1").data == {"n": 1, "at": kickoff}
+    assert [d.data["n"] for d in store.query("games")] == [1, 2]
+    assert store.get("games/g2/parts/p1").data == {"n": 3}
+    with pytest.raises(ValueError, match="at most 500"):
+        store.set_many([(f"games/x{n}", {"n": n}) for n in range(501)])
+    assert store.get("games/x0") is None
+    store.set_many([])
+
+
 def test_concurrent_read_modify_write_transactions_lose_no_update(subject):
     store = subject.store
 

@@ -29,11 +29,10 @@ def season(home, kill_at: str | None = None) -> subprocess.CompletedProcess:
 def test_killed_mid_settlement_and_started_again(tmp_path, kill_at):
     killed = season(tmp_path, kill_at)
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr[-2000:])
-    again = season(tmp_path)  # every command again: the killed settlement resumes, the rest are no-ops
+    again = season(tmp_path)  # the jobs the kill lost are redelivered; every command again is a no-op
     report = json.loads(again.stdout)
+    assert report["ok"] and not report["problems"], report
     assert all(board["check"] and board["equals_recomputation"] for board in report["boards"].values()), report
-    # the killed process's executions stay queued / in_progress: their jobs died with its in-memory
-    # bus (on Pub/Sub they would be redelivered and completed); nothing else may be wrong
-    (problem,) = report["problems"]
-    assert problem.endswith("executions did not complete"), problem
-    assert report["decisions"].get("resume") == 1 and report["decisions"].get("in_progress") == 1
+    assert report["redelivered"] >= 1  # the killed settlement's job, as Pub/Sub redelivers an unacked one
+    assert report["decisions"].get("resume") == 1, report["decisions"]
+    assert report["completed"] == report["executions"]

@@ -1,9 +1,11 @@
 """Settlement applies each member's points exactly once, whatever the replays and crashes."""
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -73,7 +75,7 @@ def test_replaying_settlements_ten_times_reordered_and_concurrent_changes_nothin
     assert all(leaderboards.check(board).ok for board in leaderboards.boards_of("t1"))
 
 
-def test_a_corrected_event_for_a_settled_match_is_flagged_not_applied(documents, season):
+def test_a_corrected_event_for_a_settled_match_is_flagged_not_applied(documents, season, caplog):
     match = end_match(season, PLAN, 0)
     settlement = Settlement(documents)
     settlement.settle("t1", "x0000", match.status_timestamp, execution_id="e1")
@@ -83,10 +85,16 @@ def test_a_corrected_event_for_a_settled_match_is_flagged_not_applied(documents,
     assert settlement.settle("t1", "x0000", later, execution_id="e2").decision == "duplicate"
     # a changed score: the effect's checksum differs, flagged on the original outcome
     season.record_result("t1", "x0000", match.home_goals + 1, match.away_goals, status_timestamp=later)
-    flagged = settlement.settle("t1", "x0000", later, execution_id="e3")
+    with caplog.at_level(logging.WARNING, logger="sportsflow.settlement"):
+        flagged = settlement.settle("t1", "x0000", later, execution_id="e3")
     assert flagged.decision == "mismatch" and flagged.batches_applied == 0
     assert _standings(documents) == before
     assert IdempotencyLedger(documents).get(flagged.outcome_key).mismatches == 1
+    # the exact message infra/monitoring.tf counts and alerts on
+    (line,) = [r for r in caplog.records if r.getMessage() == "settlement effect checksum mismatch"]
+    assert line.fields["settlement_key"] == flagged.key and line.fields["checksum"] == flagged.checksum
+    assert 'jsonPayload.message=\\"settlement effect checksum mismatch\\"' in \
+        (Path(__file__).parents[2] / "infra" / "monitoring.tf").read_text()
 
 
 class CrashOnce:

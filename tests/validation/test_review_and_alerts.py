@@ -8,9 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.adapters.notifiers import EmailStubNotifier
+from shared.config import ConfigError
 from shared.evidence_log.verify import verify_log
 from shared.validation import alerts, records, system
-from shared.validation.notifications import EmailStubNotifier, notifier_from_spec
+from shared.validation.notifications import decision_notifier
 from shared.validation.replay import DataFaults
 from shared.validation.review import ReviewError, ReviewQueue
 from shared.validation.synthetic import run_synthetic
@@ -85,11 +87,14 @@ def test_alerts_read_the_recorded_metrics_and_every_validation_logs_its_line(har
 def test_notifications_are_delivered_once_per_decision(harness, monkeypatch) -> None:
     monkeypatch.setenv("SPORTSFLOW_NOTIFIER", "email")
     harness.poll()
-    outbox = (harness.services.settings.home / "outbox.jsonl").read_text().splitlines()
-    assert len(outbox) == len(harness.decisions())
-    assert isinstance(notifier_from_spec("email", harness.services.settings.home), EmailStubNotifier)
-    with pytest.raises(ValueError):
-        notifier_from_spec("pigeon", harness.services.settings.home)
+    outbox = sorted((harness.services.settings.home / "outbox").glob("*.eml"))
+    decisions = harness.decisions()
+    assert len(outbox) == len(decisions)  # one e-mail per decision, through the notifier port
+    assert {path.stem for path in outbox} == {d["decision_key"].replace(":", "_") for d in decisions.values()}
+    assert isinstance(decision_notifier(harness.services.settings), EmailStubNotifier)
+    monkeypatch.setenv("SPORTSFLOW_NOTIFIER", "pigeon")
+    with pytest.raises(ConfigError):
+        decision_notifier(harness.services.settings)
 
 
 def test_the_synthetic_validation_runs_the_whole_path_every_time(tmp_path, caplog) -> None:

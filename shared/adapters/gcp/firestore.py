@@ -14,9 +14,10 @@ state (still a valid precondition token).
 
 Query ordering follows Firestore: order_by skips documents lacking the field; a query
 without order_by is ordered ascending by its first inequality field if it has one, else
-by document id; `descending` needs order_by (Firestore cannot scan ids descending). Field names in filters, order_by and update are top-level names, never dotted
-paths. In production, equality on one field with order_by on another, or several
-inequalities, need composite indexes (the emulator needs none).
+by document id; `descending` needs order_by (Firestore cannot scan ids descending). Field
+names in filters, order_by and update are top-level names, never dotted paths. In
+production, equality on one field with order_by on another, or several inequalities, need
+composite indexes (the emulator needs none).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from proto.datetime_helpers import DatetimeWithNanoseconds
 
 from shared.ports.documents import (
+    MAX_BATCH_WRITES,
     AlreadyExists,
     Document,
     DocumentStoreError,
@@ -104,6 +106,12 @@ class FirestoreTransaction:
             raise DocumentStoreError("reads must come before writes in a transaction") from error
         return self._store._document(snapshot)
 
+    def get_all(self, paths: Sequence[str]) -> list[Document | None]:
+        try:
+            return self._store._get_all(paths, transaction=self._native)
+        except ReadAfterWriteError as error:
+            raise DocumentStoreError("reads must come before writes in a transaction") from error
+
     def create(self, path: str, data: Mapping[str, Any]) -> None:
         self._native.create(self._store._reference(path), dict(data))
 
@@ -156,6 +164,20 @@ class FirestoreDocumentStore:
     def get(self, path: str) -> Document | None:
         return self._document(self._reference(path).get())
 
+    def get_all(self, paths: Sequence[str]) -> list[Document | None]:
+        return self._get_all(paths)
+
+    def _get_all(self, paths: Sequence[str], transaction: firestore.Transaction | None = None) -> list[Document | None]:
+        """One BatchGetDocuments call per chunk; Firestore answers in any order and once per document."""
+        found: dict[str, Document] = {}
+        unique = list(dict.fromkeys(paths))
+        for start in range(0, len(unique), MAX_BATCH_WRITES):
+            references = [self._reference(path) for path in unique[start:start + MAX_BATCH_WRITES]]
+            for snapshot in self._client.get_all(references, transaction=transaction):
+                if (document := self._document(snapshot)) is not None:
+                    found[document.path] = document
+        return [found.get(path) for path in paths]
+
     def query(self, collection: str, filters: Sequence[Filter] = (), *, order_by: str | None = None,
               descending: bool = False, limit: int | None = None) -> list[Document]:
         if descending and order_by is None:
@@ -191,6 +213,16 @@ class FirestoreDocumentStore:
         reference = self._reference(path)
         reference.set(dict(data))
         return self._read_back(reference)
+
+    def set_many(self, documents: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        if len(documents) > MAX_BATCH_WRITES:
+            raise ValueError(f"set_many takes at most {MAX_BATCH_WRITES} documents, not {len(documents)}")
+        if not documents:
+            return
+        batch = self._client.batch()
+        for path, data in documents:
+            batch.set(self._reference(path), dict(data))
+        batch.commit()
 
     def update(self, path: str, changes: Mapping[str, Any], *, expected_version: str | None = None) -> Document:
         reference = self._reference(path)

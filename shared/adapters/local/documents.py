@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from shared.ports.documents import (
+    MAX_BATCH_WRITES,
     AlreadyExists,
     Document,
     DocumentStoreError,
@@ -80,23 +81,21 @@ INSERT OR IGNORE INTO version_counter (id, value) VALUES (1, 0);
 
 # --- paths -----------------------------------------------------------------------
 
-def _segments(path: str) -> list[str]:
-    segments = path.split("/")
-    if not path or any(not segment for segment in segments):
+def _segment_count(path: str) -> int:
+    if not path or path[0] == "/" or path[-1] == "/" or "//" in path:
         raise ValueError(f"invalid path {path!r}: empty segment")
-    return segments
+    return path.count("/") + 1
 
 
 def collection_of(document_path: str) -> str:
     """The collection a document path sits in; ValueError unless the path names a document."""
-    segments = _segments(document_path)
-    if len(segments) % 2:
+    if _segment_count(document_path) % 2:
         raise ValueError(f"{document_path!r} is a collection path, not a document path")
-    return "/".join(segments[:-1])
+    return document_path.rsplit("/", 1)[0]
 
 
 def _check_collection_path(path: str) -> None:
-    if len(_segments(path)) % 2 == 0:
+    if _segment_count(path) % 2 == 0:
         raise ValueError(f"{path!r} is a document path, not a collection path")
 
 
@@ -111,10 +110,21 @@ def _timestamp_text(moment: datetime) -> str:
 
 
 def _parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(text)  # stored text ends in "Z": already UTC
+    return moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
+
+
+_PLAIN_TYPES = (str, int, float, bool, type(None))
 
 
 def _encode(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:  # the common cases first: Mapping's isinstance check is slow
+        return value
+    if kind is dict and _DATETIME_KEY not in value and all(type(key) is str for key in value):
+        return {key: _encode(item) for key, item in value.items()}
+    if kind is list:
+        return [_encode(item) for item in value]
     if isinstance(value, datetime):
         return {_DATETIME_KEY: _timestamp_text(value)}
     if isinstance(value, Mapping):
@@ -130,14 +140,22 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store a value of type {type(value).__name__} in a document")
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {_DATETIME_KEY}:
-            return _parse_timestamp(value[_DATETIME_KEY])
-        return {key: _decode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
+def _decode_map(value: dict) -> Any:
+    """json.loads' object hook: a stored datetime back as a datetime, every other map as is."""
+    if len(value) == 1 and _DATETIME_KEY in value:
+        return _parse_timestamp(value[_DATETIME_KEY])
     return value
+
+
+_PLAIN_DECODER = json.JSONDecoder()
+_DATETIME_DECODER = json.JSONDecoder(object_hook=_decode_map)
+_DATETIME_MARK = f'"{_DATETIME_KEY}"'
+
+
+def _from_json(text: str) -> dict[str, Any]:
+    """Decoders made once (json.loads with options builds one per call); the hook only when needed."""
+    decoder = _DATETIME_DECODER if _DATETIME_MARK in text else _PLAIN_DECODER
+    return decoder.decode(text)
 
 
 def _to_json(data: Mapping[str, Any]) -> str:
@@ -240,7 +258,7 @@ def _implicit_order_field(filters: Sequence[Filter]) -> str | None:
 
 def _document(row: sqlite3.Row | tuple) -> Document:
     path, data, version, create_time, update_time = row
-    return Document(path=path, data=_decode(json.loads(data)), version=str(version),
+    return Document(path=path, data=_from_json(data), version=str(version),
                     create_time=_parse_timestamp(create_time), update_time=_parse_timestamp(update_time))
 
 
@@ -248,6 +266,23 @@ def _read(conn: sqlite3.Connection, path: str) -> Document | None:
     row = conn.execute("SELECT path, data, version, create_time, update_time FROM documents WHERE path = ?",
                        (path,)).fetchone()
     return _document(row) if row else None
+
+
+_READ_CHUNK = 500  # paths per SELECT, well under SQLite's bound-parameter limit
+
+
+def _read_all(conn: sqlite3.Connection, paths: Sequence[str]) -> list[Document | None]:
+    """The documents at `paths`, in that order (None where absent), in one SELECT per chunk."""
+    for path in paths:
+        collection_of(path)
+    found: dict[str, Document] = {}
+    unique = list(dict.fromkeys(paths))
+    for start in range(0, len(unique), _READ_CHUNK):
+        chunk = unique[start:start + _READ_CHUNK]
+        rows = conn.execute("SELECT path, data, version, create_time, update_time FROM documents "
+                            f"WHERE path IN ({','.join('?' * len(chunk))})", chunk)
+        found.update((document.path, document) for document in map(_document, rows))
+    return [found.get(path) for path in paths]
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -276,12 +311,22 @@ class _Commit:
         return True
 
     def put(self, path: str, data: Mapping[str, Any]) -> None:
+        self.put_texts([(path, _to_json(data))])
+
+    def put_texts(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Create or overwrite documents already encoded as JSON text (one statement for all)."""
         version, now = self._version_and_time()
-        self._conn.execute(
+        self._conn.executemany(
             "INSERT INTO documents (path, collection, data, version, create_time, update_time) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
             "data = excluded.data, version = excluded.version, update_time = excluded.update_time",
-            (path, collection_of(path), _to_json(data), version, now, now))
+            [(path, collection_of(path), text, version, now, now) for path, text in rows])
+
+    def create_text(self, path: str, text: str) -> bool:
+        if _read(self._conn, path) is not None:
+            return False
+        self.put_texts([(path, text)])
+        return True
 
     def merge(self, path: str, changes: Mapping[str, Any], expected_version: str | None = None) -> None:
         current = self._require(path, expected_version)
@@ -308,21 +353,23 @@ class SqliteTransaction:
         self._writes: list[Callable[[_Commit], None]] = []
 
     def get(self, path: str) -> Document | None:
+        return self.get_all([path])[0]
+
+    def get_all(self, paths: Sequence[str]) -> list[Document | None]:
         if self._writes:
             raise DocumentStoreError("reads must come before writes in a transaction")
-        collection_of(path)
-        return _read(self._conn, path)
+        return _read_all(self._conn, paths)
 
     def create(self, path: str, data: Mapping[str, Any]) -> None:
-        data = _frozen(path, data)
-        self._writes.append(lambda commit: _create_or_fail(commit, path, data))
+        text = _frozen_text(path, data)
+        self._writes.append(lambda commit: _create_or_fail(commit, path, text))
 
     def set(self, path: str, data: Mapping[str, Any]) -> None:
-        data = _frozen(path, data)
-        self._writes.append(lambda commit: commit.put(path, data))
+        text = _frozen_text(path, data)
+        self._writes.append(lambda commit: commit.put_texts([(path, text)]))
 
     def update(self, path: str, changes: Mapping[str, Any]) -> None:
-        changes = _frozen(path, changes)
+        changes = _from_json(_frozen_text(path, changes))
         self._writes.append(lambda commit: commit.merge(path, changes))
 
     def delete(self, path: str) -> None:
@@ -335,14 +382,14 @@ class SqliteTransaction:
             write(commit)
 
 
-def _frozen(path: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A checked copy taken when the write is made: later changes by the caller do not leak in."""
+def _frozen_text(path: str, data: Mapping[str, Any]) -> str:
+    """The write encoded when it is made: later changes by the caller do not leak in."""
     collection_of(path)
-    return _decode(json.loads(_to_json(data)))
+    return _to_json(data)
 
 
-def _create_or_fail(commit: _Commit, path: str, data: Mapping[str, Any]) -> None:
-    if not commit.create(path, data):
+def _create_or_fail(commit: _Commit, path: str, text: str) -> None:
+    if not commit.create_text(path, text):
         raise AlreadyExists(path)
 
 
@@ -417,6 +464,10 @@ class SqliteDocumentStore:
         with self._connections.session() as conn:
             return _read(conn, path)
 
+    def get_all(self, paths: Sequence[str]) -> list[Document | None]:
+        with self._connections.session() as conn:
+            return _read_all(conn, paths)
+
     def query(self, collection: str, filters: Sequence[Filter] = (), *, order_by: str | None = None,
               descending: bool = False, limit: int | None = None) -> list[Document]:
         if descending and order_by is None:
@@ -447,6 +498,12 @@ class SqliteDocumentStore:
     def set(self, path: str, data: Mapping[str, Any]) -> Document:
         collection_of(path)
         return self._write_and_read(path, lambda commit: commit.put(path, data))
+
+    def set_many(self, documents: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        if len(documents) > MAX_BATCH_WRITES:
+            raise ValueError(f"set_many takes at most {MAX_BATCH_WRITES} documents, not {len(documents)}")
+        texts = [(path, _frozen_text(path, data)) for path, data in documents]
+        self._in_write_transaction(lambda conn: _Commit(conn).put_texts(texts) if texts else None)
 
     def update(self, path: str, changes: Mapping[str, Any], *, expected_version: str | None = None) -> Document:
         collection_of(path)
