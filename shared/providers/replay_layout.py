@@ -89,13 +89,12 @@ class ReplayLayout:
                 _check_header(path, kind)
 
     def _check_required(self) -> None:
-        for kind in KINDS:
-            if kind.required and not self.files[kind.name]:
-                where = (f"the manifest {self.manifest} names no {kind.name!r} file" if self.manifest
-                         else f"no file named {kind.pattern} under {self.root}")
-                raise ReplayDataMissing(f"replay data incomplete: {where} ({kind.what}); add one, or write "
-                                        f"{self.root / MANIFEST} naming your files (see shared/providers/"
-                                        "replay_layout.py)")
+        missing = [kind for kind in KINDS if kind.required and not self.files[kind.name]]
+        if missing:
+            where = "; ".join(f"the manifest {self.manifest} names no {kind.name!r} file ({kind.what})" if self.manifest
+                              else f"no file named {kind.pattern} ({kind.what})" for kind in missing)
+            raise ReplayDataMissing(f"replay data incomplete under {self.root}: {where}. Add the file(s), or write "
+                                    f"{self.root / MANIFEST} naming yours (see shared/providers/replay_layout.py)")
         if len(self.files["players"]) > 1:
             raise ReplayDataInvalid(f"replay data ambiguous: several players.csv under {self.root} "
                                     f"({', '.join(map(str, self.files['players']))}); name one in {MANIFEST}")
