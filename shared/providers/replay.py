@@ -19,7 +19,8 @@ comes from (see each folder's SOURCE.md):
   person's team as of D is the team of his latest game strictly before D, else (he has not
   played yet this season) of his first game after D. His games come from the id-bearing
   player game logs when he is in them, else from the box scores, by his name when exactly
-  one person of players.csv has it (a person with a namesake stays without a team). A person
+  one person of players.csv who can have played then has it (career spans by person id,
+  `shared.identity.careers`; a person with a current namesake stays without a team). A person
   with a team as of D is active on D; the others keep players.csv's `is_active` (a snapshot
   taken long after the season). Changing D's box scores never changes the registry of D.
 - prop lines: the prop files' rows with file_date = D.
@@ -222,15 +223,20 @@ class ReplaySource:
         return history
 
     def _unique_person_of_name(self) -> dict[str, int]:
-        """Box-score name -> person id, for names exactly one person of players.csv has."""
+        """Box-score name -> person id, for names exactly one person of players.csv has who can
+        have played then (career spans by person id: a retired namesake is left out)."""
+        from shared.identity.careers import could_play
         from shared.identity.names import name_key
         people: dict[str, list[int]] = defaultdict(list)
         for person in self._people:
             people[name_key(person.full_name).full].append(person.person_id)
-        names = {values[0] for rows in self._player_box.values() for values in rows}
+        first_seen: dict[str, date] = {}
+        for day in sorted(self._player_box):
+            for values in self._player_box[day]:
+                first_seen.setdefault(values[0], day)
         unique = {}
-        for name in names:
-            ids = people.get(name_key(name).full, [])
+        for name, day in first_seen.items():
+            ids = [i for i in people.get(name_key(name).full, []) if could_play(i, day)]
             if len(ids) == 1:
                 unique[name] = ids[0]
         return unique
