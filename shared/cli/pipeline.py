@@ -130,11 +130,12 @@ def status(ctx: typer.Context,
            as_json: bool = typer.Option(False, "--json")):
     """Per phase what is done and missing, when each trigger was claimed, and the dead letters."""
     from shared.bootstrap import Services
+    from shared.pipeline.home import HomeLock
     from shared.pipeline.status import date_status
     from shared.predictions.coverage import coverage
 
     settings = _settings(ctx, backend)
-    with _failures_explained():
+    with _failures_explained(), HomeLock(settings.home):
         services = Services(settings)
         state = date_status(services.documents, day.date())
         predictions = coverage(services, day.date())

@@ -18,8 +18,9 @@ Butler" / "Jimmy Butler III"): a provider may drop a suffix, so a name without o
 matches a retired father exactly still competes with his son. A suffix-only match is a
 weaker clue — the other person may be a father or son — so a single such candidate is
 accepted only with a game date (so career spans can rule out a retired father) and when the
-registry does not place him on another team. Whatever remains is "ambiguous" (candidates the evidence cannot separate) or
-"unknown" (no candidate, or none corroborated): the caller quarantines it.
+registry does not place him on another team. Whatever remains is "ambiguous" (candidates the
+evidence cannot separate) or "unknown" (no candidate, or none corroborated): the caller
+quarantines it.
 """
 from __future__ import annotations
 

@@ -15,8 +15,14 @@ import pytest
 from shared.identity import PlayerResolver
 from shared.identity.aliases import ALIAS_IDS
 from shared.identity.names import name_key
-from shared.providers.replay import PLAYER_BOX_SCORES, PLAYER_GAME_LOGS, PLAYERS, PROPS_THREES, TEAM_GAME_LOGS
-from shared.providers.replay import ReplaySource
+from shared.providers.replay import (
+    PLAYER_BOX_SCORES,
+    PLAYER_GAME_LOGS,
+    PLAYERS,
+    PROPS_THREES,
+    TEAM_GAME_LOGS,
+    ReplaySource,
+)
 from tests.identity.test_real_season import LOG_STATS, read
 
 pytestmark = pytest.mark.realdata
@@ -48,7 +54,8 @@ def served(request, data_dir, tmp_path_factory):
     box, props = [], []
     for day in days:
         resolver = PlayerResolver([{**source._with_team(p, day).model_dump(), "as_of_date": day} for p in people])
-        box += [(row, resolver.resolve(row.player_name, row.team_abbr, day)) for row in source.player_boxscores(day).rows]
+        box += [(row, resolver.resolve(row.player_name, row.team_abbr, day))
+                for row in source.player_boxscores(day).rows]
         props += [resolver.resolve(row.player_name, None, day) for row in source.prop_lines(day).rows]
     return request.param, box, props
 

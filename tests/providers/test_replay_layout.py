@@ -11,7 +11,7 @@ import pytest
 from shared.providers.replay import ReplaySource
 from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing
 from shared.providers.seasons import OutOfSeason, check_in_season
-from tests.providers.made_up_season import D, DAYS, write_made_up_season
+from tests.providers.made_up_season import DAYS, D, write_made_up_season
 
 
 @pytest.fixture
