@@ -11,7 +11,9 @@ pipelines on one home one after another, and the embedded warehouse allows it).
 The source record lives with the state it describes, in the home's document store
 (`home/source`): the first run or backfill records it; a later one with another source
 refuses, rather than mixing one source's raw rows with another's analytics. Two sources are
-the same when their spelling is: "synthetic", "synthetic:SEED", "replay:<absolute path>".
+the same when their kind is: "synthetic", "synthetic:SEED" (another seed is another league),
+"replay" — any replay folder: a corrected copy of the files is the same source with
+corrected data (tests/exactly_once/test_corrections.py), and seasons differ by date anyway.
 """
 from __future__ import annotations
 
@@ -98,10 +100,10 @@ def in_use(home: Path, holder: str) -> HomeInUse:
 
 
 def source_spelling(source: str) -> str:
-    """One spelling per source: a replay folder by its absolute path."""
+    """One spelling per source: "synthetic", "synthetic:SEED" or "replay" (any folder)."""
     kind, _, argument = source.partition(":")
     if kind == "replay":
-        return f"replay:{Path(argument).resolve()}"
+        return "replay"
     if kind == "synthetic" and argument in ("", "0"):
         return "synthetic"
     return source
@@ -115,10 +117,10 @@ def recorded_source(documents: "DocumentStore") -> str | None:
 def pin_source(documents: "DocumentStore", source: str, home: Path) -> None:
     """Record `source` as the home's on first use; refuse another one later."""
     wanted = source_spelling(source)
-    documents.create(SOURCE_DOCUMENT, {"source": wanted, "recorded_at": documents.now()})
+    documents.create(SOURCE_DOCUMENT, {"source": wanted, "first": source, "recorded_at": documents.now()})
     built_from = recorded_source(documents)
     if built_from != wanted:
         raise HomeSourceMismatch(
-            f"home {home} was built from {built_from}, and this command asks for {wanted}: one home holds one "
+            f"home {home} was built from {built_from}, and this command asks for {source}: one home holds one "
             f"source's data. Give it another home (e.g. `--home {home.parent / (home.name + '-other')}`), "
             f"or run with --source {built_from}")

@@ -87,8 +87,7 @@ def test_a_home_refuses_another_source(tmp_path):
     folder = write_made_up_season(tmp_path / "data")
     other = invoke(home, "backfill", "--start", "2031-10-21", "--end", "2031-10-22", "--source", f"replay:{folder}")
     assert other.exit_code == 2, other.output
-    assert f"home {home} was built from synthetic, and this command asks for replay:{folder.resolve()}" \
-        in other.stderr
+    assert f"home {home} was built from synthetic, and this command asks for replay:{folder}" in other.stderr
     seeded = invoke(home, "run", "--date", NO_GAMES, "--seed", "3")
     assert seeded.exit_code == 2 and "asks for synthetic:3" in seeded.stderr
     assert invoke(home, "run", "--date", NO_GAMES, "--seed", "0").exit_code == 0, "the same source again"
