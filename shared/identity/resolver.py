@@ -7,13 +7,20 @@ Methods, tried in order:
   team        several candidates, exactly one on the row's team as of the game date
   active      several candidates, none on the team, exactly one active and not known
               to be on another team
+  career      several namesakes, all but one of whom cannot have played on the game date
+              (career-span evidence from the person ids, shared.identity.careers), and that
+              one not known to be on another team
+  suffix      no namesake, exactly one person with the same name apart from a suffix who
+              could have played on the date and is not known to be on another team
 Candidates are the registry persons with the same normalised name (namesakes) and those
 with the same name apart from a generational suffix present on one side only ("Jimmy
 Butler" / "Jimmy Butler III"): a provider may drop a suffix, so a name without one that
 matches a retired father exactly still competes with his son. A suffix-only match is a
-weaker clue — the other person may be a father or son — so even a single such candidate
-must be corroborated by team or by activity. Whatever remains is "ambiguous" (candidates the evidence cannot separate) or
-"unknown" (no candidate, or none corroborated): the caller quarantines it.
+weaker clue — the other person may be a father or son — so a single such candidate is
+accepted only with a game date (so career spans can rule out a retired father) and when the
+registry does not place him on another team. Whatever remains is "ambiguous" (candidates the
+evidence cannot separate) or "unknown" (no candidate, or none corroborated): the caller
+quarantines it.
 """
 from __future__ import annotations
 
@@ -24,9 +31,10 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from shared.identity.aliases import ALIAS_IDS
+from shared.identity.careers import could_play
 from shared.identity.names import NameKey, name_key
 
-RESOLVED_METHODS = ("exact", "normalised", "alias", "team", "active")
+RESOLVED_METHODS = ("exact", "normalised", "alias", "team", "active", "career", "suffix")
 UNRESOLVED_METHODS = ("ambiguous", "unknown")
 
 _key = lru_cache(maxsize=65536)(name_key)
@@ -108,10 +116,44 @@ class PlayerResolver:
         if aliased is not None and aliased in self._persons:
             return Resolution(aliased, "alias", (aliased,), f"alias of {self._persons[aliased].full_name!r}")
         if namesakes:
-            return _separate(name, [*namesakes, *suffix_only], team_abbr, game_date, suffix_only=False)
-        if suffix_only:
-            return _separate(name, suffix_only, team_abbr, game_date, suffix_only=True)
-        return Resolution(None, "unknown", (), f"no registry person named {name!r}")
+            separated = _separate(name, [*namesakes, *suffix_only], team_abbr, game_date, suffix_only=False)
+        elif suffix_only:
+            separated = _separate(name, suffix_only, team_abbr, game_date, suffix_only=True)
+        else:
+            return Resolution(None, "unknown", (), f"no registry person named {name!r}")
+        if separated.resolved or game_date is None:
+            return separated
+        return _by_career(name, namesakes, suffix_only, team_abbr, game_date) or separated
+
+
+def _by_career(name: str, namesakes: Sequence[RegisteredPerson], suffix_only: Sequence[RegisteredPerson],
+               team_abbr: str | None, game_date: date) -> Resolution | None:
+    """When team and activity could not tell: leave out the candidates whose career cannot
+    reach `game_date`; exactly one left, and not on another team as of the date, is the person."""
+    all_ids = tuple(sorted(p.person_id for p in (*namesakes, *suffix_only)))
+    namesakes = [p for p in namesakes if _could_play(p, game_date)]
+    suffix_only = [p for p in suffix_only if _could_play(p, game_date)]
+    remaining = [*namesakes, *suffix_only]
+    if len(remaining) != 1 or _on_another_team(remaining[0], team_abbr, game_date):
+        return None
+    person, left_out = remaining[0], len(all_ids) - 1
+    if namesakes:
+        return Resolution(person.person_id, "career", all_ids,
+                          f"{left_out} namesake(s) whose careers cannot reach {game_date} left out")
+    return Resolution(person.person_id, "suffix", all_ids,
+                      f"the only person named {person.full_name!r} apart from a suffix who can have played on "
+                      f"{game_date}" + (f" ({left_out} left out by career span)" if left_out else ""))
+
+
+def _could_play(person: RegisteredPerson, game_date: date) -> bool:
+    """Only a person the registry calls inactive is left out by his id's era: an active one
+    (or one on a team) is evidence the other way."""
+    return person.is_active or person.team_as_of(game_date) is not None or could_play(person.person_id, game_date)
+
+
+def _on_another_team(person: RegisteredPerson, team_abbr: str | None, game_date: date) -> bool:
+    team = person.team_as_of(game_date)
+    return team_abbr is not None and team is not None and team != team_abbr
 
 
 def _separate(name: str, candidates: Sequence[RegisteredPerson], team_abbr: str | None,

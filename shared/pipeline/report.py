@@ -42,6 +42,15 @@ class RunReport:
     stale: dict[str, list[str]] = field(default_factory=dict)
     predictions: dict[str, Any] = field(default_factory=dict)  # Phase 5 coverage (shared.predictions.coverage)
     top_predictions: list[dict[str, Any]] = field(default_factory=list)  # the highest ensemble points
+    no_games: bool = False  # the source's schedule lists no game on the date: nothing ran
+    empty_reasons: dict[str, str] = field(default_factory=dict)  # table -> why it is empty
+
+    @property
+    def note(self) -> str | None:
+        if self.no_games:
+            return (f"no scheduled games on {self.analysis_date} in {self.source}: nothing to load or predict, "
+                    "no downstream trigger fired")
+        return None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +63,9 @@ class RunReport:
             "faults_injected": self.faults,
             "predictions": self.predictions,
             "top_predictions": self.top_predictions,
+            "no_games": self.no_games,
+            "empty_reasons": self.empty_reasons,
+            "note": self.note,
         }
 
 

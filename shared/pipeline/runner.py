@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
 from contextlib import contextmanager
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterable, Iterator
 
+from shared.adapters.local.warehouse import WarehouseInUse
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.contracts.codec import encode
 from shared.contracts.envelope import Message, utc_now
 from shared.orchestration.fan_in import FanInLedger
+from shared.pipeline.home import HomeInUse, HomeLock, in_use
 from shared.pipeline.processor import ensure_tables
 from shared.pipeline.report import RunReport, table_results
 from shared.pipeline.tables import pipeline_processors, pipeline_tables
@@ -62,7 +65,17 @@ class Pipeline:
         self._progress = progress or (lambda message: log.info(message))
         self._chaos_rng = random.Random(options.chaos_seed)
         self._injected_failures = 0
-        self.services = Services.with_adapters(settings, **_embedded_adapters(settings, options))
+        self._home_lock = HomeLock(settings.home).acquire()
+        try:
+            self.services = Services.with_adapters(settings, **_embedded_adapters(settings, options))
+        except BaseException as error:
+            self._home_lock.release()
+            if isinstance(error, WarehouseInUse) and not isinstance(error, HomeInUse):
+                holder = re.search(r"PID \d+", str(error))  # e.g. `sportsflow serve`, which takes no home lock
+                raise in_use(settings.home, holder.group(0) if holder else "another process") from None
+            raise
+        self._source = None
+        self._source_pinned = False
         # SPORTSFLOW_KILL_AT=point[:nth] kills this very process there (tests restart it).
         self.crashes = crash_points.SeededCrashes(options.chaos_seed) if self._chaotic \
             else crash_points.KillAt.from_env()
@@ -77,12 +90,16 @@ class Pipeline:
         from shared.providers.server import ProviderServer, open_source
         from shared.resilience import DEFAULT_POLICY, ProviderClient, RateLimitPolicy
 
-        self._prepare_storage()
-        source = self.options.source
-        if source == "synthetic" and self.options.seed:
-            source = f"synthetic:{self.options.seed}"
+        try:
+            self._source = open_source(self.source_spec)
+            if hasattr(self._source, "check"):  # every file read before any scraper asks for one
+                self._source.check()
+            self._prepare_storage()
+        except BaseException:
+            self._close_without_server()
+            raise
         faults = ProviderFaults.chaos(self.options.chaos_seed) if self._chaotic else None
-        self._server = ProviderServer(open_source(source), faults=faults)
+        self._server = ProviderServer(self._source, faults=faults)
         # The provider runs on this machine: the production rate limit would only slow a backfill.
         policy = DEFAULT_POLICY.with_rate_limit(RateLimitPolicy(requests_per_second=10_000, burst=1_000))
         self._client = ProviderClient(f"provider-{uuid.uuid4().hex[:6]}", self._server.start(), policy=policy)
@@ -102,7 +119,21 @@ class Pipeline:
         try:
             self._flush_run_history()
         finally:
+            self._close_without_server()
+
+    def _close_without_server(self) -> None:
+        try:
             self.services.close()
+        finally:
+            self._home_lock.release()
+
+    @property
+    def source_spec(self) -> str:
+        """The source as `open_source` spells it, the seed included."""
+        source = self.options.source
+        if source == "synthetic" and self.options.seed:
+            source = f"synthetic:{self.options.seed}"
+        return source
 
     @property
     def _source_label(self) -> str:
@@ -142,6 +173,9 @@ class Pipeline:
     def run_date(self, day: date, *, checksums: bool = True) -> RunReport:
         started, since = time.monotonic(), utc_now()
         correlation_id = f"{day.isoformat()}-{uuid.uuid4().hex[:8]}"
+        self._check_date(day)
+        if not self._has_games(day):
+            return self._no_games_report(day, since, started)
         self._release_if_switched_on(day)
         if self.crashes is not None:
             crash_points.install(self.crashes)
@@ -156,6 +190,45 @@ class Pipeline:
             if self.crashes is not None:
                 crash_points.install(None)
         return self._report(day, since, started, checksums)
+
+    def check_dates(self, days: Iterable[date]) -> None:
+        """Before a backfill: the home's source is this one, and every date is in a season it knows."""
+        for day in days:
+            self._check_date(day)
+
+    def _check_date(self, day: date) -> None:
+        """The home's source is this one (recorded on first use) and knows `day` (OutOfSeason)."""
+        from shared.pipeline.home import pin_source
+        from shared.providers.seasons import check_in_season
+        if not self._source_pinned:
+            pin_source(self.services.documents, self.source_spec, self.settings.home)
+            self._source_pinned = True
+        check_in_season(self._source, day)
+
+    def _has_games(self, day: date) -> bool:
+        """Whether the provider's schedule for `day` lists a game (asked as the schedule scraper
+        would, retries included); a date without games is recorded as such and runs nothing."""
+        from shared.pipeline import no_games
+        from shared.pipeline.phase1 import SCRAPER_PATHS
+        for attempt in range(1, SCRAPE_ATTEMPTS + 1):
+            try:
+                body = self._client.get_json(SCRAPER_PATHS["schedule"], {"date": day.isoformat()})
+                break
+            except Exception as err:
+                if attempt == SCRAPE_ATTEMPTS or not _retryable(err):
+                    raise
+        games = body.get("games") if isinstance(body, dict) else None
+        if games is None:
+            return True  # not a schedule: the scraper will say so, with a dead letter
+        if games:
+            return True
+        no_games.record(self.services.documents, day, self.source_spec)
+        return False
+
+    def _no_games_report(self, day: date, since, started: float) -> RunReport:
+        report = self._report(day, since, started, checksums=False)
+        report.no_games, report.finished, report.missing = True, True, []
+        return report
 
     def _request_predictions_if_missing(self, day: date, correlation_id: str) -> None:
         """Phase 4 finished earlier (e.g. by a backfill with predictions off), so its completion
@@ -262,8 +335,23 @@ class Pipeline:
         if state.finished is False and not report.missing and not report.predictions["complete"] \
                 and not report.predictions["switched_off"]:
             report.missing = [_predictions_missing(report.predictions)]
+        report.empty_reasons = self._empty_reasons(day, report)
         report.duration_s = time.monotonic() - started
         return report
+
+    def _empty_reasons(self, day: date, report: RunReport) -> dict[str, str]:
+        """Empty raw tables whose source says why (e.g. no prop lines for that month)."""
+        from shared.pipeline.phase2 import PROCESSORS as PHASE2
+        reasons_of = getattr(self._source, "empty_reasons", None)
+        if not callable(reasons_of):
+            return {}
+        empty = {t.table for t in report.tables if t.rows == 0}
+        reasons = {}
+        for scraper, reason in reasons_of(day).items():
+            processor = PHASE2.get(scraper)
+            if processor is not None and processor.output.qualified_name in empty:
+                reasons[processor.output.qualified_name] = reason
+        return reasons
 
     def is_finished(self, day: date) -> bool:
         from shared.pipeline.status import is_finished

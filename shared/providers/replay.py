@@ -1,23 +1,32 @@
-"""`replay:PATH`: provider payloads rebuilt from the real 2024-25 files in the ../shared/data layout.
+"""`replay:PATH`: provider payloads rebuilt from real season files (the ../shared/data layout, any season).
 
     source = ReplaySource(Path("../shared/data"))
+    source.check()                    # every file found, read and parsed, or one clear error
     source.payload("schedule", date(2025, 1, 15))
 
-Where each payload comes from (see each folder's SOURCE.md):
+Which files: `shared.providers.replay_layout` (a `replay.json` manifest, or the file names
+of ../shared/data with any season in them; several seasons side by side). Where each payload
+comes from (see each folder's SOURCE.md):
 
-- schedule, team box scores: nba-team-game-logs/team_game_logs_2024_25.csv, regular season
-  (GAME_ID prefix 002) and the NBA Cup final (006); the home side is the row whose MATCHUP
-  has "vs." (at neutral sites both rows read "A @ B": B is home). The logs have no tip-off
-  times, so `start_time_utc` is None.
-- player box scores: nba-kbraj9-playerstats-2024-25/player_box_2024_25.csv — names, no ids;
-  team nicknames ("Trail Blazers") become abbreviations through `shared.providers.teams`.
-- player registry: nba-api-static/players.csv, all 5,198 people; `team_abbr` as of D is the
-  team of the person's latest game strictly before D in player_game_logs_2024_25.csv (which
-  has ids, for 432 players), else None: nothing from D itself or later (no look-ahead).
-- prop lines: nba-team-game-logs/props_player_threes_2024-25_oct-nov.csv rows with file_date = D.
+- schedule, team box scores: the team game logs, regular season (GAME_ID prefix 002) and the
+  NBA Cup final (006); the home side is the row whose MATCHUP has "vs." (at neutral sites both
+  rows read "A @ B": B is home). The logs have no tip-off times, so `start_time_utc` is None.
+- player box scores: names, no ids; team nicknames ("Trail Blazers") become abbreviations
+  through `shared.providers.teams`.
+- player registry: every person of players.csv, with the roster as of D — what a provider
+  knows before tip-off (the league's rosters and injury report). The replay files have no
+  rosters, so they are approximated from the season's games WITHOUT the games of D itself: a
+  person's team as of D is the team of his latest game strictly before D, else (he has not
+  played yet this season) of his first game after D. His games come from the id-bearing
+  player game logs when he is in them, else from the box scores, by his name when exactly
+  one person of players.csv who can have played then has it (career spans by person id,
+  `shared.identity.careers`; a person with a current namesake stays without a team). A person
+  with a team as of D is active on D; the others keep players.csv's `is_active` (a snapshot
+  taken long after the season). Changing D's box scores never changes the registry of D.
+- prop lines: the prop files' rows with file_date = D.
 
-Each CSV is read once, on first use, into compact per-date rows; a day's payload is built from
-its rows only, so a season's backfill (every day, every payload) stays fast and small.
+Each CSV is read once, on first use (or by `check()`), into compact per-date rows; a day's
+payload is built from its rows only, so a season's backfill stays fast and small.
 """
 from __future__ import annotations
 
@@ -26,10 +35,10 @@ import threading
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from shared.providers import teams
 from shared.providers.payloads import (
@@ -45,7 +54,10 @@ from shared.providers.payloads import (
     TeamBoxScore,
     TeamBoxScores,
 )
+from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing, ReplayLayout
+from shared.providers.seasons import Season
 
+# The ../shared/data names of the 2024-25 files (tests compare against them).
 TEAM_GAME_LOGS = "nba-team-game-logs/team_game_logs_2024_25.csv"
 PLAYER_GAME_LOGS = "nba-team-game-logs/player_game_logs_2024_25.csv"
 PLAYER_BOX_SCORES = "nba-kbraj9-playerstats-2024-25/player_box_2024_25.csv"
@@ -55,17 +67,20 @@ PROPS_THREES = "nba-team-game-logs/props_player_threes_2024-25_oct-nov.csv"
 # GAME_ID prefix -> season type; the player box scores cover exactly these games.
 _SEASON_TYPES = {"002": "regular", "006": "cup_final"}
 
-
-class ReplayDataMissing(FileNotFoundError):
-    """A file the replay source needs is not in the data directory."""
+__all__ = ["ReplaySource", "ReplayDataMissing", "ReplayDataInvalid"]
 
 
-def _rows(path: Path) -> Iterator[dict[str, str]]:
-    if not path.exists():
-        raise ReplayDataMissing(f"replay data file not found: {path} (the layout of ../shared/data is expected; "
-                                f"see its README.md)")
+def _parsed(path: Path, parse: Callable[[dict[str, str]], Any]) -> Iterator[Any]:
+    """parse(row) of every row of a CSV; a row it cannot parse is an error naming file and line."""
     with path.open(newline="", encoding="utf-8") as handle:
-        yield from csv.DictReader(handle)
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                value = parse(row)
+            except (KeyError, ValueError, TypeError, IndexError) as error:
+                raise ReplayDataInvalid(f"{path} line {line}: cannot read this row ({type(error).__name__}: "
+                                        f"{error})") from None
+            if value is not None:
+                yield value
 
 
 @dataclass(frozen=True)
@@ -75,14 +90,21 @@ class _TeamGame:
 
 
 class ReplaySource:
-    """Payloads of the real 2024-25 season; thread-safe (the provider server is threaded)."""
+    """Payloads of real seasons; thread-safe (the provider server is threaded)."""
 
     def __init__(self, data_dir: Path | str) -> None:
         self.data_dir = Path(data_dir)
-        if not self.data_dir.is_dir():
-            raise ReplayDataMissing(f"replay data directory not found: {self.data_dir}")
+        self.layout = ReplayLayout.discover(self.data_dir)
         self.label = f"replay:{self.data_dir}"
         self._load_lock = threading.Lock()
+
+    def check(self) -> None:
+        """Read and parse every file now, before any scraper asks: a missing column, an unreadable
+        row or an unknown team is a `ReplayDataInvalid` naming the file (and line)."""
+        self.layout.check_headers()
+        with self._load_lock:
+            for loaded in ("_team_games", "_player_box", "_people", "_team_history", "_props"):
+                getattr(self, loaded)
 
     def payload(self, scraper: str, day: date) -> Payload:
         builders = {"schedule": self.schedule, "player_boxscores": self.player_boxscores,
@@ -94,8 +116,25 @@ class ReplaySource:
             return builders[scraper](day)
 
     def game_days(self) -> list[date]:
-        """Every date with a game in the replayed season, in order."""
+        """Every date with a game in the replayed seasons, in order."""
         return sorted(self._team_games)
+
+    def seasons(self) -> list[Season]:
+        """Each season the files hold: its first and last game date."""
+        by_label: dict[str, list[date]] = defaultdict(list)
+        for day, games in self._team_games.items():
+            by_label[_season_label(games[0].row.game_id)].append(day)
+        return sorted(Season(label, min(days), max(days)) for label, days in by_label.items())
+
+    def empty_reasons(self, day: date) -> dict[str, str]:
+        """scraper -> why its payload for `day` is empty although `day` has games."""
+        if not self._team_games.get(day) or self._props.get(day):
+            return {}
+        if not self.layout.files["prop_lines"]:
+            return {"prop_lines": f"the replay folder {self.data_dir} has no prop-line file"}
+        covered = sorted(self._props)
+        return {"prop_lines": f"no prop lines in the source for {day:%B %Y}: its prop files cover "
+                              f"{covered[0]}..{covered[-1]}" if covered else "the prop files have no rows"}
 
     # --- payloads -----------------------------------------------------------------------
     def schedule(self, day: date) -> Schedule:
@@ -128,14 +167,17 @@ class ReplaySource:
     # --- loading, once per file ---------------------------------------------------------
     @cached_property
     def _team_games(self) -> dict[date, list[_TeamGame]]:
-        rows = [r for r in _rows(self.data_dir / TEAM_GAME_LOGS) if r["GAME_ID"][:3] in _SEASON_TYPES]
-        opponents = defaultdict(dict)
+        rows = [r for path in self.layout.files["team_game_logs"] for r in _parsed(path, _kept_team_row)]
+        opponents: dict[str, list[str]] = defaultdict(list)
         for r in rows:
-            opponents[r["GAME_ID"]][r["TEAM_ABBREVIATION"]] = r
+            opponents[r["GAME_ID"]].append(r["TEAM_ABBREVIATION"])
         by_day: dict[date, list[_TeamGame]] = defaultdict(list)
         for r in sorted(rows, key=lambda r: (r["GAME_ID"], not _is_home(r))):
-            opponent = next(abbr for abbr in opponents[r["GAME_ID"]] if abbr != r["TEAM_ABBREVIATION"])
-            game = _TeamGame(_team_box_score(r, opponent), _SEASON_TYPES[r["GAME_ID"][:3]])
+            others = [abbr for abbr in opponents[r["GAME_ID"]] if abbr != r["TEAM_ABBREVIATION"]]
+            if len(others) != 1:
+                raise ReplayDataInvalid(f"team game logs: game {r['GAME_ID']} has {len(others) + 1} team row(s) "
+                                        f"({', '.join(opponents[r['GAME_ID']])}), expected 2")
+            game = _TeamGame(_team_box_score(r, others[0]), _SEASON_TYPES[r["GAME_ID"][:3]])
             by_day[game.row.game_date].append(game)
         return dict(by_day)
 
@@ -144,46 +186,101 @@ class ReplaySource:
         """Rows as plain tuples (in `_PLAYER_BOX_FIELDS` order): a season of models would weigh ~70 MB."""
         by_day: dict[date, list[tuple]] = defaultdict(list)
         names: dict[str, str] = {}
-        for r in _rows(self.data_dir / PLAYER_BOX_SCORES):
-            by_day[date.fromisoformat(r["gameDate"])].append(_player_box_values(r, names))
+        for path in self.layout.files["player_box_scores"]:
+            for day, values in _parsed(path, lambda r: (date.fromisoformat(r["gameDate"]),
+                                                        _player_box_values(r, names))):
+                by_day[day].append(values)
         for rows in by_day.values():
             rows.sort(key=lambda v: (not v[3], v[1], -v[5], v[0]))  # home first, then team, minutes, name
         return dict(by_day)
 
     @cached_property
     def _people(self) -> tuple[RegisteredPlayer, ...]:
-        return tuple(RegisteredPlayer(person_id=int(r["id"]), full_name=r["full_name"], first_name=r["first_name"],
-                                      last_name=r["last_name"], is_active=r["is_active"] == "True")
-                     for r in _rows(self.data_dir / PLAYERS))
+        return tuple(_parsed(self.layout.files["players"][0], lambda r: RegisteredPlayer(
+            person_id=int(r["id"]), full_name=r["full_name"], first_name=r["first_name"], last_name=r["last_name"],
+            is_active=r["is_active"] == "True")))
 
     @cached_property
     def _team_history(self) -> dict[int, tuple[list[date], list[str]]]:
-        """person id -> (game dates ascending, team abbreviation of each game)."""
+        """person id -> (game dates ascending, team abbreviation of each game): the id-bearing
+        game logs, and for the people not in them their box-score games by a unique name."""
         games: dict[int, list[tuple[date, str]]] = defaultdict(list)
-        for r in _rows(self.data_dir / PLAYER_GAME_LOGS):
-            games[int(r["player_id"])].append((date.fromisoformat(r["date"]), r["matchup"][:3]))
+        for path in self.layout.files["player_game_logs"]:
+            for person_id, day, team in _parsed(path, lambda r: (int(r["player_id"]), date.fromisoformat(r["date"]),
+                                                                 r["matchup"][:3])):
+                games[person_id].append((day, team))
+        with_logs = set(games)
+        person_of_name = self._unique_person_of_name()
+        for day, rows in self._player_box.items():
+            for values in rows:
+                person_id = person_of_name.get(values[0])
+                if person_id is not None and person_id not in with_logs:
+                    games[person_id].append((day, values[1]))
         history = {}
         for person_id, played in games.items():
             played.sort()
             history[person_id] = ([d for d, _ in played], [team for _, team in played])
         return history
 
+    def _unique_person_of_name(self) -> dict[str, int]:
+        """Box-score name -> person id, for names exactly one person of players.csv has who can
+        have played then (career spans by person id: a retired namesake is left out)."""
+        from shared.identity.careers import could_play
+        from shared.identity.names import name_key
+        people: dict[str, list[int]] = defaultdict(list)
+        for person in self._people:
+            people[name_key(person.full_name).full].append(person.person_id)
+        first_seen: dict[str, date] = {}
+        for day in sorted(self._player_box):
+            for values in self._player_box[day]:
+                first_seen.setdefault(values[0], day)
+        unique = {}
+        for name, day in first_seen.items():
+            ids = [i for i in people.get(name_key(name).full, []) if could_play(i, day)]
+            if len(ids) == 1:
+                unique[name] = ids[0]
+        return unique
+
     @cached_property
     def _props(self) -> dict[date, list[tuple]]:
         """Rows as plain tuples in `_PROP_FIELDS` order, strings shared (most repeat)."""
         by_day: dict[date, list[tuple]] = defaultdict(list)
         shared: dict[str, str] = {}
-        for r in _rows(self.data_dir / PROPS_THREES):
-            by_day[date.fromisoformat(r["file_date"])].append(_prop_values(r, shared))
+        for path in self.layout.files["prop_lines"]:
+            for day, values in _parsed(path, lambda r: (date.fromisoformat(r["file_date"]), _prop_values(r, shared))):
+                by_day[day].append(values)
         return dict(by_day)
 
     def _with_team(self, person: RegisteredPlayer, day: date) -> RegisteredPlayer:
         history = self._team_history.get(person.person_id)
-        if history is None:
+        season = next((s for s in self._season_spans if s.first <= day <= s.last), None)
+        if history is None or season is None:
             return person
         dates, team_abbrs = history
         before = bisect_left(dates, day)  # games strictly before `day`
-        return person.model_copy(update={"team_abbr": team_abbrs[before - 1]}) if before else person
+        if before and dates[before - 1] >= season.first:
+            team = team_abbrs[before - 1]
+        else:  # not played yet this season: his first team after `day` (never a game on `day` itself)
+            after = bisect_left(dates, day + timedelta(days=1))
+            if after == len(dates) or dates[after] > season.last:
+                return person
+            team = team_abbrs[after]
+        return person.model_copy(update={"team_abbr": team, "is_active": True})
+
+    @cached_property
+    def _season_spans(self) -> list[Season]:
+        return self.seasons()
+
+
+def _season_label(game_id: str) -> str:
+    """"0022400061" -> "2024-25" (the NBA game id's digits 4-5 are the season's start year)."""
+    two_digits = int(game_id[3:5])
+    start = (1900 if two_digits >= 46 else 2000) + two_digits
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def _kept_team_row(r: dict[str, str]) -> dict[str, str] | None:
+    return r if r["GAME_ID"][:3] in _SEASON_TYPES else None
 
 
 def _is_home(r: dict[str, str]) -> bool:

@@ -49,6 +49,7 @@ from shared.providers.payloads import (
     TeamBoxScore,
     TeamBoxScores,
 )
+from shared.providers.seasons import Season
 from shared.providers.teams import Team
 
 FIRST_PERSON_ID = 9_000_000
@@ -541,6 +542,10 @@ class SyntheticSource:
     @property
     def season(self) -> str:
         return self.calendar.season
+
+    def seasons(self) -> list[Season]:
+        """The one season generated: opening night to the last day of the regular season."""
+        return [Season(self.calendar.season, self.calendar.opening_day, self.calendar.final_day)]
 
     @cached_property
     def games(self) -> tuple[SyntheticGame, ...]:

@@ -64,20 +64,39 @@ def test_trail_blazers_two_word_nickname(source):
     assert any(r.team_abbr == "POR" for r in source.player_boxscores(portland_day).rows)
 
 
-def test_registry_has_every_person_and_teams_only_from_earlier_games(source, data_dir):
+def test_registry_has_every_person_and_the_logged_players_team_from_other_dates(source, data_dir):
+    """Team as of D: the latest game strictly before D, else (not played yet) the first after D."""
     registry = source.player_registry(DAY)
     assert len(registry.players) == 5198
     assert len({p.person_id for p in registry.players}) == 5198
     logs = _csv(data_dir / PLAYER_GAME_LOGS)
-    latest_before: dict[int, tuple[str, str]] = {}
+    before: dict[int, tuple[str, str]] = {}
+    after: dict[int, tuple[str, str]] = {}
     for r in logs:
+        pid, played = int(r["player_id"]), (r["date"], r["matchup"][:3])
         if r["date"] < DAY.isoformat():
-            latest_before[int(r["player_id"])] = max(latest_before.get(int(r["player_id"]), ("", "")),
-                                                     (r["date"], r["matchup"][:3]))
-    with_team = {p.person_id: p.team_abbr for p in registry.players if p.team_abbr}
-    assert with_team == {pid: team for pid, (_, team) in latest_before.items()}
+            before[pid] = max(before.get(pid, ("", "")), played)
+        elif "2025-04-13" >= r["date"] > DAY.isoformat():
+            after[pid] = min(after.get(pid, ("9999", "")), played)
+    expected = {pid: team for pid, (_, team) in after.items()} | {pid: team for pid, (_, team) in before.items()}
+    teams_of = {p.person_id: p.team_abbr for p in registry.players}
+    assert {pid: teams_of[pid] for pid in expected} == expected
+    assert all(p.is_active for p in registry.players if p.team_abbr), "a rostered person is active on D"
     opening = source.player_registry(date(2024, 10, 22))
-    assert all(p.team_abbr is None for p in opening.players), "no games before opening night: no teams yet"
+    assert sum(1 for p in opening.players if p.team_abbr) > 400, "opening night's rosters: the first games after"
+
+
+def test_registry_without_id_logs_comes_from_box_scores_of_other_dates(source):
+    """People missing from the id-bearing logs get a team from the box scores by their unique name."""
+    registry = {p.person_id: p for p in source.player_registry(DAY).players}
+    logged = set(source._team_history) - _box_score_only(source)
+    box_only = [p for pid, p in registry.items() if p.team_abbr and pid not in logged]
+    assert box_only, "the box scores add players the id-bearing logs do not have"
+
+
+def _box_score_only(source) -> set[int]:
+    return set(source._unique_person_of_name().values()) - {
+        int(r["player_id"]) for path in source.layout.files["player_game_logs"] for r in _csv(path)}
 
 
 def test_prop_lines_of_a_november_day(source):
@@ -105,5 +124,5 @@ def test_every_scraper_and_missing_data(source, tmp_path):
         assert source.payload(scraper, DAY).as_of == DAY
     with pytest.raises(ReplayDataMissing):
         ReplaySource(tmp_path / "absent")
-    with pytest.raises(ReplayDataMissing, match="team_game_logs_2024_25.csv"):
-        ReplaySource(tmp_path).schedule(DAY)
+    with pytest.raises(ReplayDataMissing, match="team_game_logs_"):
+        ReplaySource(tmp_path)

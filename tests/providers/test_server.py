@@ -113,7 +113,9 @@ def test_fault_plan_refuses_impossible_rates():
 def test_open_source_spellings(tmp_path):
     assert open_source("synthetic").label == "synthetic"
     assert open_source("synthetic:4").seed == 4
-    assert open_source(f"replay:{tmp_path}").label == f"replay:{tmp_path}"
+    from tests.providers.made_up_season import write_made_up_season
+    folder = write_made_up_season(tmp_path / "replay")  # a replay folder is checked when opened
+    assert open_source(f"replay:{folder}").label == f"replay:{folder}"
     for bad in ("replay:", "espn", "synthetic:x"):
         with pytest.raises(ValueError):
             open_source(bad)
