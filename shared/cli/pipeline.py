@@ -265,6 +265,7 @@ class _failures_explained:
     def __exit__(self, kind, error, tb):
         from shared.adapters.local.warehouse import WarehouseInUse
         from shared.pipeline.home import HomeSourceMismatch
+        from shared.ports.warehouse import WarehouseError
         from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing
         from shared.providers.seasons import OutOfSeason
         from shared.resilience import ProviderError
@@ -275,6 +276,11 @@ class _failures_explained:
             raise typer.Exit(2)
         if isinstance(error, (ConfigError, ProviderError)):
             err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1)
+        if isinstance(error, WarehouseError):
+            err.print(f"[red]error:[/red] the warehouse cannot answer: {error}\n"
+                      "If its file was lost, restore the home (`sportsflow backup restore DIR`) or re-derive it "
+                      "from the raw payloads (`sportsflow rebuild --from-evidence --into DIR`).")
             raise typer.Exit(1)
         return False
 
