@@ -59,6 +59,9 @@ TOPIC = "phase1-scrapers-complete"
 FUNCTION_NAME = "phase1_scrapers"
 PROVIDER_NAME = "nba-stats"
 RAW_RETENTION = timedelta(days=7)
+# The provider's history starts with the 2021-22 season; beyond today it knows a week of schedules.
+FIRST_PROVIDER_DATE = date(2021, 10, 1)
+LOOKAHEAD = timedelta(days=7)
 SCRAPER_PATHS: dict[str, str] = {scraper: path for path, scraper in ROUTES.items()}
 # Matches the scheduler jobs of the topology: box scores after the night's games, the rest hourly.
 SCRAPER_GROUPS: dict[str, tuple[str, ...]] = {
@@ -202,9 +205,22 @@ def _day(value: Any, today: date) -> date:
     if value == "yesterday":
         return today - timedelta(days=1)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise BadScrapeRequest(f"'date' must be YYYY-MM-DD, 'today' or 'yesterday', got {value!r}") from None
+        raise BadScrapeRequest(f"'date' must be YYYY-MM-DD, 'today' or 'yesterday', got {str(value)[:40]!r}") from None
+    earliest, latest = scrapable_dates(today)
+    if not earliest <= day <= latest:
+        raise BadScrapeRequest(f"'date' {day} is outside the dates the provider has data for: use a date from "
+                               f"{earliest} (the start of the provider's first season) to {latest} "
+                               f"({LOOKAHEAD.days} days after today)")
+    return day
+
+
+def scrapable_dates(today: date) -> tuple[date, date]:
+    """The dates a scrape may ask for: from the first season the provider knows to a short
+    look-ahead past today (schedules and prop lines are published a few days early). Every
+    other date would only cost a fetch and a stored object."""
+    return FIRST_PROVIDER_DATE, today + LOOKAHEAD
 
 
 def league_today(now: datetime | None = None) -> date:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 DEAD_LETTER_SUFFIX = "-dead-letter"
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 
 class _Frozen(BaseModel):
@@ -59,12 +60,27 @@ class FunctionSpec(_Frozen):
     max_instances: int = 10
     concurrency: int = 1
     api: bool = Field(default=False, description="clients outside the platform (var.api_invokers) may call it")
+    http_methods: dict[str, tuple[HttpMethod, ...]] = Field(
+        default_factory=dict, description="path -> the methods it serves; a path not listed serves POST only")
+    max_body_bytes: int = Field(default=64 * 1024, ge=0, le=32 * 1024 * 1024,
+                                description="larger request bodies are refused with 413 before being read")
+    rate_limit_per_minute: int | None = Field(
+        default=120, ge=1, description="requests per caller identity per instance; None = no limit "
+                                       "(functions only the platform's push and scheduler identities call)")
 
     @model_validator(mode="after")
     def _trigger_consistent(self) -> "FunctionSpec":
         if (self.trigger == "topic") != (self.trigger_topic is not None):
             raise ValueError(f"{self.name}: trigger_topic is required exactly for topic triggers")
+        unknown = sorted(set(self.http_methods) - set(self.http_paths))
+        if unknown:
+            raise ValueError(f"{self.name}: http_methods names paths it does not serve: {unknown}")
         return self
+
+    def methods_of(self, path: str) -> tuple[str, ...]:
+        """The methods a route serves (GET implies HEAD, as HTTP servers answer HEAD like GET)."""
+        methods = self.http_methods.get(path, ("POST",))
+        return (*methods, "HEAD") if "GET" in methods and "HEAD" not in methods else tuple(methods)
 
 
 class SchedulerJobSpec(_Frozen):
