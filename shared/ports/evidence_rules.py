@@ -17,6 +17,7 @@ log = logging.getLogger("sportsflow.evidence")
 # with `.` (temp files) and no `~` (reserved for the local layout's suffixes).
 _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_=-][A-Za-z0-9._=-]*")
 MAX_KEY_LENGTH = 1024
+MAX_SEGMENT_LENGTH = 255  # a file name's limit on every filesystem the local adapters run on
 # S3 lower-cases user metadata keys and sends values as HTTP headers (US-ASCII, 2 KB in total).
 _METADATA_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
@@ -29,11 +30,13 @@ SHA256_METADATA = RESERVED_METADATA_PREFIX + "sha256"
 def validate_key(key: str) -> str:
     """The key unchanged, or ValueError saying why it cannot be an evidence key."""
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"evidence key must be 1..{MAX_KEY_LENGTH} characters: {key!r}")
-    bad = [segment for segment in key.split("/") if not _KEY_SEGMENT.fullmatch(segment)]
+        raise ValueError(f"evidence key must be 1..{MAX_KEY_LENGTH} characters: {key[:300]!r}")
+    bad = [segment[:40] for segment in key.split("/")
+           if len(segment) > MAX_SEGMENT_LENGTH or not _KEY_SEGMENT.fullmatch(segment)]
     if bad:
-        raise ValueError(f"evidence key {key!r} has invalid segment(s) {bad}: use [A-Za-z0-9._=-], "
-                         f"no leading '/' or '.', no empty, '.' or '..' segments")
+        raise ValueError(f"evidence key {key[:300]!r} has invalid segment(s) {bad}: use [A-Za-z0-9._=-], "
+                         f"at most {MAX_SEGMENT_LENGTH} characters, no leading '/' or '.', no empty, '.' or '..' "
+                         f"segments")
     return key
 
 
