@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from shared.ports.evidence import EvidenceConflict, EvidenceObject, IntegrityError
+from shared.ports.evidence import EvidenceConflict, EvidenceObject, IntegrityError, RetentionBelowFloor
 
 log = logging.getLogger("sportsflow.evidence")
 
@@ -62,6 +62,38 @@ def normalize_retain_until(retain_until: datetime) -> datetime:
     utc = retain_until.astimezone(timezone.utc)
     whole = utc.replace(microsecond=0)
     return whole if whole == utc else whole + timedelta(seconds=1)
+
+
+# The shortest retention each record kind (its key prefix) may be stored with, from the moment
+# of writing. A key of no listed kind still needs a retain-until in the future.
+RETENTION_FLOORS: dict[str, timedelta] = {
+    "validation/": timedelta(days=365),
+    "evidence-log/": timedelta(days=365),
+    "models/": timedelta(days=365),
+    "ingestion-reports/": timedelta(days=30),
+}
+
+
+def retention_floor(key: str, floors: Mapping[str, timedelta] | None = None) -> tuple[str, timedelta]:
+    """(record kind, minimum retention) of `key`: its longest matching prefix in `floors`."""
+    floors = RETENTION_FLOORS if floors is None else floors
+    kind = max((prefix for prefix in floors if key.startswith(prefix)), key=len, default="")
+    return kind, floors.get(kind, timedelta(0))
+
+
+def checked_retain_until(key: str, retain_until: datetime, *, floors: Mapping[str, timedelta] | None = None,
+                         now: datetime | None = None) -> datetime:
+    """`normalize_retain_until`, refused (RetentionBelowFloor) when earlier than the key's
+    record kind allows: no evidence may be written that could be deleted at once."""
+    normalized = normalize_retain_until(retain_until)
+    kind, floor = retention_floor(key, floors)
+    earliest = (now or datetime.now(timezone.utc)) + floor
+    if normalized < earliest:
+        what = f"{kind!r} records must be retained at least {floor.days} days" if kind else \
+            "evidence must be retained until a moment in the future"
+        raise RetentionBelowFloor(f"retain_until {normalized.isoformat()} for {key[:200]!r} is too early: {what} "
+                                  f"(until {earliest.replace(microsecond=0).isoformat()} or later)")
+    return normalized
 
 
 def sha256_hex(data: bytes) -> str:
