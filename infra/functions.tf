@@ -33,7 +33,7 @@ resource "google_cloudfunctions2_function" "function" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function[each.key].email
 
-    environment_variables = {
+    environment_variables = merge(local.function_settings, {
       SPORTSFLOW_BACKEND         = "gcp"
       SPORTSFLOW_FUNCTION        = each.key
       GOOGLE_CLOUD_PROJECT       = var.project_id
@@ -48,7 +48,7 @@ resource "google_cloudfunctions2_function" "function" {
       SPORTSFLOW_FIXTURES_PROVIDER_URL = var.fixtures_provider_url
       SPORTSFLOW_NOTIFIER              = var.notifier == "webhook" ? "webhook:${var.notify_webhook_url}" : var.notifier
       SPORTSFLOW_NOTIFY_WEBHOOK_URL    = var.notify_webhook_url
-    }
+    })
   }
 
   lifecycle {
