@@ -1,9 +1,10 @@
-# Settings every deployed function reads beyond the platform's own (functions.tf): provider
-# URLs, validation policy, feature switches. tests/security/test_function_settings.py fails when
-# the code reads a SPORTSFLOW_* setting that neither this file nor functions.tf provides.
+# The variables behind the settings every deployed function reads beyond the platform's own
+# (provider URLs, validation policy, switches); infra/functions.tf sets them in each function's
+# environment. tests/security/test_function_settings.py fails when the code reads a SPORTSFLOW_*
+# setting that functions.tf does not set.
 
 variable "provider_url" {
-  description = "Base URL of the NBA stats provider Phase 1 scrapes (SPORTSFLOW_PROVIDER_URL); empty: phase1_scrapers answers 500 saying so."
+  description = "Base URL of the NBA stats provider Phase 1 scrapes (SPORTSFLOW_PROVIDER_URL); empty: Phase 1 answers 500 saying so."
   type        = string
   default     = ""
 }
@@ -49,20 +50,4 @@ variable "pipeline_switches" {
     predictions    = string
   })
   default = { phase3_trigger = "on", predictions = "on" }
-}
-
-locals {
-  function_settings = {
-    SPORTSFLOW_HOME              = "/tmp/sportsflow" # the only writable directory of a function instance
-    SPORTSFLOW_PROVIDER_URL      = var.provider_url
-    SPORTSFLOW_LIVE_PROVIDER_URL = var.live_provider_url
-    SPORTSFLOW_RESULT_SOURCES    = var.result_sources
-    SPORTSFLOW_SOURCE_WEIGHTS    = var.validation_policy.source_weights
-    SPORTSFLOW_MIN_CONFIDENCE    = var.validation_policy.min_confidence
-    SPORTSFLOW_PROMOTIONS        = var.validation_policy.promotions
-    SPORTSFLOW_LOG_SIGNING_KEY   = var.evidence_log_signing_key_path
-    SPORTSFLOW_NOTIFY_EMAIL_TO   = var.notify_email_to
-    SPORTSFLOW_PHASE3_TRIGGER    = var.pipeline_switches.phase3_trigger
-    SPORTSFLOW_PREDICTIONS       = var.pipeline_switches.predictions
-  }
 }

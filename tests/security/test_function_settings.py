@@ -1,6 +1,6 @@
 """Observation 2 of issue #11: every setting a deployed function reads is set by Terraform. The
 code's SPORTSFLOW_* names are found in the source; each must be in the functions' environment
-(infra/functions.tf, infra/function_settings.tf) or be one that only local runs read."""
+(infra/functions.tf, its variables in infra/function_settings.tf) or be one that only local runs read."""
 from __future__ import annotations
 
 import ast
@@ -39,24 +39,18 @@ def settings_read_by_the_code() -> dict[str, set[str]]:
 
 
 def settings_terraform_sets() -> set[str]:
-    """The keys of the function resource's environment_variables and of local.function_settings."""
-    functions = (INFRA / "functions.tf").read_text()
-    settings = (INFRA / "function_settings.tf").read_text()
-    for text in (functions, settings):
-        hcl2.loads(text)  # both stay valid HCL
-    environment = functions[functions.index("environment_variables"):]
-    environment = environment[:environment.index("\n    })")]
-    local_settings = settings[settings.index("function_settings = {"):]
-    local_settings = local_settings[:local_settings.index("\n  }")]
-    key = re.compile(r"^\s*([A-Z][A-Z0-9_]+)\s*=", re.MULTILINE)
-    return set(key.findall(environment)) | set(key.findall(local_settings))
+    """The keys of the function resource's environment_variables."""
+    parsed = hcl2.loads((INFRA / "functions.tf").read_text())
+    functions = next(r['"google_cloudfunctions2_function"'] for r in parsed["resource"]
+                     if '"google_cloudfunctions2_function"' in r)
+    return set(functions['"function"']["service_config"][0]["environment_variables"])
 
 
 def test_terraform_sets_every_setting_a_deployed_function_reads():
     provided = settings_terraform_sets()
     missing = {name: sorted(readers) for name, readers in settings_read_by_the_code().items()
                if name not in provided and name not in LOCAL_ONLY}
-    assert not missing, f"read by deployed code but not set by Terraform (infra/function_settings.tf): {missing}"
+    assert not missing, f"read by deployed code but not set by Terraform (infra/functions.tf): {missing}"
 
 
 def test_the_provider_url_phase1_needs_is_set():
