@@ -4,6 +4,7 @@ the SHA-256 the key names. Locally the client follows STORAGE_EMULATOR_HOST."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from google.api_core import exceptions as gexc
 from google.cloud import storage
@@ -31,9 +32,11 @@ class GcsRawPayloadStore:
         try:
             blob.upload_from_string(data, content_type="application/json", if_generation_match=0)
         except gexc.PreconditionFailed:
-            pass  # content-addressed: already stored with these bytes
+            # Content-addressed: already stored with these bytes. Not read back: a writer holds
+            # objectCreator only (infra/function_iam.tf), so "when" is this attempt's moment.
+            return RawObject(key, sha256, len(data), datetime.now(timezone.utc))
         log.info("raw payload stored", extra={"fields": {"key": key, "sha256": sha256, "size": len(data)}})
-        return self.head(key) or RawObject(key, sha256, len(data), blob.time_created)
+        return _to_object(blob)
 
     def get(self, key: str) -> bytes:
         content_sha256(key)
