@@ -160,3 +160,12 @@ def test_each_declared_access_is_one_the_code_can_use_and_each_direct_use_is_dec
 def test_the_grant_table_lists_every_function():
     table = grant_table(TOPOLOGY)
     assert all(f"| {spec.name} |" in table for spec in TOPOLOGY.functions if spec.publishes or spec.access)
+
+
+def test_the_infra_readme_grant_table_is_the_topologys():
+    readme = (REPO / "infra" / "README.md").read_text()
+    shown = readme[readme.index("<!-- grants:begin -->\n") + len("<!-- grants:begin -->\n"):
+                   readme.index("<!-- grants:end -->")]
+    assert shown == grant_table(TOPOLOGY), "regenerate the table: python -c 'from shared.topology import " \
+                                           "TOPOLOGY; from shared.topology.grants import grant_table; " \
+                                           "print(grant_table(TOPOLOGY), end=\"\")'"
