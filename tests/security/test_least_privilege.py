@@ -13,13 +13,11 @@ import pytest
 from werkzeug.test import EnvironBuilder
 
 from shared.adapters.local.bus import LocalBus
-from shared.adapters.local.raw_payloads import FileRawPayloadStore
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.pipeline.phase1 import SCRAPER_PATHS, handle_scrape_request
 from shared.providers.synthetic import SyntheticSource
 from shared.topology import TOPOLOGY
-from shared.topology.grants import BUCKET_ROLES, DATASET_ROLES, grant_table, grants_of
 
 REPO = Path(__file__).resolve().parents[2]
 IAM = (REPO / "infra" / "function_iam.tf").read_text()
@@ -39,6 +37,7 @@ def test_terraform_grants_per_function_from_its_declared_access_never_to_every_f
 
 
 def test_terraform_and_the_grant_table_map_access_to_the_same_roles():
+    from shared.topology.grants import BUCKET_ROLES, DATASET_ROLES
     for mode, role in DATASET_ROLES.items():
         assert f'"{mode}" ? "{role}"' in IAM or f'"{role}"' in IAM
     for token, grants in BUCKET_ROLES.items():
@@ -51,6 +50,7 @@ def test_terraform_and_the_grant_table_map_access_to_the_same_roles():
 
 
 def test_phase1_needs_no_bigquery_or_firestore_and_orchestrators_write_no_evidence():
+    from shared.topology.grants import grants_of
     phase1 = grants_of(TOPOLOGY.function("phase1_scrapers"), TOPOLOGY)
     assert {g.resource for g in phase1} == {"bucket:raw", "topic:phase1-scrapers-complete"}
     for name in ("phase2_to_phase3_orchestrator", "phase3_to_phase4_orchestrator", "phase4_orchestrator"):
@@ -99,6 +99,7 @@ class _Client:
 
 
 def test_phase1_calls_exactly_the_raw_store_and_its_topic(tmp_path):
+    from shared.adapters.local.raw_payloads import FileRawPayloadStore
     bus = LocalBus()
     bus.create_topic("phase1-scrapers-complete")
     services = Services.with_adapters(Settings(home=tmp_path), bus=bus, raw_payloads=FileRawPayloadStore(tmp_path),
@@ -158,11 +159,13 @@ def test_each_declared_access_is_one_the_code_can_use_and_each_direct_use_is_dec
 
 
 def test_the_grant_table_lists_every_function():
+    from shared.topology.grants import grant_table
     table = grant_table(TOPOLOGY)
     assert all(f"| {spec.name} |" in table for spec in TOPOLOGY.functions if spec.publishes or spec.access)
 
 
 def test_the_infra_readme_grant_table_is_the_topologys():
+    from shared.topology.grants import grant_table
     readme = (REPO / "infra" / "README.md").read_text()
     shown = readme[readme.index("<!-- grants:begin -->\n") + len("<!-- grants:begin -->\n"):
                    readme.index("<!-- grants:end -->")]

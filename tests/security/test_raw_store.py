@@ -13,7 +13,6 @@ import pytest
 
 from shared.adapters.local.bus import LocalBus
 from shared.adapters.local.evidence import FileEvidenceStore
-from shared.adapters.local.raw_payloads import FileRawPayloadStore
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.contracts import ScraperCompleted, encode
@@ -60,8 +59,8 @@ def test_phase1_stores_raw_payloads_in_the_raw_store_never_in_the_evidence_store
     completed = run_scraper("schedule", DAY, services=services, client=_Client(),
                             publish=lambda topic, message: published.append(message))
     assert completed.success
+    assert services.evidence.list("") == []  # main stored it here, under the 7-year lock
     assert [o.key for o in services.raw_payloads.list("raw/")] == [completed.payload_uri]
-    assert services.evidence.list("") == []
 
 
 def test_only_the_known_evidence_writers_write_the_evidence_store():
@@ -80,6 +79,8 @@ def test_only_the_known_evidence_writers_write_the_evidence_store():
 
 
 def test_the_raw_store_is_content_addressed_and_create_only(tmp_path):
+    from shared.adapters.local.raw_payloads import FileRawPayloadStore
+
     store = FileRawPayloadStore(tmp_path)
     data = b'{"a":1}'
     key = f"raw/schedule/2025-01-15/{hashlib.sha256(data).hexdigest()}.json"
@@ -118,5 +119,6 @@ def test_a_key_segment_over_255_characters_is_refused_by_every_store_with_a_reas
     with pytest.raises(ValueError, match="at most 255"):
         FileEvidenceStore(tmp_path / "ev").put(long_key, b"{}", retain_until=datetime.now(timezone.utc)
                                                + timedelta(days=1))
+    from shared.adapters.local.raw_payloads import FileRawPayloadStore
     with pytest.raises(ValueError, match="at most 255"):
         FileRawPayloadStore(tmp_path / "raw").put("raw/" + "a" * 256 + "/" + "0" * 64 + ".json", b"{}")
