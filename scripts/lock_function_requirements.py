@@ -72,7 +72,8 @@ def _imports_of(path: Path, module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
             names.add(base)
             names |= {f"{base}.{alias.name}" for alias in node.names}
     return names
@@ -83,7 +84,8 @@ def provided_modules(distribution: str) -> set[str]:
     provided = set()
     for file in metadata.distribution(distribution).files or ():
         parts = file.parts
-        if not parts or parts[0].endswith((".dist-info", ".data")) or ".." in parts or file.suffix not in (".py", ".so", ""):
+        if not parts or parts[0].endswith((".dist-info", ".data")) or ".." in parts \
+                or file.suffix not in (".py", ".so", ""):
             continue
         if file.name == "__init__.py":
             provided.add(".".join(parts[:-1]))

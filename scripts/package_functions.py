@@ -2,9 +2,9 @@
 
 Each zip holds `functions/<name>/` at its root (so `main.py` is at the root, as Cloud
 Functions expects), the `shared/` package, and a `requirements.txt` that is the hash-pinned
-lock `requirements-functions.lock` (scripts/lock_function_requirements.py). Zips are deterministic (sorted entries, fixed timestamps
-and permissions), so unchanged code gives the same bytes, the same hash and the same
-object name, and Terraform redeploys only the functions that changed.
+lock `requirements-functions.lock` (scripts/lock_function_requirements.py). Zips are
+deterministic (sorted entries, fixed timestamps and permissions), so unchanged code gives the
+same bytes, the same hash and the same object name, and Terraform redeploys only the functions that changed.
 
     python scripts/package_functions.py --out dist/
 

@@ -11,7 +11,8 @@ from shared.topology.model import FunctionSpec, Topology
 EVIDENCE_RETENTION_ROLE = "sportsflowEvidenceRetentionSetter (storage.objects.setRetention)"
 BUCKET_ROLES: dict[str, tuple[tuple[str, str], ...]] = {
     "evidence:read": (("bucket:evidence", "roles/storage.objectViewer"),),
-    "evidence:write": (("bucket:evidence", "roles/storage.objectCreator"), ("bucket:evidence", EVIDENCE_RETENTION_ROLE)),
+    "evidence:write": (("bucket:evidence", "roles/storage.objectCreator"),
+                       ("bucket:evidence", EVIDENCE_RETENTION_ROLE)),
     "raw:read": (("bucket:raw", "roles/storage.objectViewer"),),
     "raw:write": (("bucket:raw", "roles/storage.objectCreator"),),
 }

@@ -9,7 +9,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
 DEAD_LETTER_SUFFIX = "-dead-letter"
 ACCESS_TOKEN = re.compile(r"documents|bigquery:(read|write):[a-z][a-z0-9_]*|(evidence|raw):(read|write)")
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]

@@ -18,7 +18,6 @@ from shared.contracts.codec import decode
 from shared.contracts.envelope import Envelope
 from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.pipeline.phase2 import PROCESSORS, handle_scraper_completed
-from shared.pipeline.raw_payloads import raw_key_of
 from shared.pipeline.phase2.tables import (
     PLAYER_BOXSCORES,
     PLAYER_IDENTITY_REVIEW,
@@ -27,7 +26,15 @@ from shared.pipeline.phase2.tables import (
     SCHEDULE,
     TEAM_BOXSCORES,
 )
-from shared.providers.payloads import Payload, PlayerBoxScores, PlayerRegistry, PropLines, Schedule, TeamBoxScores
+from shared.pipeline.raw_payloads import raw_key_of
+from shared.providers.payloads import (
+    Payload,
+    PlayerBoxScores,
+    PlayerRegistry,
+    PropLines,
+    Schedule,
+    TeamBoxScores,
+)
 from shared.runtime.context import FunctionContext
 from shared.runtime.errors import PermanentError, TransientError
 from shared.topology import TOPOLOGY, SubscriptionSpec

@@ -10,11 +10,16 @@ import httpx
 import pytest
 from werkzeug.test import EnvironBuilder
 
+from shared.adapters.local.bus import LocalBus
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.adapters.local.bus import LocalBus
 from shared.pipeline.phase1 import handle_scrape_request
-from shared.resilience import ProviderClient, ProviderError, ProviderRejected, ProviderResponseInvalid
+from shared.resilience import (
+    ProviderClient,
+    ProviderError,
+    ProviderRejected,
+    ProviderResponseInvalid,
+)
 
 SECRET = "s3cr3t-pass"
 UPSTREAM = "UPSTREAM-SAYS-<script>alert(1)</script>"

@@ -33,9 +33,9 @@ from shared.ports.evidence import (
 from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
     SHA256_METADATA,
+    checked_retain_until,
     deletion_refusal,
     integrity_failure,
-    checked_retain_until,
     same_or_conflict,
     sha256_hex,
     validate_key,

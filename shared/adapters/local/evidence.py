@@ -32,9 +32,16 @@ from shared.ports.evidence import (
     EvidenceObject,
     RetentionLocked,
 )
-from shared.ports.evidence_rules import (checked_retain_until, deletion_refusal, integrity_failure,
-                                         normalize_retain_until, same_or_conflict, sha256_hex, validate_key,
-                                         validate_metadata)
+from shared.ports.evidence_rules import (
+    checked_retain_until,
+    deletion_refusal,
+    integrity_failure,
+    normalize_retain_until,
+    same_or_conflict,
+    sha256_hex,
+    validate_key,
+    validate_metadata,
+)
 
 log = logging.getLogger("sportsflow.evidence")
 

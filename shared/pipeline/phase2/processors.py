@@ -1,7 +1,8 @@
 """Phase 2: one processor per scraper, turning the stored payload of a date into its raw table.
 
 Each run reads the payload the ScraperCompleted names from the raw store (SHA-256
-verified, `shared.pipeline.raw_payloads.read_raw_payload`), parses it with the scraper's payload model and replaces the date's partition.
+verified, `shared.pipeline.raw_payloads.read_raw_payload`), parses it with the scraper's payload
+model and replaces the date's partition.
 The run key is `<date>:<payload sha256>`: the same payload is processed once, a new payload
 for the date replaces the partition. Box-score names are resolved to NBA person ids with
 the player registry loaded for the date; rows that cannot be identified go to
