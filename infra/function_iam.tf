@@ -1,4 +1,7 @@
-# What each function's own service account may do, and nothing more.
+# What each function's own service account may do, and nothing more: exactly the grants its
+# topology entry declares (`publishes`, `access`; shared/topology/grants.py renders the same
+# table). Resource-level wherever the resource has IAM; project-level only for Firestore (no
+# resource-level IAM) and BigQuery jobs (jobs belong to the project).
 
 locals {
   # A function publishes what the topology says, plus dead letters for the topics pushed to it.
@@ -16,14 +19,50 @@ locals {
     "${grant.function}/${grant.topic}" => grant
   }
 
-  function_project_roles = ["roles/datastore.user", "roles/bigquery.jobUser"]
-  function_bucket_roles = {
-    evidence_creator = { bucket = google_storage_bucket.evidence.name, role = "roles/storage.objectCreator" }
-    evidence_viewer  = { bucket = google_storage_bucket.evidence.name, role = "roles/storage.objectViewer" }
-    evidence_retain  = { bucket = google_storage_bucket.evidence.name, role = google_project_iam_custom_role.evidence_retention_setter.id }
-    raw_creator      = { bucket = google_storage_bucket.raw.name, role = "roles/storage.objectCreator" }
-    raw_viewer       = { bucket = google_storage_bucket.raw.name, role = "roles/storage.objectViewer" }
+  function_access = flatten([
+    for name, fn in var.functions : [for token in fn.access : { function = name, token = token }]
+  ])
+
+  function_project_roles = merge(
+    {
+      for name, fn in var.functions : "${name}/roles/datastore.user" => { function = name, role = "roles/datastore.user" }
+      if contains(fn.access, "documents")
+    },
+    {
+      for name, fn in var.functions : "${name}/roles/bigquery.jobUser" => { function = name, role = "roles/bigquery.jobUser" }
+      if length([for token in fn.access : token if startswith(token, "bigquery:")]) > 0
+    },
+  )
+
+  function_dataset_roles = {
+    for grant in local.function_access : "${grant.function}/${grant.token}" => {
+      function = grant.function
+      dataset  = split(":", grant.token)[2]
+      role     = split(":", grant.token)[1] == "write" ? "roles/bigquery.dataEditor" : "roles/bigquery.dataViewer"
+    } if startswith(grant.token, "bigquery:")
   }
+
+  bucket_access_roles = {
+    "evidence:read" = [
+      { bucket = google_storage_bucket.evidence.name, role = "roles/storage.objectViewer" },
+    ]
+    "evidence:write" = [
+      { bucket = google_storage_bucket.evidence.name, role = "roles/storage.objectCreator" },
+      { bucket = google_storage_bucket.evidence.name, role = google_project_iam_custom_role.evidence_retention_setter.id },
+    ]
+    "raw:read" = [
+      { bucket = google_storage_bucket.raw.name, role = "roles/storage.objectViewer" },
+    ]
+    "raw:write" = [
+      { bucket = google_storage_bucket.raw.name, role = "roles/storage.objectCreator" },
+    ]
+  }
+  function_bucket_roles = merge([
+    for grant in local.function_access : {
+      for index, role in local.bucket_access_roles[grant.token] :
+      "${grant.function}/${grant.token}/${index}" => merge(role, { function = grant.function })
+    } if contains(keys(local.bucket_access_roles), grant.token)
+  ]...)
 }
 
 resource "google_pubsub_topic_iam_member" "function_publisher" {
@@ -35,32 +74,23 @@ resource "google_pubsub_topic_iam_member" "function_publisher" {
 }
 
 resource "google_project_iam_member" "function" {
-  for_each = {
-    for pair in setproduct(keys(var.functions), local.function_project_roles) :
-    "${pair[0]}/${pair[1]}" => { function = pair[0], role = pair[1] }
-  }
+  for_each = local.function_project_roles
 
   project = var.project_id
   role    = each.value.role
   member  = google_service_account.function[each.value.function].member
 }
 
-resource "google_bigquery_dataset_iam_member" "function_data_editor" {
-  for_each = {
-    for pair in setproduct(keys(var.functions), var.bigquery_datasets) :
-    "${pair[0]}/${pair[1]}" => { function = pair[0], dataset = pair[1] }
-  }
+resource "google_bigquery_dataset_iam_member" "function" {
+  for_each = local.function_dataset_roles
 
   dataset_id = google_bigquery_dataset.dataset[each.value.dataset].dataset_id
-  role       = "roles/bigquery.dataEditor"
+  role       = each.value.role
   member     = google_service_account.function[each.value.function].member
 }
 
 resource "google_storage_bucket_iam_member" "function" {
-  for_each = {
-    for pair in setproduct(keys(var.functions), keys(local.function_bucket_roles)) :
-    "${pair[0]}/${pair[1]}" => merge(local.function_bucket_roles[pair[1]], { function = pair[0] })
-  }
+  for_each = local.function_bucket_roles
 
   bucket = each.value.bucket
   role   = each.value.role

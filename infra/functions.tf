@@ -48,6 +48,18 @@ resource "google_cloudfunctions2_function" "function" {
       SPORTSFLOW_FIXTURES_PROVIDER_URL = var.fixtures_provider_url
       SPORTSFLOW_NOTIFIER              = var.notifier == "webhook" ? "webhook:${var.notify_webhook_url}" : var.notifier
       SPORTSFLOW_NOTIFY_WEBHOOK_URL    = var.notify_webhook_url
+      SPORTSFLOW_NOTIFY_EMAIL_TO       = var.notify_email_to
+      # Providers, validation policy and backfill switches (infra/function_settings.tf).
+      SPORTSFLOW_HOME              = "/tmp/sportsflow" # the only writable directory of an instance
+      SPORTSFLOW_PROVIDER_URL      = var.provider_url
+      SPORTSFLOW_LIVE_PROVIDER_URL = var.live_provider_url
+      SPORTSFLOW_RESULT_SOURCES    = var.result_sources
+      SPORTSFLOW_SOURCE_WEIGHTS    = var.validation_policy.source_weights
+      SPORTSFLOW_MIN_CONFIDENCE    = var.validation_policy.min_confidence
+      SPORTSFLOW_PROMOTIONS        = var.validation_policy.promotions
+      SPORTSFLOW_LOG_SIGNING_KEY   = var.evidence_log_signing_key_path
+      SPORTSFLOW_PHASE3_TRIGGER    = var.pipeline_switches.phase3_trigger
+      SPORTSFLOW_PREDICTIONS       = var.pipeline_switches.predictions
     }
   }
 

@@ -48,3 +48,74 @@ resource "google_storage_bucket_iam_member" "function_builder_reads_sources" {
   role   = "roles/storage.objectViewer"
   member = google_service_account.function_builder.member
 }
+
+# --- Cloud Build: separate identities for testing and deploying ---------------------------
+# The test build installs packages and runs the test suite: code we did not write runs there,
+# so it holds nothing but log writing. The deploy build runs Terraform only (no test suite, the
+# function dependencies installed from the hash-pinned lock), as the deployer, which holds the
+# roles Terraform needs to manage what infra/ declares — and may grant at project level only
+# the roles infra/ grants there (an IAM condition), never itself more. Both identities are
+# created by the first, operator-run apply (bootstrap); builds then name them as serviceAccount.
+
+resource "google_service_account" "ci_tester" {
+  account_id   = "sf-ci-tester"
+  display_name = "sportsflow CI tests"
+  description  = "Runs the test build (pip install, pytest, terraform fmt): writes build logs, nothing else."
+}
+
+resource "google_project_iam_member" "ci_tester" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.ci_tester.member
+}
+
+resource "google_service_account" "deployer" {
+  account_id   = "sf-deployer"
+  display_name = "sportsflow deployer"
+  description  = "Runs the deploy build (terraform apply of infra/): the roles Terraform needs, nothing else."
+}
+
+locals {
+  # What infra/ creates and configures, one role per kind of resource.
+  deployer_roles = toset([
+    "roles/logging.logWriter",               # its own build logs
+    "roles/cloudfunctions.developer",        # google_cloudfunctions2_function
+    "roles/run.admin",                       # run.invoker grants on the functions' services
+    "roles/iam.serviceAccountAdmin",         # the identities in this file, token-creator grants
+    "roles/iam.serviceAccountUser",          # deploy functions that run as their identities
+    "roles/iam.roleAdmin",                   # the evidence retention-setter custom role
+    "roles/pubsub.admin",                    # topics, subscriptions and their IAM
+    "roles/cloudscheduler.admin",            # scheduler jobs
+    "roles/storage.admin",                   # buckets, their IAM, the Terraform state
+    "roles/bigquery.dataOwner",              # datasets, tables and dataset IAM
+    "roles/datastore.owner",                 # the Firestore database and indexes
+    "roles/monitoring.editor",               # alert policies, notification channels
+    "roles/logging.configWriter",            # log-based metrics
+    "roles/serviceusage.serviceUsageAdmin",  # google_project_service
+    "roles/storagetransfer.admin",           # the evidence replica transfer job
+    "roles/artifactregistry.reader",         # read the function images it deploys
+    "roles/resourcemanager.projectIamAdmin", # conditioned below: only the roles infra/ grants
+  ])
+  # The project roles infra/ grants to the functions, the builder and the test identity: the
+  # only ones the deployer may grant. Its own roles above are therefore changed by an operator's
+  # apply only (unchanged, they cost the deploy build no IAM write).
+  project_roles_granted = toset(["roles/datastore.user", "roles/bigquery.jobUser", "roles/logging.logWriter",
+  "roles/artifactregistry.writer"])
+}
+
+resource "google_project_iam_member" "deployer" {
+  for_each = local.deployer_roles
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.deployer.member
+
+  dynamic "condition" {
+    for_each = each.value == "roles/resourcemanager.projectIamAdmin" ? [1] : []
+    content {
+      title       = "only-roles-infra-grants"
+      description = "The deployer may grant or revoke at project level only the roles infra/ grants."
+      expression  = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${join(", ", [for role in sort(tolist(local.project_roles_granted)) : "'${role}'"])}])"
+    }
+  }
+}

@@ -84,6 +84,7 @@ variable "functions" {
     max_instances   = number
     concurrency     = number
     api             = bool
+    access          = list(string)
   }))
 
   validation {

@@ -1,10 +1,10 @@
 """Build one deployable source zip per function, named by its content hash.
 
 Each zip holds `functions/<name>/` at its root (so `main.py` is at the root, as Cloud
-Functions expects), the `shared/` package, and a `requirements.txt` made from the
-dependencies in pyproject.toml. Zips are deterministic (sorted entries, fixed timestamps
-and permissions), so unchanged code gives the same bytes, the same hash and the same
-object name, and Terraform redeploys only the functions that changed.
+Functions expects), the `shared/` package, and a `requirements.txt` that is the hash-pinned
+lock `requirements-functions.lock` (scripts/lock_function_requirements.py). Zips are
+deterministic (sorted entries, fixed timestamps and permissions), so unchanged code gives the
+same bytes, the same hash and the same object name, and Terraform redeploys only the functions that changed.
 
     python scripts/package_functions.py --out dist/
 
@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -30,6 +29,7 @@ FILE_MODE = 0o100644
 HASH_CHARS = 16
 MANIFEST = "function_sources.tfvars.json"
 REQUIREMENTS = "requirements.txt"
+LOCK = "requirements-functions.lock"
 SHARED_PACKAGE = "shared"
 _SKIPPED_DIRS = {"__pycache__"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
@@ -39,10 +39,13 @@ class PackagingError(Exception):
     """A function cannot be packaged; the message says which and why."""
 
 
-def requirements_from_pyproject(pyproject: Path) -> str:
-    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    header = "# generated from pyproject.toml by scripts/package_functions.py\n"
-    return header + "".join(f"{requirement}\n" for requirement in dependencies)
+def locked_requirements(root: Path) -> str:
+    """The hash-pinned lock of what the functions import (scripts/lock_function_requirements.py):
+    Cloud Functions' build then installs exactly those files, or fails."""
+    lock = root / LOCK
+    if not lock.exists():
+        raise PackagingError(f"{LOCK} is missing: run python scripts/lock_function_requirements.py")
+    return lock.read_text()
 
 
 def tree_files(directory: Path, prefix: str = "") -> dict[str, bytes]:
@@ -112,7 +115,7 @@ def function_dirs(functions_root: Path) -> list[Path]:
 def package_all(root: Path, out: Path, functions_root: Path | None = None) -> dict[str, str]:
     """Zip every function under `functions_root` (default `root/functions`) into `out`;
     returns {function: object name}."""
-    requirements = requirements_from_pyproject(root / "pyproject.toml")
+    requirements = locked_requirements(root)
     out.mkdir(parents=True, exist_ok=True)
     objects: dict[str, str] = {}
     for function_dir in function_dirs(functions_root or root / "functions"):

@@ -14,6 +14,7 @@ from shared.ports.bus import MessageBus
 from shared.ports.documents import DocumentStore
 from shared.ports.evidence import EvidenceStore
 from shared.ports.notifier import Notifier
+from shared.ports.raw_payloads import RawPayloadStore
 from shared.ports.warehouse import Warehouse
 from shared.topology import TOPOLOGY, Topology
 
@@ -69,12 +70,22 @@ class Services:
         return GcsEvidenceStore(self.settings.evidence_bucket, project=self.settings.project)
 
     @cached_property
+    def raw_payloads(self) -> RawPayloadStore:
+        """Provider payloads (Phase 1's output), in the raw bucket: never in the evidence store."""
+        if self.settings.backend == "local":
+            from shared.adapters.local.raw_payloads import FileRawPayloadStore
+            return FileRawPayloadStore(self._home_file("raw"))
+        self._prepare_google_env()
+        from shared.adapters.gcp.raw_payloads import GcsRawPayloadStore
+        return GcsRawPayloadStore(self.settings.raw_bucket, project=self.settings.project)
+
+    @cached_property
     def notifier(self) -> "Notifier":
         from shared.adapters.notifiers import notifier_for
         return notifier_for(self.settings)
 
     def close(self) -> None:
-        for name in ("bus", "documents", "warehouse", "evidence", "notifier"):
+        for name in ("bus", "documents", "warehouse", "evidence", "raw_payloads", "notifier"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
 

@@ -12,9 +12,10 @@ One run, in order:
 2. Validate the body with the payload model, and check it is about D. Junk (not JSON, not the
    model, another date) is never stored: a `ScraperCompleted(success=False, error=...)` is
    published and returned.
-3. Store the canonical JSON bytes (sorted keys, compact) in the evidence store under
-   `raw/{scraper}/{date}/{sha256}.json`, retained 7 days. The key is the content hash, so a
-   repeat with the same data is an idempotent no-op and changed data gets a new key.
+3. Store the canonical JSON bytes (sorted keys, compact) in the raw store (the raw bucket,
+   whose lifecycle deletes them; never the evidence store) under
+   `raw/{scraper}/{date}/{sha256}.json`. The key is the content hash, so a repeat with the same
+   data is an idempotent no-op and changed data gets a new key.
 4. Publish `ScraperCompleted(success=True, payload_uri=key, payload_sha256, records, source)`
    on `phase1-scrapers-complete`.
 
@@ -22,7 +23,6 @@ One run, in order:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import date, datetime, timedelta, timezone
@@ -35,6 +35,7 @@ from shared.contracts.codec import encode
 from shared.contracts.envelope import Message, new_id
 from shared.contracts.messages import ScraperCompleted
 from shared.pipeline.processor import Publish
+from shared.pipeline.raw_payloads import store_raw_payload
 from shared.providers.payloads import PAYLOADS, SCRAPERS, Payload
 from shared.providers.server import ROUTES
 from shared.resilience import (
@@ -58,7 +59,9 @@ log = logging.getLogger("sportsflow.pipeline.phase1")
 TOPIC = "phase1-scrapers-complete"
 FUNCTION_NAME = "phase1_scrapers"
 PROVIDER_NAME = "nba-stats"
-RAW_RETENTION = timedelta(days=7)
+# The provider's history starts with the 2021-22 season; beyond today it knows a week of schedules.
+FIRST_PROVIDER_DATE = date(2021, 10, 1)
+LOOKAHEAD = timedelta(days=7)
 SCRAPER_PATHS: dict[str, str] = {scraper: path for path, scraper in ROUTES.items()}
 # Matches the scheduler jobs of the topology: box scores after the night's games, the rest hourly.
 SCRAPER_GROUPS: dict[str, tuple[str, ...]] = {
@@ -78,7 +81,8 @@ def run_scraper(scraper: str, day: date, *, services: "Services", client: Provid
     """Fetch, validate, store and announce one payload (see the module docstring).
 
     `source_label` names the data source in the completion ("synthetic", "replay:PATH");
-    by default the payload's own `source`. `now` (UTC) dates the retention (tests)."""
+    by default the payload's own `source`. `now` is unused since raw payloads carry no retention
+    of their own (the raw bucket's lifecycle expires them); kept for callers."""
     if scraper not in SCRAPER_PATHS:
         raise ValueError(f"unknown scraper {scraper!r}: use one of {', '.join(SCRAPERS)}")
     try:
@@ -86,11 +90,8 @@ def run_scraper(scraper: str, day: date, *, services: "Services", client: Provid
         payload = _validated(scraper, day, body)
     except (ValidationError, ProviderResponseInvalid, _WrongDate) as error:
         return _announce_invalid(scraper, day, error, publish, source_label or "unknown")
-    data = canonical_json(payload)
-    sha256 = hashlib.sha256(data).hexdigest()
-    key = raw_payload_key(scraper, day, sha256)
-    services.evidence.put(key, data, retain_until=(now or datetime.now(timezone.utc)) + RAW_RETENTION,
-                          metadata={"scraper": scraper, "game-date": day.isoformat()})
+    stored = store_raw_payload(services, scraper, day, canonical_json(payload))
+    key, sha256 = stored.key, stored.sha256
     completed = ScraperCompleted(scraper=scraper, game_date=day, success=True, payload_uri=key,
                                  payload_sha256=sha256, records=record_count(payload),
                                  source=source_label or payload.source)
@@ -98,10 +99,6 @@ def run_scraper(scraper: str, day: date, *, services: "Services", client: Provid
     log.info("scraper.completed", extra={"fields": {"scraper": scraper, "game_date": day.isoformat(),
                                                      "records": completed.records, "payload_uri": key}})
     return completed
-
-
-def raw_payload_key(scraper: str, day: date, sha256: str) -> str:
-    return f"raw/{scraper}/{day.isoformat()}/{sha256}.json"
 
 
 def canonical_json(payload: Payload) -> bytes:
@@ -202,9 +199,22 @@ def _day(value: Any, today: date) -> date:
     if value == "yesterday":
         return today - timedelta(days=1)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise BadScrapeRequest(f"'date' must be YYYY-MM-DD, 'today' or 'yesterday', got {value!r}") from None
+        raise BadScrapeRequest(f"'date' must be YYYY-MM-DD, 'today' or 'yesterday', got {str(value)[:40]!r}") from None
+    earliest, latest = scrapable_dates(today)
+    if not earliest <= day <= latest:
+        raise BadScrapeRequest(f"'date' {day} is outside the dates the provider has data for: use a date from "
+                               f"{earliest} (the start of the provider's first season) to {latest} "
+                               f"({LOOKAHEAD.days} days after today)")
+    return day
+
+
+def scrapable_dates(today: date) -> tuple[date, date]:
+    """The dates a scrape may ask for: from the first season the provider knows to a short
+    look-ahead past today (schedules and prop lines are published a few days early). Every
+    other date would only cost a fetch and a stored object."""
+    return FIRST_PROVIDER_DATE, today + LOOKAHEAD
 
 
 def league_today(now: datetime | None = None) -> date:

@@ -149,6 +149,7 @@ class Pipeline:
         ensure_tables(self.services, pipeline_processors(), extra=pipeline_tables())
         if self.settings.backend == "emulator":
             self.services.evidence.ensure_bucket()
+            self.services.raw_payloads.ensure_bucket()
         else:  # this process now holds the warehouse's lock: a lease left running is a dead process's
             from shared.pipeline.run_history import break_dead_leases
             from shared.predictions.batches import BatchLedger

@@ -2,7 +2,8 @@
 
 Objects are create-only. Putting the same bytes under an existing key is an idempotent
 no-op (at-least-once friendly); different bytes raise EvidenceConflict. Reads verify the
-SHA-256 recorded at write time. Nothing is deleted before `retain_until` or under legal hold.
+SHA-256 recorded at write time. Nothing is deleted before `retain_until` or under legal hold,
+and no `retain_until` is accepted below the record kind's floor (RetentionBelowFloor).
 """
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class EvidenceNotFound(EvidenceError):
 
 class RetentionLocked(EvidenceError):
     """Delete or overwrite refused: retention period not over, or legal hold on."""
+
+
+class RetentionBelowFloor(EvidenceError, ValueError):
+    """A retain-until earlier than the record kind's minimum (evidence_rules.RETENTION_FLOORS)."""
 
 
 class IntegrityError(EvidenceError):

@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from shared.ports.evidence import EvidenceConflict, EvidenceObject, IntegrityError
+from shared.ports.evidence import EvidenceConflict, EvidenceObject, IntegrityError, RetentionBelowFloor
 
 log = logging.getLogger("sportsflow.evidence")
 
@@ -17,6 +17,7 @@ log = logging.getLogger("sportsflow.evidence")
 # with `.` (temp files) and no `~` (reserved for the local layout's suffixes).
 _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_=-][A-Za-z0-9._=-]*")
 MAX_KEY_LENGTH = 1024
+MAX_SEGMENT_LENGTH = 255  # a file name's limit on every filesystem the local adapters run on
 # S3 lower-cases user metadata keys and sends values as HTTP headers (US-ASCII, 2 KB in total).
 _METADATA_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
@@ -29,11 +30,13 @@ SHA256_METADATA = RESERVED_METADATA_PREFIX + "sha256"
 def validate_key(key: str) -> str:
     """The key unchanged, or ValueError saying why it cannot be an evidence key."""
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"evidence key must be 1..{MAX_KEY_LENGTH} characters: {key!r}")
-    bad = [segment for segment in key.split("/") if not _KEY_SEGMENT.fullmatch(segment)]
+        raise ValueError(f"evidence key must be 1..{MAX_KEY_LENGTH} characters: {key[:300]!r}")
+    bad = [segment[:40] for segment in key.split("/")
+           if len(segment) > MAX_SEGMENT_LENGTH or not _KEY_SEGMENT.fullmatch(segment)]
     if bad:
-        raise ValueError(f"evidence key {key!r} has invalid segment(s) {bad}: use [A-Za-z0-9._=-], "
-                         f"no leading '/' or '.', no empty, '.' or '..' segments")
+        raise ValueError(f"evidence key {key[:300]!r} has invalid segment(s) {bad}: use [A-Za-z0-9._=-], "
+                         f"at most {MAX_SEGMENT_LENGTH} characters, no leading '/' or '.', no empty, '.' or '..' "
+                         f"segments")
     return key
 
 
@@ -59,6 +62,38 @@ def normalize_retain_until(retain_until: datetime) -> datetime:
     utc = retain_until.astimezone(timezone.utc)
     whole = utc.replace(microsecond=0)
     return whole if whole == utc else whole + timedelta(seconds=1)
+
+
+# The shortest retention each record kind (its key prefix) may be stored with, from the moment
+# of writing. A key of no listed kind still needs a retain-until in the future.
+RETENTION_FLOORS: dict[str, timedelta] = {
+    "validation/": timedelta(days=365),
+    "evidence-log/": timedelta(days=365),
+    "models/": timedelta(days=365),
+    "ingestion-reports/": timedelta(days=30),
+}
+
+
+def retention_floor(key: str, floors: Mapping[str, timedelta] | None = None) -> tuple[str, timedelta]:
+    """(record kind, minimum retention) of `key`: its longest matching prefix in `floors`."""
+    floors = RETENTION_FLOORS if floors is None else floors
+    kind = max((prefix for prefix in floors if key.startswith(prefix)), key=len, default="")
+    return kind, floors.get(kind, timedelta(0))
+
+
+def checked_retain_until(key: str, retain_until: datetime, *, floors: Mapping[str, timedelta] | None = None,
+                         now: datetime | None = None) -> datetime:
+    """`normalize_retain_until`, refused (RetentionBelowFloor) when earlier than the key's
+    record kind allows: no evidence may be written that could be deleted at once."""
+    normalized = normalize_retain_until(retain_until)
+    kind, floor = retention_floor(key, floors)
+    earliest = (now or datetime.now(timezone.utc)) + floor
+    if normalized < earliest:
+        what = f"{kind!r} records must be retained at least {floor.days} days" if kind else \
+            "evidence must be retained until a moment in the future"
+        raise RetentionBelowFloor(f"retain_until {normalized.isoformat()} for {key[:200]!r} is too early: {what} "
+                                  f"(until {earliest.replace(microsecond=0).isoformat()} or later)")
+    return normalized
 
 
 def sha256_hex(data: bytes) -> str:

@@ -12,6 +12,7 @@ from shared.resilience.circuit_breaker import BreakerSnapshot, BreakerState, Cir
 from shared.resilience.errors import (
     CircuitOpenError,
     ProviderError,
+    ProviderRedirectRefused,
     ProviderRejected,
     ProviderResponseInvalid,
     ProviderUnavailable,
@@ -35,6 +36,7 @@ __all__ = [
     "ProviderError",
     "ProviderGuards",
     "ProviderPolicy",
+    "ProviderRedirectRefused",
     "ProviderRegistry",
     "ProviderRejected",
     "ProviderResponseInvalid",

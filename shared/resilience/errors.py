@@ -41,9 +41,10 @@ class ProviderRejected(ProviderError):
     def __init__(self, provider: str, status_code: int, url: str, body_excerpt: str) -> None:
         super().__init__(
             provider,
-            f"provider '{provider}' rejected GET {url} with HTTP {status_code}: {body_excerpt!r}. "
+            f"provider '{provider}' rejected GET {url} with HTTP {status_code}. "
             "Not retried; check the path, parameters, credentials or quota.",
         )
+        self.body_excerpt = body_excerpt  # the provider's own words: for a debugger, never in messages
         self.status_code = status_code
         self.url = url
 
@@ -54,10 +55,24 @@ class ProviderResponseInvalid(ProviderError):
     def __init__(self, provider: str, url: str, reason: str, body_excerpt: str) -> None:
         super().__init__(
             provider,
-            f"provider '{provider}' returned a body that is not valid JSON for GET {url} ({reason}): "
-            f"{body_excerpt!r}. Not retried; the provider's format may have changed — inspect the payload.",
+            f"provider '{provider}' returned a body that is not valid JSON for GET {url}. "
+            "Not retried; the provider's format may have changed — inspect the payload.",
         )
+        self.reason = reason
+        self.body_excerpt = body_excerpt
         self.url = url
+
+
+class ProviderRedirectRefused(ProviderError):
+    """The provider redirected to another host. Not followed, not retried."""
+
+    def __init__(self, provider: str, host: str) -> None:
+        super().__init__(
+            provider,
+            f"provider '{provider}' redirected to another host ({host[:100]}); not followed. "
+            "Check the provider URL setting: redirects are followed only on the provider's own host.",
+        )
+        self.host = host
 
 
 class CircuitOpenError(ProviderError):

@@ -31,13 +31,20 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from shared.resilience.circuit_breaker import CircuitBreaker, Permit
-from shared.resilience.errors import ProviderRejected, ProviderResponseInvalid, ProviderUnavailable
+from shared.resilience.errors import (
+    ProviderRedirectRefused,
+    ProviderRejected,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
 from shared.resilience.policy import DEFAULT_POLICY, ProviderPolicy, RetryPolicy
 from shared.resilience.rate_limit import TokenBucket
+from shared.resilience.redaction import redact_http_client_logs, redacted_url
 from shared.resilience.registry import ProviderRegistry, process_registry
 from shared.resilience.retry import build_retrying, describe_failure, is_retryable, is_server_error
 
 log = logging.getLogger("sportsflow.resilience")
+redact_http_client_logs()
 
 _EXCERPT_CHARS = 200
 NO_RETRIES = RetryPolicy(backoff_seconds=())
@@ -76,12 +83,14 @@ class ProviderClient:
         guards = registry.guards(name, policy)
         self.breaker: CircuitBreaker = guards.breaker
         self.rate_limiter: TokenBucket = guards.rate_limiter
+        self._host = httpx.URL(base_url).host
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(policy.timeout_seconds),
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=True,  # each hop is checked by _same_host_only
             headers=headers,
+            event_hooks={"request": [self._same_host_only]},
         )
 
     def get(
@@ -125,11 +134,18 @@ class ProviderClient:
             return response.json()
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
             raise ProviderResponseInvalid(
-                self.name, _without_query(response.request.url), str(error), response.text[:_EXCERPT_CHARS]
+                self.name, redacted_url(response.request.url), str(error), response.text[:_EXCERPT_CHARS]
             ) from error
 
     def close(self) -> None:
         self._http.close()
+
+    def _same_host_only(self, request: httpx.Request) -> None:
+        """Redirects stay on the provider's own host: credentials and our requests go nowhere else."""
+        if request.url.host != self._host:
+            log.warning("provider.http.redirect_refused",
+                        extra={"fields": {"provider": self.name, "to_host": request.url.host[:100]}})
+            raise ProviderRedirectRefused(self.name, request.url.host)
 
     def __enter__(self) -> ProviderClient:
         return self
@@ -146,7 +162,7 @@ class ProviderClient:
         if is_server_error(response.status_code):
             return self._unavailable(permit, response.request.url.path, error, attempts)
         permit.record_success()  # the provider is up; it refused this request
-        url = _without_query(response.request.url)
+        url = redacted_url(response.request.url)
         log.warning(
             "provider.http.rejected",
             extra={"fields": {"provider": self.name, "status_code": response.status_code, "url": url}},
@@ -161,11 +177,6 @@ class ProviderClient:
             extra={"fields": {"provider": self.name, "path": path, "attempts": attempts, "reason": reason}},
         )
         return ProviderUnavailable(self.name, attempts, reason)
-
-
-def _without_query(url: httpx.URL) -> str:
-    """The URL without its query string, which may carry API keys (no secrets in logs)."""
-    return str(url.copy_with(query=None))
 
 
 def provider_client(

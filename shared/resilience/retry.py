@@ -15,6 +15,7 @@ import httpx
 import tenacity
 
 from shared.resilience.policy import RetryPolicy
+from shared.resilience.redaction import redacted_text
 
 log = logging.getLogger("sportsflow.resilience")
 
@@ -42,7 +43,7 @@ def describe_failure(error: BaseException) -> str:
     """A short human reason for logs and error messages ("HTTP 503", "ReadTimeout: timed out")."""
     if isinstance(error, httpx.HTTPStatusError):
         return f"HTTP {error.response.status_code}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return f"{type(error).__name__}: {redacted_text(str(error), 200)}" if str(error) else type(error).__name__
 
 
 def backoff_wait(policy: RetryPolicy) -> tenacity.wait.wait_base:

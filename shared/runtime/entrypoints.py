@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
 from typing import Callable
 
 import functions_framework
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.bootstrap import Services
 from shared.config import Settings
@@ -20,7 +22,9 @@ from shared.contracts.envelope import new_id
 from shared.observability.logging import configure_logging, log_context
 from shared.runtime import auth
 from shared.runtime.handlers import resolve_handler
+from shared.runtime.http_limits import Refusal, Routes, body_refusal
 from shared.runtime.pubsub_function import Handler, PubSubFunction
+from shared.runtime.rate_limit import CallerRateLimit
 from shared.topology import TOPOLOGY
 
 _services: Services | None = None
@@ -79,7 +83,8 @@ class HttpFunction:
         self._handler = handler or resolve_handler(spec)
         self._verifier = verifier
         self._services_factory = services_factory or process_services
-        self._routes = tuple(_route_pattern(path) for path in spec.http_paths)
+        self._routes = Routes(spec)
+        self._rate_limit = CallerRateLimit(spec.rate_limit_per_minute) if spec.rate_limit_per_minute else None
 
     def __call__(self, request):
         services = self._services_factory()  # the process's: configures logging once per instance
@@ -87,20 +92,39 @@ class HttpFunction:
         with log_context(function=self.spec.name, run_id=new_id(), trace=trace,
                          correlation_id=_header_id(request.headers.get("X-Correlation-Id")) or new_id()):
             log = logging.getLogger("sportsflow.runtime")
-            log.info("started", extra={"fields": {"http_method": request.method, "path": request.path[:200]}})
+            log.info("started", extra={"fields": {"http_method": request.method[:16], "path": request.path[:200]}})
             try:  # who is calling comes first: an unauthenticated caller learns nothing, not even the routes
                 caller = self._verifier_for(services).verify(request.headers)
             except auth.AuthError as refused:
                 log.warning("caller refused", extra={"fields": {"status": refused.status, "reason": str(refused)}})
                 return _json_error(refused.status, str(refused), authenticate=refused.status == 401)
-            if not any(route.fullmatch(request.path) for route in self._routes):
-                return _json_error(404, f"no route {request.path[:200]}: this function serves "
-                                        f"{', '.join(self.spec.http_paths)}")
+            refusal = self._refusal(request, caller)
+            if refusal is not None:
+                log.warning("request refused", extra={"fields": {"status": refusal.status,
+                                                                 "reason": refusal.message[:300]}})
+                return _json_error(refusal.status, refusal.message, headers=refusal.headers)
             request.environ[auth.CALLER_KEY] = caller
             try:
                 return self._handler(request)
             except auth.AuthError as refused:  # a handler's own check (e.g. an admin route)
                 return _json_error(refused.status, str(refused))
+            except RequestEntityTooLarge:  # a handler reading past the bound of an undeclared body
+                return _json_error(413, f"the request body is larger than this function accepts "
+                                        f"({self.spec.max_body_bytes} bytes): send a smaller body")
+
+    def _refusal(self, request, caller: auth.Caller) -> Refusal | None:
+        """Route and method, then the caller's budget, then the body's size (never read whole)."""
+        refusal = self._routes.refusal(request.method, request.path)
+        if refusal is None and self._rate_limit is not None:
+            wait = self._rate_limit.seconds_until_allowed(caller.identity)
+            if wait > 0:
+                refusal = Refusal(429, f"more than {self._rate_limit.per_minute} requests a minute from this "
+                                       f"caller: retry after the Retry-After seconds",
+                                  (("Retry-After", str(max(1, math.ceil(wait)))),))
+        if refusal is None:
+            request.max_content_length = self.spec.max_body_bytes
+            refusal = body_refusal(request, self.spec.max_body_bytes)
+        return refusal
 
     def _verifier_for(self, services):
         if self._verifier is None:
@@ -116,17 +140,12 @@ def _header_id(value: str | None) -> str | None:
     return value if value and _HEADER_ID.fullmatch(value) else None
 
 
-def _route_pattern(path: str) -> "re.Pattern[str]":
-    """'/matches/{id}' matches '/matches/123'; literal segments match themselves."""
-    parts = [("[^/]+" if part.startswith("{") and part.endswith("}") else re.escape(part))
-             for part in path.split("/")]
-    return re.compile("/".join(parts))
-
-
-def _json_error(status: int, message: str, *, authenticate: bool = False):
+def _json_error(status: int, message: str, *, authenticate: bool = False, headers=()):
     import flask
 
     response = flask.Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+    for name, value in headers:
+        response.headers[name] = value
     if authenticate:
         response.headers["WWW-Authenticate"] = 'Bearer realm="sportsflow"'
     return response

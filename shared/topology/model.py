@@ -4,12 +4,14 @@ Only types live here; the one description of *our* system is `definition.TOPOLOG
 """
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
 DEAD_LETTER_SUFFIX = "-dead-letter"
+ACCESS_TOKEN = re.compile(r"documents|bigquery:(read|write):[a-z][a-z0-9_]*|(evidence|raw):(read|write)")
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 
 class _Frozen(BaseModel):
@@ -59,12 +61,36 @@ class FunctionSpec(_Frozen):
     max_instances: int = 10
     concurrency: int = 1
     api: bool = Field(default=False, description="clients outside the platform (var.api_invokers) may call it")
+    http_methods: dict[str, tuple[HttpMethod, ...]] = Field(
+        default_factory=dict, description="path -> the methods it serves; a path not listed serves POST only")
+    max_body_bytes: int = Field(default=64 * 1024, ge=0, le=32 * 1024 * 1024,
+                                description="larger request bodies are refused with 413 before being read")
+    access: tuple[str, ...] = Field(
+        default=(), description="what its code reads and writes besides the topics it publishes, and so exactly "
+                                "the grants Terraform gives its service account: 'documents', "
+                                "'bigquery:read:<dataset>', 'bigquery:write:<dataset>', 'evidence:read', "
+                                "'evidence:write', 'raw:read', 'raw:write' (shared/topology/grants.py)")
+    rate_limit_per_minute: int | None = Field(
+        default=120, ge=1, description="requests per caller identity per instance; None = no limit "
+                                       "(functions only the platform's push and scheduler identities call)")
 
     @model_validator(mode="after")
     def _trigger_consistent(self) -> "FunctionSpec":
         if (self.trigger == "topic") != (self.trigger_topic is not None):
             raise ValueError(f"{self.name}: trigger_topic is required exactly for topic triggers")
+        bad_access = [token for token in self.access if not ACCESS_TOKEN.fullmatch(token)]
+        if bad_access:
+            raise ValueError(f"{self.name}: unknown access {bad_access}: use documents, bigquery:read|write:<dataset>, "
+                             f"evidence:read|write, raw:read|write")
+        unknown = sorted(set(self.http_methods) - set(self.http_paths))
+        if unknown:
+            raise ValueError(f"{self.name}: http_methods names paths it does not serve: {unknown}")
         return self
+
+    def methods_of(self, path: str) -> tuple[str, ...]:
+        """The methods a route serves (GET implies HEAD, as HTTP servers answer HEAD like GET)."""
+        methods = self.http_methods.get(path, ("POST",))
+        return (*methods, "HEAD") if "GET" in methods and "HEAD" not in methods else tuple(methods)
 
 
 class SchedulerJobSpec(_Frozen):

@@ -69,7 +69,8 @@ def as_terraform_variables(topology: Topology) -> dict[str, Any]:
         "functions": {f.name: {"description": f.description, "trigger": f.trigger,
                                "trigger_topic": f.trigger_topic, "publishes": list(f.publishes),
                                "timeout_seconds": f.timeout_s, "memory_mb": f.memory_mb,
-                               "max_instances": f.max_instances, "concurrency": f.concurrency, "api": f.api}
+                               "max_instances": f.max_instances, "concurrency": f.concurrency, "api": f.api,
+                               "access": list(f.access)}
                       for f in topology.functions},
         "scheduler_jobs": {j.name: {"schedule": j.schedule, "time_zone": j.time_zone,
                                     "target_function": j.target_function, "http_path": j.http_path,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+from shared.ports.evidence_rules import retention_floor
+
 DECISIONS = "validation_decisions"
 REVIEWS = "validation_reviews"
 OVERRIDES = "validation_overrides"
@@ -40,5 +42,11 @@ def override_evidence_key(decision: str, action_id: str) -> str:
 
 
 def retain_until(day: date) -> datetime:
-    """Deterministic per game, so a retried write stores byte-identical evidence."""
-    return datetime.combine(day, time(), tzinfo=timezone.utc) + EVIDENCE_RETENTION
+    """Seven years from the game, deterministic per game, so a retried write stores identical
+    evidence; for a game so old that this would fall below the evidence store's floor
+    (evidence_rules.RETENTION_FLOORS: a backfill, the synthetic 1999 game), seven years from today."""
+    today = datetime.now(timezone.utc).date()
+    from_game = datetime.combine(day, time(), tzinfo=timezone.utc) + EVIDENCE_RETENTION
+    floor = datetime.combine(today, time(), tzinfo=timezone.utc) + retention_floor("validation/")[1]
+    return from_game if from_game > floor + timedelta(days=1) else \
+        datetime.combine(today, time(), tzinfo=timezone.utc) + EVIDENCE_RETENTION

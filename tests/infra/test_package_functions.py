@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -70,11 +69,10 @@ def test_one_zip_per_function_with_main_at_the_root_and_the_shared_package(funct
     assert not [name for name in beta if "__pycache__" in name or name.endswith(".pyc")]
 
 
-def test_requirements_are_the_pyproject_dependencies(functions_dir, tmp_path):
+def test_requirements_are_the_hash_pinned_lock(functions_dir, tmp_path):
     objects = package(functions_dir, tmp_path / "dist")
     requirements = entries(tmp_path / "dist" / objects["alpha"])["requirements.txt"].decode()
-    listed = [line for line in requirements.splitlines() if line and not line.startswith("#")]
-    assert listed == tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert requirements == (REPO_ROOT / "requirements-functions.lock").read_text()  # the hash-pinned lock
 
 
 def test_zips_are_deterministic(functions_dir, tmp_path):

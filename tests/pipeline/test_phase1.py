@@ -136,9 +136,8 @@ def test_each_scraper_stores_its_payload_and_announces_it(services, client):
         sha256 = hashlib.sha256(expected).hexdigest()
         assert completed.success and completed.payload_sha256 == sha256
         assert completed.payload_uri == f"raw/{scraper}/2025-01-15/{sha256}.json"
-        assert services.evidence.get(completed.payload_uri) == expected
-        stored = services.evidence.head(completed.payload_uri)
-        assert stored.retain_until == NOW + timedelta(days=7)
+        assert services.raw_payloads.get(completed.payload_uri) == expected
+        assert services.evidence.head(completed.payload_uri) is None  # raw payloads are not evidence
         assert completed.records > 0 and completed.source == "synthetic:2"
     messages = announced(services)
     assert [m.scraper for m in messages] == list(SCRAPERS)
@@ -149,7 +148,7 @@ def test_a_repeat_stores_nothing_new_and_announces_again(services, client):
     first = scrape("player_boxscores", services, client)
     second = scrape("player_boxscores", services, client)
     assert first == second
-    assert [o.key for o in services.evidence.list("raw/player_boxscores/")] == [first.payload_uri]
+    assert [o.key for o in services.raw_payloads.list("raw/player_boxscores/")] == [first.payload_uri]
     assert len(announced(services)) == 2
 
 
@@ -175,7 +174,7 @@ def test_invalid_provider_data_is_announced_as_a_failure_and_never_stored(servic
         wrong_day = scrape("schedule", services, client)
     assert not wrong_model.success and "validation error" in wrong_model.error
     assert not wrong_day.success and "asked for 2025-01-15" in wrong_day.error
-    assert services.evidence.list("raw/") == []
+    assert services.raw_payloads.list("raw/") == [] and services.evidence.list("raw/") == []
     assert [m.success for m in announced(services)] == [False, False]
 
 

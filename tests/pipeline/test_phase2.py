@@ -18,7 +18,6 @@ from shared.contracts.codec import decode
 from shared.contracts.envelope import Envelope
 from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.pipeline.phase2 import PROCESSORS, handle_scraper_completed
-from shared.pipeline.phase2.processors import evidence_key
 from shared.pipeline.phase2.tables import (
     PLAYER_BOXSCORES,
     PLAYER_IDENTITY_REVIEW,
@@ -27,7 +26,15 @@ from shared.pipeline.phase2.tables import (
     SCHEDULE,
     TEAM_BOXSCORES,
 )
-from shared.providers.payloads import Payload, PlayerBoxScores, PlayerRegistry, PropLines, Schedule, TeamBoxScores
+from shared.pipeline.raw_payloads import raw_key_of
+from shared.providers.payloads import (
+    Payload,
+    PlayerBoxScores,
+    PlayerRegistry,
+    PropLines,
+    Schedule,
+    TeamBoxScores,
+)
 from shared.runtime.context import FunctionContext
 from shared.runtime.errors import PermanentError, TransientError
 from shared.topology import TOPOLOGY, SubscriptionSpec
@@ -121,7 +128,7 @@ def scraped(services: Services, scraper: str, payload: Payload, day: date = D, *
     data = payload.model_dump_json().encode()
     sha = hashlib.sha256(data).hexdigest()
     key = f"raw/{scraper}/{day.isoformat()}/{sha}.json"
-    services.evidence.put(key, data, retain_until=datetime.now(timezone.utc) + timedelta(days=1))
+    services.raw_payloads.put(key, data)
     return ScraperCompleted(scraper=scraper, game_date=day, success=True, payload_uri=uri_prefix + key,
                             payload_sha256=sha, records=record_count(payload))
 
@@ -332,14 +339,15 @@ def test_rows_of_another_date_are_refused(services):
 
 
 def test_a_bucket_uri_names_its_object():
-    assert evidence_key("gs://sportsflow-raw/raw/schedule/2025-01-15/abc.json") == "raw/schedule/2025-01-15/abc.json"
-    assert evidence_key("raw/schedule/2025-01-15/abc.json") == "raw/schedule/2025-01-15/abc.json"
+    key = f"raw/schedule/2025-01-15/{'a' * 64}.json"
+    assert raw_key_of(f"gs://sportsflow-raw/{key}") == key
+    assert raw_key_of(key) == key
     with pytest.raises(PermanentError):
-        evidence_key("gs://bucket-only")
+        raw_key_of("gs://bucket-only")
 
 
-def test_a_uri_payload_reference_is_read_from_the_evidence_store(services):
-    outcome = deliver(services, scraped(services, "schedule", schedule(), uri_prefix="gs://sportsflow-evidence/"))
+def test_a_uri_payload_reference_is_read_from_the_raw_store(services):
+    outcome = deliver(services, scraped(services, "schedule", schedule(), uri_prefix="gs://sportsflow-raw/"))
     assert outcome.records == 1
 
 

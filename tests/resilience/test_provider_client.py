@@ -139,7 +139,9 @@ def test_a_body_that_is_not_json_is_a_clear_error_and_not_retried(provider: Fake
     provider.then(Respond(200, "<html>maintenance</html>"))
     with pytest.raises(ProviderResponseInvalid) as raised:
         espn.get_json("/scoreboard")
-    assert "<html>maintenance" in str(raised.value) and "not valid JSON" in str(raised.value)
+    assert "not valid JSON" in str(raised.value)
+    assert "<html>maintenance" not in str(raised.value)  # upstream text never in messages (issue #11)
+    assert raised.value.body_excerpt.startswith("<html>maintenance")
     assert provider.request_count == 1
     assert espn.breaker.snapshot().consecutive_failures == 0
 

@@ -211,7 +211,7 @@ def test_caller_supplied_ids_are_logged_only_when_they_are_short_plain_ids():
 
 
 def test_route_patterns_match_one_path_segment_per_parameter():
-    from shared.runtime.entrypoints import _route_pattern
+    from shared.runtime.http_limits import _route_pattern
     pattern = _route_pattern("/matches/{id}")
     assert pattern.fullmatch("/matches/42") and not pattern.fullmatch("/matches/42/x")
     assert not pattern.fullmatch("/matches/")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 import boto3
@@ -33,9 +33,9 @@ from shared.ports.evidence import (
 from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
     SHA256_METADATA,
+    checked_retain_until,
     deletion_refusal,
     integrity_failure,
-    normalize_retain_until,
     same_or_conflict,
     sha256_hex,
     validate_key,
@@ -45,25 +45,35 @@ from shared.ports.evidence_rules import (
 log = logging.getLogger("sportsflow.evidence")
 
 LOCK_MODE = "COMPLIANCE"
+DEFAULT_RETENTION_DAYS = 1  # the bucket default; each evidence object carries its own, longer one
 _NO_RETENTION = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # 412: the key exists. 409: a concurrent conditional write to the same key is in flight.
 _TAKEN = {"PreconditionFailed", "ConditionalRequestConflict"}
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 
 
-def create_object_lock_bucket(client: Any, name: str, *, region: str | None = None) -> str:
-    """Create a bucket with Object Lock enabled (possible only at creation; turns on versioning)."""
+def create_object_lock_bucket(client: Any, name: str, *, region: str | None = None,
+                              default_retention_days: int = DEFAULT_RETENTION_DAYS) -> str:
+    """Create a bucket with Object Lock enabled (possible only at creation; turns on versioning)
+    and a default COMPLIANCE retention, so that even an object written without its own lock
+    (another writer, a new version stacked on a locked key) cannot be deleted at once."""
     params: dict[str, Any] = {"Bucket": name, "ObjectLockEnabledForBucket": True}
     if region and region != "us-east-1":
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     client.create_bucket(**params)
+    client.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": LOCK_MODE, "Days": default_retention_days}},
+    })
     return name
 
 
 class S3ObjectLockEvidenceStore:
     """EvidenceStore on an S3 bucket that has Object Lock enabled (checked on construction)."""
 
-    def __init__(self, bucket: str, *, client: Any = None) -> None:
+    def __init__(self, bucket: str, *, client: Any = None,
+                 retention_floors: Mapping[str, timedelta] | None = None) -> None:
+        self.retention_floors = retention_floors  # None: evidence_rules.RETENTION_FLOORS
         self._owns_client = client is None
         # boto3 reads AWS_ENDPOINT_URL_S3 itself, so a moto server needs no extra wiring.
         self._client = client or boto3.client("s3")
@@ -73,12 +83,13 @@ class S3ObjectLockEvidenceStore:
     def put(self, key: str, data: bytes, *, retain_until: datetime,
             content_type: str = "application/json", metadata: Mapping[str, str] | None = None) -> EvidenceObject:
         digest = hashlib.sha256(data).digest()
+        locked_until = checked_retain_until(validate_key(key), retain_until, floors=self.retention_floors)
         try:
             self._client.put_object(
                 Bucket=self._bucket, Key=validate_key(key), Body=data, ContentType=content_type,
                 Metadata={**validate_metadata(metadata), SHA256_METADATA: digest.hex()},
                 ChecksumAlgorithm="SHA256", ChecksumSHA256=base64.b64encode(digest).decode(),
-                ObjectLockMode=LOCK_MODE, ObjectLockRetainUntilDate=normalize_retain_until(retain_until),
+                ObjectLockMode=LOCK_MODE, ObjectLockRetainUntilDate=locked_until,
                 IfNoneMatch="*",
             )
         except ClientError as err:
@@ -151,6 +162,10 @@ class S3ObjectLockEvidenceStore:
                                 f"create it with create_object_lock_bucket ({_code(err)})") from err
         if config.get("ObjectLockEnabled") != "Enabled":
             raise EvidenceError(f"bucket {self._bucket!r} does not have Object Lock enabled")
+        default = config.get("Rule", {}).get("DefaultRetention", {})
+        if default.get("Mode") != LOCK_MODE:
+            raise EvidenceError(f"bucket {self._bucket!r} has no default {LOCK_MODE} retention: set one "
+                                f"(create_object_lock_bucket does) so no object version is ever unlocked")
 
     def _head_existing(self, key: str) -> dict:
         try:

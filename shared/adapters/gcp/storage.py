@@ -14,7 +14,7 @@ create-only precondition but enforces neither retention nor holds (and drops tem
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
 from google.api_core import exceptions as gexc
@@ -30,9 +30,9 @@ from shared.ports.evidence import (
 from shared.ports.evidence_rules import (
     RESERVED_METADATA_PREFIX,
     SHA256_METADATA,
+    checked_retain_until,
     deletion_refusal,
     integrity_failure,
-    normalize_retain_until,
     same_or_conflict,
     sha256_hex,
     validate_key,
@@ -53,7 +53,9 @@ def create_evidence_bucket(client: storage.Client, name: str, *, location: str =
 class GcsEvidenceStore:
     """EvidenceStore on a Cloud Storage bucket created with object retention enabled."""
 
-    def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None) -> None:
+    def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None,
+                 retention_floors: Mapping[str, timedelta] | None = None) -> None:
+        self.retention_floors = retention_floors  # None: evidence_rules.RETENTION_FLOORS
         self._owns_client = client is None
         self._client = client or storage.Client(project=project)
         self._bucket = self._client.bucket(bucket)
@@ -72,7 +74,7 @@ class GcsEvidenceStore:
         blob = self._bucket.blob(validate_key(key))
         blob.metadata = {**validate_metadata(metadata), SHA256_METADATA: sha256}
         blob.retention.mode = RETENTION_MODE
-        blob.retention.retain_until_time = normalize_retain_until(retain_until)
+        blob.retention.retain_until_time = checked_retain_until(key, retain_until, floors=self.retention_floors)
         try:
             # ifGenerationMatch=0 also makes the client's retry safe: a retried upload that had
             # in fact succeeded comes back 412 and is recognised below as the same bytes.

@@ -23,7 +23,7 @@ import logging
 import os
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -32,8 +32,16 @@ from shared.ports.evidence import (
     EvidenceObject,
     RetentionLocked,
 )
-from shared.ports.evidence_rules import (deletion_refusal, integrity_failure, normalize_retain_until,
-                                         same_or_conflict, sha256_hex, validate_key, validate_metadata)
+from shared.ports.evidence_rules import (
+    checked_retain_until,
+    deletion_refusal,
+    integrity_failure,
+    normalize_retain_until,
+    same_or_conflict,
+    sha256_hex,
+    validate_key,
+    validate_metadata,
+)
 
 log = logging.getLogger("sportsflow.evidence")
 
@@ -45,7 +53,8 @@ _READ_ONLY = 0o444
 class FileEvidenceStore:
     """EvidenceStore on a local directory (see the module docstring for the layout)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, retention_floors: Mapping[str, timedelta] | None = None) -> None:
+        self.retention_floors = retention_floors  # None: evidence_rules.RETENTION_FLOORS
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -57,7 +66,7 @@ class FileEvidenceStore:
             "sha256": sha256_hex(data),
             "size": len(data),
             "content_type": content_type,
-            "retain_until": normalize_retain_until(retain_until).isoformat(),
+            "retain_until": checked_retain_until(key, retain_until, floors=self.retention_floors).isoformat(),
             "created_at": datetime.now(timezone.utc).isoformat(),
             "metadata": validate_metadata(metadata),
             "data_file": f"{sidecar.name.removesuffix(_SIDECAR_SUFFIX)}~{uuid.uuid4().hex}",

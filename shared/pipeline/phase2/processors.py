@@ -1,7 +1,8 @@
 """Phase 2: one processor per scraper, turning the stored payload of a date into its raw table.
 
-Each run reads the payload the ScraperCompleted names from the evidence store (SHA-256
-verified), parses it with the scraper's payload model and replaces the date's partition.
+Each run reads the payload the ScraperCompleted names from the raw store (SHA-256
+verified, `shared.pipeline.raw_payloads.read_raw_payload`), parses it with the scraper's payload
+model and replaces the date's partition.
 The run key is `<date>:<payload sha256>`: the same payload is processed once, a new payload
 for the date replaces the partition. Box-score names are resolved to NBA person ids with
 the player registry loaded for the date; rows that cannot be identified go to
@@ -9,7 +10,6 @@ nba_raw.player_identity_review instead, never guessed.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import Counter
@@ -38,7 +38,7 @@ from shared.pipeline.processor import (
     ProcessorContext,
     ProcessorOutput,
 )
-from shared.ports.evidence import EvidenceError, EvidenceNotFound
+from shared.pipeline.raw_payloads import read_raw_payload, stored_raw_payload
 from shared.providers.payloads import (
     PAYLOADS,
     Payload,
@@ -79,30 +79,10 @@ def scraper_message(ctx: ProcessorContext) -> ScraperCompleted:
     return ctx.trigger
 
 
-def evidence_key(payload_uri: str) -> str:
-    """The evidence-store key of a payload URI: a bare key, or `<scheme>://<bucket>/<key>`."""
-    _scheme, separator, rest = payload_uri.partition("://")
-    if not separator:
-        return payload_uri
-    _bucket, _, key = rest.partition("/")
-    if not key:
-        raise PermanentError(f"payload URI {payload_uri!r} names no object")
-    return key
-
-
 def read_payload(ctx: ProcessorContext, scraper: str) -> Payload:
-    """The payload the trigger names, its bytes verified against the trigger's SHA-256."""
+    """The payload the trigger names, read from the raw store and verified against the trigger's SHA-256."""
     message = scraper_message(ctx)
-    try:
-        data = ctx.services.evidence.get(evidence_key(message.payload_uri or ""))
-    except EvidenceNotFound:
-        raise PermanentError(f"payload {message.payload_uri} does not exist") from None
-    except EvidenceError as err:  # an integrity failure: the stored bytes changed
-        raise PermanentError(f"payload {message.payload_uri}: {type(err).__name__}: {err}") from None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != message.payload_sha256:
-        raise PermanentError(f"payload {message.payload_uri} has SHA-256 {actual}, "
-                             f"the message says {message.payload_sha256}")
+    data = read_raw_payload(ctx.services, message.payload_uri or "", message.payload_sha256)
     try:
         return PAYLOADS[scraper].model_validate_json(data)
     except ValidationError as err:
@@ -138,10 +118,10 @@ class RawProcessor(Processor):
         return {"payload_sha256": scraper_message(ctx).payload_sha256 or ""}
 
     def arrival_order(self, ctx: ProcessorContext) -> str | None:
-        """When the payload was stored (the evidence store's clock), then its hash: hourly scrapes
+        """When the payload was stored (the raw store's clock), then its hash: hourly scrapes
         of one date are applied in the order they were taken, whatever order they arrive in."""
         message = scraper_message(ctx)
-        stored = ctx.services.evidence.head(evidence_key(message.payload_uri or ""))
+        stored = stored_raw_payload(ctx.services, message.payload_uri or "")
         if stored is None:
             return None
         return f"{stored.created_at.astimezone(timezone.utc).isoformat()}|{message.payload_sha256}"
