@@ -91,12 +91,26 @@ resource "google_service_account" "bigquery_snapshots" {
   display_name = "sportsflow BigQuery table snapshots"
 }
 
+# Least privilege: it runs jobs in the project, reads the pipeline datasets and writes the
+# backups dataset only.
 resource "google_project_iam_member" "bigquery_snapshots" {
-  for_each = toset(["roles/bigquery.dataEditor", "roles/bigquery.jobUser"])
-
   project = var.project_id
-  role    = each.value
-  member  = "serviceAccount:${google_service_account.bigquery_snapshots.email}"
+  role    = "roles/bigquery.jobUser"
+  member  = google_service_account.bigquery_snapshots.member
+}
+
+resource "google_bigquery_dataset_iam_member" "bigquery_snapshots_reads" {
+  for_each = google_bigquery_dataset.dataset
+
+  dataset_id = each.value.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = google_service_account.bigquery_snapshots.member
+}
+
+resource "google_bigquery_dataset_iam_member" "bigquery_snapshots_writes" {
+  dataset_id = google_bigquery_dataset.backups.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.bigquery_snapshots.member
 }
 
 # One scheduled query per table: CREATE SNAPSHOT TABLE backups.<dataset>__<table>__<run date>.

@@ -82,7 +82,6 @@ locals {
     "roles/cloudfunctions.developer",        # google_cloudfunctions2_function
     "roles/run.admin",                       # run.invoker grants on the functions' services
     "roles/iam.serviceAccountAdmin",         # the identities in this file, token-creator grants
-    "roles/iam.serviceAccountUser",          # deploy functions that run as their identities
     "roles/iam.roleAdmin",                   # the evidence retention-setter custom role
     "roles/pubsub.admin",                    # topics, subscriptions and their IAM
     "roles/cloudscheduler.admin",            # scheduler jobs
@@ -104,6 +103,7 @@ locals {
 }
 
 resource "google_project_iam_member" "deployer" {
+  #checkov:skip=CKV_GCP_49:serviceAccountAdmin creates the identities of this file; creating a service account has no resource-level grant (its parent is the project). Acting as them is granted per account below, never project-wide
   for_each = local.deployer_roles
 
   project = var.project_id
@@ -118,4 +118,25 @@ resource "google_project_iam_member" "deployer" {
       expression  = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${join(", ", [for role in sort(tolist(local.project_roles_granted)) : "'${role}'"])}])"
     }
   }
+}
+
+# The deployer acts as exactly the identities that what it deploys runs as (functions, push and
+# scheduler tokens, the snapshot transfers): granted on each account, never project-wide.
+locals {
+  deployer_acts_as = merge(
+    { for name, account in google_service_account.function : "function-${name}" => account.name },
+    {
+      push_invoker       = google_service_account.push_invoker.name
+      scheduler_invoker  = google_service_account.scheduler_invoker.name
+      bigquery_snapshots = google_service_account.bigquery_snapshots.name
+    },
+  )
+}
+
+resource "google_service_account_iam_member" "deployer_acts_as" {
+  for_each = local.deployer_acts_as
+
+  service_account_id = each.value
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.deployer.member
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One step of the Cloud Build pipelines (cloudbuild.yaml: lint, test and package, as
-# sportsflow-build-test; cloudbuild.deploy.yaml: approve, plan, apply and deploy, as sportsflow-deployer). Each step is a few
+# sf-ci-tester; cloudbuild.deploy.yaml: approve, plan, apply and deploy, as sf-deployer). Each step is a few
 # project commands; running them by hand from the repository root does the same thing.
 #
 #   scripts/build_step.sh lint|schema|unit|integration|package     (cloudbuild.yaml)

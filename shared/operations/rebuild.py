@@ -7,32 +7,27 @@ the order a run scrapes them: each payload is stored there under the same key an
 original run did. Nothing of the original's documents or warehouse is read to rebuild; the
 original warehouse is read only afterwards, to compare every table's checksum per date.
 
-`raw_store(services)` is the one place that says where raw payloads live (read here, and
-written into the rebuilt home): when they move to their own store, change that line.
+Raw payloads live in the raw store (`services.raw_payloads`, the raw bucket on gcp) and are
+read through `shared.pipeline.raw_payloads` only, as Phase 2 reads them: verified against
+their content-addressed keys.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from shared.config import Settings
 from shared.contracts.messages import ScraperCompleted
-from shared.pipeline.phase1 import RAW_RETENTION, TOPIC, record_count
-from shared.ports.evidence import EvidenceStore
+from shared.pipeline.phase1 import TOPIC, record_count
+from shared.pipeline.raw_payloads import RAW_PREFIX, list_raw_payloads, read_raw_payload
 from shared.providers.payloads import PAYLOADS
 
 if TYPE_CHECKING:
     from shared.bootstrap import Services
 
 log = logging.getLogger("sportsflow.operations.rebuild")
-RAW_PREFIX = "raw/"
-
-
-def raw_store(services: "Services") -> EvidenceStore:
-    """The store that holds the raw provider payloads (Phase 1 writes them, Phase 2 reads them)."""
-    return services.evidence
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,6 @@ class RawPayload:
     sha256: str
     data: bytes
     created_at: datetime
-    retain_until: datetime
 
     def completion(self) -> ScraperCompleted:
         """The announcement Phase 1 published for this payload."""
@@ -56,11 +50,10 @@ class RawPayload:
 def read_raw_payloads(services: "Services", start: date | None = None, end: date | None = None
                       ) -> dict[date, dict[str, RawPayload]]:
     """The latest stored raw payload of each scraper and date (within start..end), verified."""
-    store = raw_store(services)
     latest: dict[date, dict[str, Any]] = {}
-    for obj in store.list(RAW_PREFIX):
+    for obj in list_raw_payloads(services):
         parts = obj.key.split("/")
-        if len(parts) != 4 or parts[1] not in PAYLOADS:
+        if len(parts) != 4 or parts[0] != RAW_PREFIX or parts[1] not in PAYLOADS:
             continue
         day = date.fromisoformat(parts[2])
         if (start and day < start) or (end and day > end):
@@ -68,8 +61,8 @@ def read_raw_payloads(services: "Services", start: date | None = None, end: date
         kept = latest.setdefault(day, {}).get(parts[1])
         if kept is None or (obj.created_at, obj.key) > (kept.created_at, kept.key):
             latest[day][parts[1]] = obj
-    return {day: {scraper: RawPayload(obj.key, scraper, day, obj.sha256, store.get(obj.key), obj.created_at,
-                                      obj.retain_until)
+    return {day: {scraper: RawPayload(obj.key, scraper, day, obj.sha256,
+                                      read_raw_payload(services, obj.key, obj.sha256), obj.created_at)
                   for scraper, obj in by_scraper.items()}
             for day, by_scraper in sorted(latest.items())}
 
@@ -133,10 +126,7 @@ def _replay_payload(pipeline, payload: RawPayload) -> None:
     from shared.contracts.codec import encode
     from shared.contracts.envelope import new_id
 
-    now = datetime.now(timezone.utc)
-    retain_until = payload.retain_until if payload.retain_until > now else now + RAW_RETENTION
-    raw_store(pipeline.services).put(payload.key, payload.data, retain_until=retain_until,
-                                     metadata={"scraper": payload.scraper, "game-date": payload.day.isoformat()})
+    pipeline.services.raw_payloads.put(payload.key, payload.data)
     encoded = encode(payload.completion(), run_id=new_id(), correlation_id=f"rebuild-{payload.day.isoformat()}",
                      producer="rebuild")
     pipeline.services.bus.publish(TOPIC, encoded.data, encoded.attributes)

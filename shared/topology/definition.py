@@ -261,6 +261,13 @@ _FUNCTIONS = (
                              "/validations/{decision_key}/proof", "/reviews",
                              "/reviews/{decision_key}/decide", "/live", "/executions", "/leaderboards",
                              "/leaderboards/{board_id}", "/health", "/health.json"),
+                 http_methods={**{path: ("GET",) for path in (
+                     "/", "/pipeline", "/coverage", "/validations", "/validations/{decision_key}",
+                     "/validations/{decision_key}/proof", "/reviews", "/live", "/executions", "/leaderboards",
+                     "/leaderboards/{board_id}", "/health", "/health.json")},
+                     "/reviews/{decision_key}/decide": ("POST",)},
+                 access=("documents", "evidence:read", "evidence:write", "bigquery:read:nba_analytics",
+                         "bigquery:read:nba_precompute", "bigquery:read:nba_predictions", "bigquery:read:ops"),
                  handler="shared.console.app:handle_console_request", publishes=(), timeout_s=60, api=True,
                  description="the operations console: server-rendered pages of stored state; /health deep health"),
 )

@@ -1,5 +1,5 @@
-"""The Cloud Build pipelines: cloudbuild.yaml tests and plans as sportsflow-build-test; cloudbuild.deploy.yaml
-deploys as sportsflow-deployer, only when approved. Every step runs scripts/build_step.sh."""
+"""The Cloud Build pipelines: cloudbuild.yaml tests and plans as sf-ci-tester; cloudbuild.deploy.yaml
+deploys as sf-deployer, only when approved. Every step runs scripts/build_step.sh."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,14 @@ yaml = pytest.importorskip("yaml")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_STEP = REPO_ROOT / "scripts" / "build_step.sh"
 TEST_BUILD, DEPLOY_BUILD = "cloudbuild.yaml", "cloudbuild.deploy.yaml"
+
+
+def terraform_account_id(resource: str) -> str:
+    """The account id infra/service_accounts.tf gives a build identity (the one truth for its name)."""
+    text = (REPO_ROOT / "infra" / "service_accounts.tf").read_text()
+    block = re.search(rf'resource "google_service_account" "{resource}" {{(.*?)\n}}', text, re.S)
+    assert block, f"infra/service_accounts.tf declares no google_service_account.{resource}"
+    return re.search(r'account_id\s*=\s*"([^"]+)"', block.group(1)).group(1)
 
 
 def build(name: str) -> dict:
@@ -77,13 +85,13 @@ def test_the_test_build_lints_tests_integrates_and_packages_but_never_touches_th
     assert "unit-tests" in upstream(all_steps, "integration-tests")
     assert "emulators" in all_steps["integration-tests"]["name"], "the emulators must be in the build's image"
     assert build(TEST_BUILD)["serviceAccount"].endswith(
-        "/serviceAccounts/sportsflow-build-test@${PROJECT_ID}.iam.gserviceaccount.com")
+        f"/serviceAccounts/{terraform_account_id('ci_tester')}@${{PROJECT_ID}}.iam.gserviceaccount.com")
 
 
 def test_the_deploy_build_is_gated_by_approval_and_runs_as_the_deployer():
     all_steps = steps(DEPLOY_BUILD)
     assert build(DEPLOY_BUILD)["serviceAccount"].endswith(
-        "/serviceAccounts/sportsflow-deployer@${PROJECT_ID}.iam.gserviceaccount.com")
+        f"/serviceAccounts/{terraform_account_id('deployer')}@${{PROJECT_ID}}.iam.gserviceaccount.com")
     gate = next(step_id for step_id, step in all_steps.items() if build_step_of(step) == "require-approval")
     assert all_steps[gate]["waitFor"] == ["-"]
     for step_id in all_steps:
