@@ -59,6 +59,8 @@ log = logging.getLogger("sportsflow.pipeline.phase1")
 TOPIC = "phase1-scrapers-complete"
 FUNCTION_NAME = "phase1_scrapers"
 PROVIDER_NAME = "nba-stats"
+# The scrapers of a date's games: a date whose schedule lists none runs none of them.
+GAME_SCRAPERS = frozenset({"schedule", "team_boxscores", "player_boxscores", "prop_lines"})
 # The provider's history starts with the 2021-22 season; beyond today it knows a week of schedules.
 FIRST_PROVIDER_DATE = date(2021, 10, 1)
 LOOKAHEAD = timedelta(days=7)
@@ -245,6 +247,9 @@ def handle_scrape_request(request: "flask.Request", *, services: "Services | Non
     run_id, correlation_id = new_id(), new_id()
     publish = bus_publisher(services.bus, run_id=run_id, correlation_id=correlation_id)
     try:
+        if set(scrapers) & GAME_SCRAPERS and _no_games(day, client):
+            return _json_response(200, {"date": day.isoformat(), "run_id": run_id, "correlation_id": correlation_id,
+                                        "ok": True, "no_games": True, "results": []})
         results = [_run_one(scraper, day, services, client, publish, now) for scraper in scrapers]
     finally:
         if own_client:
@@ -258,6 +263,21 @@ def handle_scrape_request(request: "flask.Request", *, services: "Services | Non
     if status == 503:
         response.headers["Retry-After"] = str(_retry_after(results))
     return response
+
+
+def _no_games(day: date, client: ProviderClient) -> bool:
+    """A date whose schedule lists no game scrapes and announces nothing, so nothing downstream is
+    triggered; the response and the log say so (Phase 1 holds no document-store grant, so the
+    `no_game_dates` record is the runner's). When the schedule cannot be read here, the scrapers
+    run as usual and report the provider's state themselves (503, or a failed completion)."""
+    from shared.pipeline import no_games
+    try:
+        if no_games.schedule_lists_games(client.get_json, day):
+            return False
+    except Exception:  # noqa: BLE001 - the schedule scraper below meets the same error and reports it
+        return False
+    log.info("phase1.no_games", extra={"fields": {"date": day.isoformat(), "provider": PROVIDER_NAME}})
+    return True
 
 
 def _run_one(scraper: str, day: date, services: "Services", client: ProviderClient, publish: Publish,

@@ -210,18 +210,14 @@ class Pipeline:
         """Whether the provider's schedule for `day` lists a game (asked as the schedule scraper
         would, retries included); a date without games is recorded as such and runs nothing."""
         from shared.pipeline import no_games
-        from shared.pipeline.phase1 import SCRAPER_PATHS
         for attempt in range(1, SCRAPE_ATTEMPTS + 1):
             try:
-                body = self._client.get_json(SCRAPER_PATHS["schedule"], {"date": day.isoformat()})
+                has_games = no_games.schedule_lists_games(self._client.get_json, day)
                 break
             except Exception as err:
                 if attempt == SCRAPE_ATTEMPTS or not _retryable(err):
                     raise
-        games = body.get("games") if isinstance(body, dict) else None
-        if games is None:
-            return True  # not a schedule: the scraper will say so, with a dead letter
-        if games:
+        if has_games:
             return True
         no_games.record(self.services.documents, day, self.source_spec)
         return False

@@ -247,6 +247,15 @@ def test_daily_job_scrapes_yesterday(services, client):
     assert [m.game_date for m in messages] == [DAY] * 3
 
 
+def test_a_date_without_games_scrapes_and_announces_nothing_and_says_so(services, client, provider):
+    christmas_eve = date(2024, 12, 24)  # no games in the synthetic season
+    status, body, _ = call(services, client, json={"scrapers": "daily", "date": christmas_eve.isoformat()})
+    assert status == 200 and body["ok"] and body["no_games"] and body["results"] == []
+    assert announced(services) == [], "nothing downstream is triggered"
+    assert services.raw_payloads.list("raw/") == []
+    assert provider.request_counts == {"/schedule": 1}
+
+
 def test_get_with_query_arguments(services, client):
     status, body, _ = call(services, client, method="GET", query_string={"scrapers": "schedule,prop_lines",
                                                                          "date": "2025-01-15"})
@@ -297,7 +306,8 @@ def test_the_provider_url_setting_is_used(tmp_path, provider):
     services = Services.with_adapters(settings, evidence=FileEvidenceStore(tmp_path / "ev"), bus=bus)
     response = handle_scrape_request(http_request(json={"scrapers": ["schedule"], "date": "2025-01-15"}),
                                      services=services, now=NOW)
-    assert response.status_code == 200 and provider.request_counts == {"/schedule": 1}
+    # once to see whether the date has games at all, once as the scraper
+    assert response.status_code == 200 and provider.request_counts == {"/schedule": 2}
 
 
 def test_functions_framework_serves_the_entry_point(monkeypatch, tmp_path, provider):
