@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from shared.orchestration.fan_in import FanInLedger
+from shared.pipeline.no_games import no_games_on
 from shared.pipeline.status import date_status
 
 if TYPE_CHECKING:
@@ -46,13 +47,14 @@ def pipeline_dates(services: "Services", days: list[date]) -> list[dict[str, Any
         done = sum(len(p.done) for p in status.phases)
         total = done + sum(len(p.missing) for p in status.phases)
         rows.append({"date": day.isoformat(), "finished": status.finished, "held": status.held,
+                     "no_games": no_games_on(services.documents, day) is not None,
                      "done": done, "total": total, "failed": sum(len(p.failed) for p in status.phases),
                      "waiting": [t.target for t in status.triggers if t.missing and not t.published]})
     return rows
 
 
 def pipeline_date(services: "Services", day: date) -> dict[str, Any]:
-    return date_status(services.documents, day).as_json()
+    return {**date_status(services.documents, day).as_json(), "no_games": no_games_on(services.documents, day)}
 
 
 def reconciler_repairs(services: "Services", limit: int = 50) -> dict[str, Any]:

@@ -30,6 +30,16 @@ def test_the_pipeline_date_shows_what_is_missing_and_why(invoker) -> None:
     assert "not finished" in page
 
 
+def test_a_date_without_games_says_so(invoker, seeded) -> None:
+    from datetime import date
+
+    from shared.pipeline import no_games
+    no_games.record(seeded.documents, date(2024, 12, 24), "synthetic")
+    page = invoker.get("/pipeline?date=2024-12-24").get_data(as_text=True)
+    assert 'id="no-games"' in page and "No scheduled games on 2024-12-24 in synthetic" in page
+    assert "not finished" not in page.split('id="date-detail"')[1].split("</h2>")[0]
+
+
 def test_validation_filters_narrow_the_decisions(invoker, seeded) -> None:
     every = seeded.documents.count(records.DECISIONS)
     of_game = seeded.documents.count(records.DECISIONS, [("game_id", "==", WRONG_GAME)])
