@@ -68,36 +68,50 @@ data "google_storage_transfer_project_service_account" "default" {
   project = var.project_id
 }
 
-resource "google_storage_bucket_iam_member" "evidence_transfer_reader" {
-  bucket = google_storage_bucket.evidence.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
+# Daily create-only copies to the replica buckets (evidence here, raw payloads in backups.tf):
+# never deletes or overwrites in a replica.
+locals {
+  replicated_buckets = {
+    evidence = { source = google_storage_bucket.evidence.name, replica = google_storage_bucket.evidence_replica.name, minutes = 30 }
+    raw      = { source = google_storage_bucket.raw.name, replica = google_storage_bucket.raw_replica.name, minutes = 45 }
+  }
+  transfer_member = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
 }
 
-resource "google_storage_bucket_iam_member" "evidence_transfer_writer" {
-  bucket = google_storage_bucket.evidence_replica.name
-  role   = "roles/storage.objectCreator"
-  member = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
+resource "google_storage_bucket_iam_member" "transfer_reader" {
+  for_each = local.replicated_buckets
+  bucket   = each.value.source
+  role     = "roles/storage.objectViewer"
+  member   = local.transfer_member
 }
 
-resource "google_storage_bucket_iam_member" "evidence_transfer_bucket_reader" {
-  for_each = toset([google_storage_bucket.evidence.name, google_storage_bucket.evidence_replica.name])
-  bucket   = each.value
-  role     = "roles/storage.legacyBucketReader"
-  member   = "serviceAccount:${data.google_storage_transfer_project_service_account.default.email}"
+resource "google_storage_bucket_iam_member" "transfer_writer" {
+  for_each = local.replicated_buckets
+  bucket   = each.value.replica
+  role     = "roles/storage.objectCreator"
+  member   = local.transfer_member
 }
 
-# Daily copy of new evidence objects; never deletes or overwrites in the replica (create-only).
-resource "google_storage_transfer_job" "evidence_replica" {
-  description = "sportsflow evidence: daily cross-region copy"
+resource "google_storage_bucket_iam_member" "transfer_bucket_reader" {
+  for_each = { for pair in flatten([for name, copy in local.replicated_buckets : [
+    { key = "${name}-source", bucket = copy.source }, { key = "${name}-replica", bucket = copy.replica }
+  ]]) : pair.key => pair.bucket }
+  bucket = each.value
+  role   = "roles/storage.legacyBucketReader"
+  member = local.transfer_member
+}
+
+resource "google_storage_transfer_job" "replica" {
+  for_each    = local.replicated_buckets
+  description = "sportsflow ${each.key}: daily cross-region copy"
   project     = var.project_id
 
   transfer_spec {
     gcs_data_source {
-      bucket_name = google_storage_bucket.evidence.name
+      bucket_name = each.value.source
     }
     gcs_data_sink {
-      bucket_name = google_storage_bucket.evidence_replica.name
+      bucket_name = each.value.replica
     }
     transfer_options {
       overwrite_objects_already_existing_in_sink = false
@@ -114,7 +128,7 @@ resource "google_storage_transfer_job" "evidence_replica" {
     }
     start_time_of_day {
       hours   = 3
-      minutes = 30
+      minutes = each.value.minutes
       seconds = 0
       nanos   = 0
     }
@@ -122,10 +136,25 @@ resource "google_storage_transfer_job" "evidence_replica" {
   }
 
   depends_on = [
-    google_storage_bucket_iam_member.evidence_transfer_reader,
-    google_storage_bucket_iam_member.evidence_transfer_writer,
-    google_storage_bucket_iam_member.evidence_transfer_bucket_reader,
+    google_storage_bucket_iam_member.transfer_reader,
+    google_storage_bucket_iam_member.transfer_writer,
+    google_storage_bucket_iam_member.transfer_bucket_reader,
   ]
+}
+
+moved {
+  from = google_storage_transfer_job.evidence_replica
+  to   = google_storage_transfer_job.replica["evidence"]
+}
+
+moved {
+  from = google_storage_bucket_iam_member.evidence_transfer_reader
+  to   = google_storage_bucket_iam_member.transfer_reader["evidence"]
+}
+
+moved {
+  from = google_storage_bucket_iam_member.evidence_transfer_writer
+  to   = google_storage_bucket_iam_member.transfer_writer["evidence"]
 }
 
 resource "google_storage_bucket" "raw" {
