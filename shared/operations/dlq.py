@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from shared.contracts.envelope import Envelope
 from shared.ports.documents import DocumentStore
-from shared.runtime.dead_letters import COLLECTION
+from shared.runtime.dead_letters import COLLECTION, date_of_original
 
 REPLAYS = "dead_letter_replays"
 REPLAY_ATTRIBUTE = "replay_of_dead_letter"
@@ -48,7 +48,7 @@ class Letter:
                 "function": data.get("function", ""), "error_kind": data.get("error_kind", ""),
                 "reason": data.get("reason", ""), "delivery_attempt": data.get("delivery_attempt", 0),
                 "replays": self.replays, "last_replayed_at": _text(data.get("last_replayed_at")),
-                "analysis_date": _date_of(self.original_bytes())}
+                "analysis_date": date_of_original(self.original_bytes())}
 
     def original_bytes(self) -> bytes:
         return base64.b64decode(self.data.get("original_data_b64") or "")
@@ -116,7 +116,7 @@ def replay_letters(documents: DocumentStore, letters: list[Letter], publish_raw:
         number = letter.replays + 1
         data, attributes = replay_message(letter, number)
         entry = {"id": letter.id, "source_topic": letter.source_topic, "replay_number": number,
-                 "analysis_date": _date_of(data)}
+                 "analysis_date": date_of_original(data)}
         if not dry_run:
             entry["message_id"] = publish_raw(letter.source_topic, data, attributes)
             _record_replay(documents, letter, number, entry["message_id"])
@@ -144,14 +144,6 @@ def _record_replay(documents: DocumentStore, letter: Letter, number: int, messag
     if not letter.data.get("redriven_at"):
         changes["redriven_at"] = now  # the reconciler's once-each re-drive: this letter has had it
     documents.update(f"{COLLECTION}/{letter.id}", changes)
-
-
-def _date_of(data: bytes) -> str | None:
-    try:
-        payload = json.loads(data)["payload"]
-        return payload.get("analysis_date") or payload.get("game_date")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
 
 
 def _text(value: Any) -> str:

@@ -40,6 +40,7 @@ from shared.pipeline import holds, run_history
 from shared.pipeline.phase3.handler import consumed_path
 from shared.pipeline.run_history import RunStatus
 from shared.runtime.dead_letters import COLLECTION as DEAD_LETTERS
+from shared.runtime.dead_letters import date_of_original
 
 if TYPE_CHECKING:
     from shared.bootstrap import Services
@@ -257,7 +258,7 @@ class Reconciler:
             if letter.get("redriven_at"):
                 continue
             data = base64.b64decode(letter["original_data_b64"])
-            day = _date_of(data)
+            day = date_of_original(data)
             if day is not None and day not in wanted:
                 continue
             attributes = {k: v for k, v in (letter.get("attributes") or {}).items()
@@ -283,15 +284,6 @@ def _rule(orchestrator: str, target: str):
     if orchestrator == readiness.ORCHESTRATOR and readiness.is_completion_target(target):
         return readiness.completion_rule(target.removeprefix(readiness.TARGET_PREFIX))
     return next(rule for rule in handlers.RULES[orchestrator] if rule.target == target)
-
-
-def _date_of(data: bytes) -> str | None:
-    import json
-    try:
-        payload = json.loads(data)["payload"]
-        return payload.get("analysis_date") or payload.get("game_date")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
 
 
 def reconciler_for(services: "Services", *, producer: str = "reconciler", correlation_id: str | None = None,

@@ -36,6 +36,16 @@ _PLAIN_ID = re.compile(r"[\x21-\x7e]{1,128}")
 log = logging.getLogger("sportsflow.runtime.dead_letters")
 
 
+def date_of_original(data: bytes) -> str | None:
+    """The date a dead letter's original message is about (`analysis_date` or `game_date`), if any."""
+    import json
+    try:
+        payload = json.loads(data)["payload"]
+        return payload.get("analysis_date") or payload.get("game_date")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}{DEAD_LETTER_SUFFIX}"
 
