@@ -107,7 +107,7 @@ def dev_up(settings: Settings, *, source: str = "synthetic", clock_start: str | 
 
 
 def _prepare_storage(settings: Settings, progress: Progress) -> None:
-    """Tables, datasets and the evidence bucket (Terraform's part); the functions only use them."""
+    """Tables, datasets, the evidence and raw buckets (Terraform's part); the functions only use them."""
     from shared.bootstrap import Services
     from shared.pipeline.processor import ensure_tables
     from shared.pipeline.tables import pipeline_processors, pipeline_tables
@@ -116,9 +116,10 @@ def _prepare_storage(settings: Settings, progress: Progress) -> None:
     try:
         ensure_tables(services, pipeline_processors(), extra=pipeline_tables())
         services.evidence.ensure_bucket()
+        services.raw_payloads.ensure_bucket()
     finally:
         services.close()
-    progress("tables and the evidence bucket are in place")
+    progress("tables, the evidence bucket and the raw bucket are in place")
 
 
 def _function_environment(home: Path, provider_url: str | None) -> dict[str, str]:
