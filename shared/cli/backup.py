@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from shared.config import Settings
-from shared.operations.backup import BackupError, create_backup, restore_backup, verify_backup
+from shared.operations.backup import KINDS, BackupError, create_backup, restore_backup, verify_backup
 
 backup_app = typer.Typer(help="Back up a home, verify a backup, restore it (every checksum compared).",
                          no_args_is_help=True)
@@ -114,7 +114,7 @@ def rebuild(ctx: typer.Context,
 
 
 def _counts(manifest: dict) -> dict[str, int]:
-    return {kind: len(manifest.get(kind, {})) for kind in ("documents", "tables", "evidence", "files")}
+    return {kind: len(manifest.get(kind, {})) for kind in KINDS}
 
 
 def _print_comparison(comparison, what: str, as_json: bool, extra: dict | None = None) -> None:

@@ -6,7 +6,7 @@ backup of the documents; the DuckDB file after a checkpoint, taken while holding
 no run writes meanwhile; the evidence tree; the home's keys and tokens) and `manifest.json`,
 an inventory of the state itself: the SHA-256 of every document's data by path, the rows and
 an order-independent checksum (schema and every column) of every warehouse table, the SHA-256
-of every evidence file, and of every other file. `verify` recomputes the inventory of a backup
+of every evidence file and raw payload, and of every other file. `verify` recomputes the inventory of a backup
 and compares it with its manifest; `restore` copies a backup into a home (the home's previous
 state is moved aside, never deleted) and compares the restored home's inventory with the
 manifest: every table checksum and every document.
@@ -31,6 +31,8 @@ FORMAT = 1
 DOCUMENTS_FILE = "documents.sqlite"
 WAREHOUSE_FILE = "warehouse.duckdb"
 EVIDENCE_DIR = "evidence"
+RAW_DIR = "raw"  # the raw payload store (Phase 1's payloads)
+KINDS = ("documents", "tables", "evidence", "raw", "files")
 NOT_STATE = ("logs", "emulators.env", MANIFEST)  # not backed up: logs, and endpoints of running emulators
 
 
@@ -58,7 +60,8 @@ def inventory(home: Path) -> dict[str, Any]:
     """Every document, table, evidence file and other file of a home (or a backup), by checksum.
     Opens the databases read-only: a backup being verified is never changed."""
     return {"documents": document_hashes(home / DOCUMENTS_FILE), "tables": table_checksums(home / WAREHOUSE_FILE),
-            "evidence": file_hashes(home / EVIDENCE_DIR), "files": _other_file_hashes(home)}
+            "evidence": file_hashes(home / EVIDENCE_DIR), "raw": file_hashes(home / RAW_DIR),
+            "files": _other_file_hashes(home)}
 
 
 def document_hashes(path: Path) -> dict[str, str]:
@@ -119,7 +122,7 @@ def _other_files(home: Path) -> Iterator[Path]:
     """The home's files that are not the documents, warehouse, evidence or logs: keys, tokens, outbox."""
     if not home.is_dir():
         return
-    skipped = {DOCUMENTS_FILE, WAREHOUSE_FILE, EVIDENCE_DIR, *NOT_STATE}
+    skipped = {DOCUMENTS_FILE, WAREHOUSE_FILE, EVIDENCE_DIR, RAW_DIR, *NOT_STATE}
     for path in sorted(home.iterdir()):
         if path.name in skipped or path.name.startswith((DOCUMENTS_FILE, WAREHOUSE_FILE)):
             continue
@@ -132,7 +135,7 @@ def _other_files(home: Path) -> Iterator[Path]:
 def compare(expected: dict[str, Any], actual: dict[str, Any]) -> Comparison:
     """Each kind's entries that are missing, extra or different."""
     comparison = Comparison()
-    for kind in ("documents", "tables", "evidence", "files"):
+    for kind in KINDS:
         want, got = expected.get(kind, {}), actual.get(kind, {})
         comparison.counts[kind] = len(want)
         comparison.differences[kind] = (
@@ -154,8 +157,9 @@ def create_backup(home: Path, destination: Path) -> dict[str, Any]:
         _copy_documents(home / DOCUMENTS_FILE, destination / DOCUMENTS_FILE)
         if (home / WAREHOUSE_FILE).exists():
             shutil.copy2(home / WAREHOUSE_FILE, destination / WAREHOUSE_FILE)
-        if (home / EVIDENCE_DIR).is_dir():
-            shutil.copytree(home / EVIDENCE_DIR, destination / EVIDENCE_DIR)
+        for store in (EVIDENCE_DIR, RAW_DIR):
+            if (home / store).is_dir():
+                shutil.copytree(home / store, destination / store)
         for path in _other_files(home):
             target = destination / path.relative_to(home)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ def backed_up(tmp_path_factory):
 
 def test_backup_wipe_restore_round_trip_gives_identical_checksums_and_documents(backed_up, tmp_path):
     home, backup, summary = backed_up
-    assert summary["documents"] > 100 and summary["tables"] >= 17 and summary["evidence"] >= 30
+    assert summary["documents"] > 100 and summary["tables"] >= 17 and summary["raw"] == 15  # 3 dates × 5 scrapers
     original_inventory, original_checksums = inventory(home), checksums(home, days(START, END))
     restored_home = tmp_path / "home"
     shutil.copytree(home, restored_home)
@@ -46,7 +46,8 @@ def test_backup_wipe_restore_round_trip_gives_identical_checksums_and_documents(
     restored = inventory(restored_home)
     assert restored["tables"] == original_inventory["tables"]  # every table checksum (all columns)
     assert restored["documents"] == original_inventory["documents"]  # every document
-    assert restored["evidence"] == original_inventory["evidence"] and restored["files"] == original_inventory["files"]
+    assert restored["evidence"] == original_inventory["evidence"] and restored["raw"] == original_inventory["raw"]
+    assert restored["files"] == original_inventory["files"]
     assert checksums(restored_home, days(START, END)) == original_checksums
 
     # The restored home works: the next date runs on it as on the original.
@@ -79,15 +80,15 @@ def test_verify_names_a_changed_document_table_row_and_evidence_byte(backed_up, 
     warehouse = duckdb.connect(str(broken / "warehouse.duckdb"))
     warehouse.execute("DELETE FROM nba_raw.schedule WHERE game_id IN (SELECT game_id FROM nba_raw.schedule LIMIT 1)")
     warehouse.close()
-    evidence = next(p for p in sorted((broken / "evidence").rglob("*")) if p.is_file() and "~meta" not in p.name)
-    evidence.chmod(0o644)
-    evidence.write_bytes(evidence.read_bytes() + b" ")
+    payload = next(p for p in sorted((broken / "raw").rglob("*")) if p.is_file() and "~meta" not in p.name)
+    payload.chmod(0o644)
+    payload.write_bytes(payload.read_bytes() + b" ")
 
     comparison = verify_backup(broken)
     assert not comparison.identical
     assert comparison.differences["documents"] == [f"different {path}"]
     assert comparison.differences["tables"] == ["different nba_raw.schedule"]
-    assert comparison.differences["evidence"] == [f"different {evidence.relative_to(broken / 'evidence')}"]
+    assert comparison.differences["raw"] == [f"different {payload.relative_to(broken / 'raw')}"]
     assert _cli(tmp_path, "backup", "verify", str(broken)).exit_code == 1
     with pytest.raises(BackupError, match="does not match its manifest"):
         restore_backup(broken, tmp_path / "elsewhere")
