@@ -84,7 +84,8 @@ def test_the_health_route_the_topology_names_exists_and_there_is_no_debug_route(
     named = {}
     for path in [REPO_ROOT / "README.md", REPO_ROOT / "infra" / "README.md", *(REPO_ROOT / "infra").glob("*.tf*")]:
         for found in re.findall(r"(/[\w/]*health\w*)", path.read_text()):
-            named.setdefault(found, []).append(path.name)
+            if not found.startswith("/_dev/"):  # `sportsflow dev`'s own process probe, not a deployed route
+                named.setdefault(found, []).append(path.name)
     assert named, "the docs and Terraform name no health route"
     assert set(named) <= served, f"health routes named but not served: {named}"
 
