@@ -43,7 +43,18 @@ def _embedded_checksums(home: Path) -> dict[str, tuple[int, str]]:
     return {t.table: (t.rows, t.checksum) for t in report.tables}
 
 
-def test_one_date_through_every_phase_by_push_equals_the_embedded_backend(tmp_path, monkeypatch):
+@pytest.fixture
+def restored_environment():
+    """Services for the dev home export its emulators' endpoints into os.environ: later tests of
+    this process must see the suite's own emulators again, whatever happens here."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_one_date_through_every_phase_by_push_equals_the_embedded_backend(restored_environment, tmp_path,
+                                                                           monkeypatch):
     home = tmp_path / "dev"
     monkeypatch.setenv("SPORTSFLOW_HOME", str(home))
     monkeypatch.delenv("SPORTSFLOW_BACKEND", raising=False)
