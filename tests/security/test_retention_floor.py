@@ -16,10 +16,13 @@ FLOORS = {"validation/": timedelta(days=365), "evidence-log/": timedelta(days=36
 
 
 @pytest.fixture
-def s3_client():
+def s3_client(monkeypatch):
     import boto3
     from moto import mock_aws
 
+    # moto's in-process mock, never the suite's S3 emulator that an earlier emulator test exported
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
     with mock_aws():
         yield boto3.client("s3", region_name="us-east-1")
 
