@@ -112,6 +112,18 @@ def fire(point: str, context: dict[str, Any]) -> None:
 
 
 @dataclass
+class CrashOnce:
+    """Raise SimulatedCrash the first time `point` is reached (tests); `fired` counts the crashes."""
+    point: str
+    fired: int = 0
+
+    def at(self, point: str, context: dict[str, Any]) -> None:
+        if point == self.point and not self.fired:
+            self.fired += 1
+            raise SimulatedCrash(f"died at {point}")
+
+
+@dataclass
 class KillAt:
     """Kill this process with SIGKILL the `nth` time `point` is reached."""
     point: str

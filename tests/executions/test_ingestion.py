@@ -13,7 +13,6 @@ from shared.executions.ledger import IdempotencyLedger, settlement_key
 from shared.executions.state import ExecutionStore
 from shared.ingestion.report import reports_of
 from shared.runtime import crash_points
-from shared.runtime.crash_points import SimulatedCrash
 from shared.runtime.dead_letters import list_dead_letters
 from shared.tournaments.model import Guess, GuessRevision
 from shared.tournaments.store import TournamentStore
@@ -188,21 +187,11 @@ def test_results_of_unknown_matches_or_going_back_are_rejected_with_reasons(serv
                                                                   "fixtures first"}
 
 
-class CrashOnce:
-    def __init__(self, point):
-        self.point, self.fired = point, False
-
-    def at(self, point, context):
-        if point == self.point and not self.fired:
-            self.fired = True
-            raise SimulatedCrash(point)
-
-
 @pytest.mark.parametrize("point", crash_points.INGESTION_POINTS)
 def test_a_crash_between_the_upsert_and_the_completion_recovers_on_redelivery(services, ingest, point):
     ingest("fixtures")
     _exact_guesses_on_round_1(services)
-    crash = CrashOnce(point)
+    crash = crash_points.CrashOnce(point)
     crash_points.install(crash)
     try:
         body = ingest("results", as_of=AFTER_ROUND_1.isoformat())  # the bus redelivers after the crash

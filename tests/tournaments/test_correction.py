@@ -144,15 +144,7 @@ def test_a_stale_correction_is_refused_and_a_second_waits_for_the_first(document
 @pytest.mark.parametrize("point", crash_points.SETTLEMENT_POINTS)
 def test_a_crash_in_a_correction_is_finished_by_the_redelivery(documents, settled, point):
     corrected = _correct(documents, *_wrong_score(), minutes=30)
-
-    class CrashOnce:
-        fired = 0
-
-        def at(self, where, context):
-            if where == point and not self.fired:
-                self.fired += 1
-                raise SimulatedCrash(where)
-    crash_points.install(injector := CrashOnce())
+    crash_points.install(injector := crash_points.CrashOnce(point))
     try:
         with pytest.raises(SimulatedCrash):
             Resettlement(documents, ).resettle("t1", "x0000", corrected.status_timestamp, execution_id="fix")

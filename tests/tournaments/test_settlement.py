@@ -97,20 +97,10 @@ def test_a_corrected_event_for_a_settled_match_is_flagged_not_applied(documents,
         (Path(__file__).parents[2] / "infra" / "monitoring.tf").read_text()
 
 
-class CrashOnce:
-    def __init__(self, point):
-        self.point, self.fired = point, False
-
-    def at(self, point, context):
-        if point == self.point and not self.fired:
-            self.fired = True
-            raise SimulatedCrash(point)
-
-
 @pytest.mark.parametrize("point", crash_points.SETTLEMENT_POINTS)
 def test_a_crash_anywhere_in_a_settlement_is_finished_by_the_redelivery(documents, season, point):
     match = end_match(season, PLAN, 1)
-    crash_points.install(CrashOnce(point))
+    crash_points.install(crash_points.CrashOnce(point))
     try:
         with pytest.raises(SimulatedCrash):
             Settlement(documents, batch_members=13).settle("t1", "x0001", match.status_timestamp, execution_id="e1")
@@ -128,7 +118,7 @@ def test_a_crash_between_the_points_and_the_projection_is_recovered_by_rebuild(d
     first = end_match(season, PLAN, 0)
     Settlement(documents).settle("t1", "x0000", first.status_timestamp, execution_id="e1")
     match = end_match(season, PLAN, 1)
-    crash_points.install(CrashOnce(crash_points.SETTLEMENT_POINTS_WRITTEN))
+    crash_points.install(crash_points.CrashOnce(crash_points.SETTLEMENT_POINTS_WRITTEN))
     try:
         with pytest.raises(SimulatedCrash):
             Settlement(documents).settle("t1", "x0001", match.status_timestamp, execution_id="e2")

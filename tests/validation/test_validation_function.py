@@ -55,15 +55,7 @@ def test_polling_again_and_redelivering_game_final_decide_nothing_twice(harness)
 
 @pytest.mark.parametrize("point", [records.EVIDENCE_STORED, records.DECISION_RECORDED])
 def test_a_crash_between_two_effects_leaves_exactly_one_decision_with_its_evidence(harness, point) -> None:
-    class CrashOnce:
-        fired = 0
-
-        def at(self, name, context):
-            if name == point and not self.fired:
-                self.fired += 1
-                raise crash_points.SimulatedCrash(f"died at {name}")
-
-    crash = CrashOnce()
+    crash = crash_points.CrashOnce(point)
     crash_points.install(crash)
     harness.poll()
     assert crash.fired == 1
