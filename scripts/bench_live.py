@@ -57,7 +57,9 @@ def serve(function: str, signature: str, home: Path, threads: int = 8,
     """functions-framework (gunicorn) with `workers` processes of `threads` request threads (WORKERS, THREADS)."""
     port = free_port()
     env = {**os.environ, "SPORTSFLOW_BACKEND": "local", "SPORTSFLOW_HOME": str(home), "PYTHONPATH": str(REPO),
-           "THREADS": str(threads), "WORKERS": str(workers), "SPORTSFLOW_DEV_TOKEN": TOKEN}
+           "THREADS": str(threads), "WORKERS": str(workers), "SPORTSFLOW_DEV_TOKEN": TOKEN,
+           # the 100 clients share the one development identity; in production each is its own caller
+           "SPORTSFLOW_RATE_LIMIT_PER_MINUTE": "0"}
     process = subprocess.Popen([sys.executable, "-m", "functions_framework", "--source",
                                 str(REPO / f"functions/{function}/main.py"), "--target", "handle",
                                 "--signature-type", signature, "--host", "127.0.0.1", "--port", str(port)],
@@ -88,11 +90,12 @@ def seed_matches(home: Path, count: int) -> tuple[int, str]:
     return now, day
 
 
-def keep_updating(home: str, count: int, stop, applied) -> None:
-    """Provider updates to every live match, round robin, as fast as one writer can; each round a new score."""
+def keep_updating(home: str, count: int, stop, applied, per_second: float = 0) -> None:
+    """Provider updates to every live match, round robin, each round a new score: `per_second`
+    updates a second (0: as fast as one writer can, which on 2 cores takes a core from the server)."""
     documents = SqliteDocumentStore(Path(home) / "documents.sqlite")
     store = MatchStore(documents)
-    ptu, rounds = store.now() + 1, 0
+    ptu, rounds, started = store.now() + 1, 0, time.monotonic()
     while not stop.is_set():
         rounds += 1
         for n in range(count):
@@ -100,6 +103,8 @@ def keep_updating(home: str, count: int, stop, applied) -> None:
             store.apply(LiveProviderUpdate(match_id=f"b{n:04d}", status_id=2, provider_update_time=ptu,
                                            home_score=rounds % 10))
             applied.value += 1
+            if per_second:
+                time.sleep(max(0.0, started + applied.value / per_second - time.monotonic()))
             if stop.is_set():
                 break
     documents.close()
@@ -142,6 +147,7 @@ async def read_load(url: str, day: str, clients: int, requests: int,
                     revalidate: bool = False) -> dict[str, list[float]]:
     latencies: dict[str, list[float]] = {"live": [], "diary": []}
     errors, not_modified = 0, 0
+    statuses: dict[str, int] = {}
     host, port = url.removeprefix("http://").split(":")
     base_headers = {**AUTH, "Accept-Encoding": "gzip"}
 
@@ -161,15 +167,17 @@ async def read_load(url: str, day: str, clients: int, requests: int,
                 errors += 1
                 await connection.close()
                 continue
-            latencies[kind].append((time.perf_counter() - started) * 1000)
-            if status == 304:
-                not_modified += 1
-            elif status != 200:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if status not in (200, 304):  # an error answer is fast and would flatter the percentiles
                 errors += 1
+                continue
+            latencies[kind].append((time.perf_counter() - started) * 1000)
+            not_modified += status == 304
             etags[kind] = fields.get("etag", "")
         await connection.close()
     await asyncio.gather(*(one_client(i) for i in range(clients)))
     latencies["errors"], latencies["not_modified"] = [errors], [not_modified]
+    latencies["statuses"] = statuses
     return latencies
 
 
@@ -189,6 +197,19 @@ def sequential_cost(url: str, day: str, count: int) -> dict[str, float]:
                 costs[f"{key}_json_bytes"] = len(response.content)  # httpx decodes gzip
                 costs[f"{key}_wire_bytes"] = int(response.headers.get("Content-Length", 0))
     return costs
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (the server's master and workers)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ... utime(11) stime(12)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def load_average() -> str:
@@ -235,22 +256,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32, help="request threads per read API worker")
     parser.add_argument("--workers", type=int, default=1, help="read API worker processes (one instance: 1)")
     parser.add_argument("--revalidate", action="store_true", help="clients send If-None-Match with their last ETag")
+    parser.add_argument("--update-rate", type=float, default=300,
+                        help="provider updates a second meanwhile (0: flat out); one live_ingest instance does ~200")
     parser.add_argument("--sequential", type=int, default=200, help="sequential GETs per path for the per-request cost")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-live-"))
     _, day = seed_matches(home, args.matches)
     process, url = serve("live_read_api", "http", home, threads=args.threads, workers=args.workers)
     stop, applied = multiprocessing.Event(), multiprocessing.Value("l", 0)
-    updater = multiprocessing.Process(target=keep_updating, args=(str(home), args.matches, stop, applied))
+    updater = multiprocessing.Process(target=keep_updating, args=(str(home), args.matches, stop, applied, args.update_rate))
     try:
         assert httpx.get(f"{url}/matches/live", headers=AUTH, timeout=30).status_code == 200  # warm-up
         sequential = sequential_cost(url, day, args.sequential)
         load_before = load_average()
         updater.start()
         time.sleep(1)
-        started, before = time.perf_counter(), applied.value
+        started, before, server_cpu = time.perf_counter(), applied.value, group_cpu_seconds(process.pid)
         latencies = asyncio.run(read_load(url, day, args.clients, args.requests, args.revalidate))
         elapsed = time.perf_counter() - started
+        server_cpu = group_cpu_seconds(process.pid) - server_cpu
         load_after = load_average()
         rate = (applied.value - before) / elapsed
     finally:
@@ -260,8 +284,10 @@ def main() -> None:
         process.wait(timeout=10)
     print(json.dumps({"matches": args.matches, "clients": args.clients, "requests": args.clients * args.requests,
                       "workers": args.workers, "threads": args.threads, "revalidate": args.revalidate,
-                      "errors": latencies["errors"][0], "not_modified_304": latencies["not_modified"][0],
-                      "seconds": round(elapsed, 1), "updates_applied_meanwhile_per_s": round(rate, 1),
+                      "errors": latencies["errors"][0], "statuses": latencies["statuses"],
+                      "not_modified_304": latencies["not_modified"][0],
+                      "seconds": round(elapsed, 1),
+                      "server_cpu_ms_per_request": round(server_cpu * 1000 / (args.clients * args.requests), 2), "updates_applied_meanwhile_per_s": round(rate, 1),
                       "load_average_1_5_15_before": load_before, "load_average_1_5_15_after": load_after}))
     print("sequential, one client, no load (median):", json.dumps(sequential))
     print("GET /matches/live          ", percentiles(latencies["live"]))

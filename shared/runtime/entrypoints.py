@@ -24,7 +24,7 @@ from shared.runtime import auth
 from shared.runtime.handlers import resolve_handler
 from shared.runtime.http_limits import Refusal, Routes, body_refusal
 from shared.runtime.pubsub_function import Handler, PubSubFunction
-from shared.runtime.rate_limit import CallerRateLimit
+from shared.runtime.rate_limit import CallerRateLimit, rate_limit_per_minute
 from shared.topology import TOPOLOGY
 
 _services: Services | None = None
@@ -84,7 +84,8 @@ class HttpFunction:
         self._verifier = verifier
         self._services_factory = services_factory or process_services
         self._routes = Routes(spec)
-        self._rate_limit = CallerRateLimit(spec.rate_limit_per_minute) if spec.rate_limit_per_minute else None
+        per_minute = rate_limit_per_minute(spec)
+        self._rate_limit = CallerRateLimit(per_minute) if per_minute else None
 
     def __call__(self, request):
         services = self._services_factory()  # the process's: configures logging once per instance

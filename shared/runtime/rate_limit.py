@@ -3,6 +3,7 @@ instance (so a deployment allows at most `max_instances` × the budget). A calle
 gets 429 with Retry-After; one caller cannot spend another's budget."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -30,3 +31,18 @@ class CallerRateLimit:
             while len(self._buckets) > MAX_TRACKED_CALLERS:
                 self._buckets.popitem(last=False)
             return wait
+
+
+RATE_LIMIT_ENV = "SPORTSFLOW_RATE_LIMIT_PER_MINUTE"
+
+
+def rate_limit_per_minute(spec, env=os.environ) -> int | None:
+    """The topology's per-caller budget, unless a local or emulator run sets SPORTSFLOW_RATE_LIMIT_PER_MINUTE
+    (0 turns it off: a load test whose clients all share the one development identity). Never on gcp,
+    where every caller is its own verified identity and the topology's budget is the deployed one."""
+    override = env.get(RATE_LIMIT_ENV, "").strip()
+    if not override or env.get("SPORTSFLOW_BACKEND", "local") == "gcp":
+        return spec.rate_limit_per_minute
+    if not override.isdigit():
+        raise ValueError(f"{RATE_LIMIT_ENV}={override!r} is not a whole number of requests a minute (0 turns it off)")
+    return int(override) or None

@@ -19,6 +19,7 @@ LOCAL_ONLY = {
     "SPORTSFLOW_EMBEDDED_TOPOLOGY": "`sportsflow serve` on the local backend",
     "SPORTSFLOW_EMULATOR_ENV": "the emulator backend's endpoints file",
     "SPORTSFLOW_KILL_AT": "crash-point tests kill a real process",
+    "SPORTSFLOW_RATE_LIMIT_PER_MINUTE": "load tests off gcp, whose clients share one dev identity (rate_limit.py)",
     "SPORTSFLOW_SQL_CACHE": "the local DuckDB adapter's SQL translation cache",
     "SPORTSFLOW_TOOLS_DIR": "where the emulator harness installs its tools",
 }

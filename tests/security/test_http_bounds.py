@@ -13,6 +13,7 @@ from werkzeug.test import EnvironBuilder
 from shared.pipeline.phase1 import BadScrapeRequest, parse_scrape_request
 from shared.runtime import auth
 from shared.runtime.entrypoints import HttpFunction
+from shared.runtime.rate_limit import RATE_LIMIT_ENV, rate_limit_per_minute
 from shared.topology import TOPOLOGY
 
 TOKEN = "right-token"
@@ -133,3 +134,23 @@ class _CountingStream(io.BytesIO):
         data = super().readline(size)
         self.read_bytes += len(data)
         return data
+
+
+def test_a_deployment_can_set_or_turn_off_the_per_caller_budget():
+    spec = TOPOLOGY.function("phase1_scrapers")
+    assert rate_limit_per_minute(spec, env={}) == spec.rate_limit_per_minute
+    assert rate_limit_per_minute(spec, env={RATE_LIMIT_ENV: "5"}) == 5
+    assert rate_limit_per_minute(spec, env={RATE_LIMIT_ENV: "0"}) is None
+    assert rate_limit_per_minute(spec, env={RATE_LIMIT_ENV: "0", "SPORTSFLOW_BACKEND": "gcp"}) == \
+        spec.rate_limit_per_minute
+    with pytest.raises(ValueError, match="whole number"):
+        rate_limit_per_minute(spec, env={RATE_LIMIT_ENV: "lots"})
+
+
+def test_a_turned_off_budget_never_answers_429(monkeypatch):
+    monkeypatch.setenv(RATE_LIMIT_ENV, "0")
+    spec = TOPOLOGY.function("phase1_scrapers")
+    function = HttpFunction(spec, lambda request: flask.Response("{}", status=200),
+                            verifier=auth.DevTokenVerifier(TOKEN, "admin-token"), services_factory=lambda: None)
+    statuses = {_call(function, json={}).status_code for _ in range(spec.rate_limit_per_minute + 5)}
+    assert statuses == {200}
