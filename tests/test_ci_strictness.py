@@ -1,19 +1,12 @@
 """CI never passes by skipping: with SPORTSFLOW_REQUIRE_DATA=1 (set by .ci/run) a real-data
 test fails when ../shared/data is missing; run by hand without it, the same test skips."""
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.child_pytest import REPO, run_child_pytest
 
-REPO = Path(__file__).resolve().parents[1]
 REAL_DATA_TEST = "tests/identity/test_real_season.py"
 
 
 def run_pytest(tmp_path, **env):
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", REAL_DATA_TEST],
-                            cwd=REPO, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "SPORTSFLOW_DATA_DIR": str(tmp_path / "absent"), **env})
-    return result.returncode, result.stdout + result.stderr
+    return run_child_pytest(REAL_DATA_TEST, SPORTSFLOW_DATA_DIR=str(tmp_path / "absent"), **env)
 
 
 def test_missing_data_fails_when_required(tmp_path):

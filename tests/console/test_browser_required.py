@@ -1,19 +1,11 @@
 """Browser tests never pass by skipping in CI: SPORTSFLOW_REQUIRE_BROWSER=1 (set by .ci/run) turns a
 missing chromium-driver into a failure; run by hand without it they skip."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.child_pytest import REPO, run_child_pytest
 
 
 def run_browser_tests(tmp_path, **env):
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                             "tests/console/test_browser.py::test_a_stale_match_shows_data_delayed"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "SPORTSFLOW_CHROMEDRIVER": str(tmp_path / "absent"), **env})
-    return result.returncode, result.stdout + result.stderr
+    return run_child_pytest("tests/console/test_browser.py::test_a_stale_match_shows_data_delayed",
+                            SPORTSFLOW_CHROMEDRIVER=str(tmp_path / "absent"), **env)
 
 
 def test_a_missing_browser_fails_when_required(tmp_path):
