@@ -264,7 +264,8 @@ def main() -> None:
     _, day = seed_matches(home, args.matches)
     process, url = serve("live_read_api", "http", home, threads=args.threads, workers=args.workers)
     stop, applied = multiprocessing.Event(), multiprocessing.Value("l", 0)
-    updater = multiprocessing.Process(target=keep_updating, args=(str(home), args.matches, stop, applied, args.update_rate))
+    updater = multiprocessing.Process(target=keep_updating,
+                                      args=(str(home), args.matches, stop, applied, args.update_rate))
     try:
         assert httpx.get(f"{url}/matches/live", headers=AUTH, timeout=30).status_code == 200  # warm-up
         sequential = sequential_cost(url, day, args.sequential)
@@ -287,7 +288,8 @@ def main() -> None:
                       "errors": latencies["errors"][0], "statuses": latencies["statuses"],
                       "not_modified_304": latencies["not_modified"][0],
                       "seconds": round(elapsed, 1),
-                      "server_cpu_ms_per_request": round(server_cpu * 1000 / (args.clients * args.requests), 2), "updates_applied_meanwhile_per_s": round(rate, 1),
+                      "server_cpu_ms_per_request": round(server_cpu * 1000 / (args.clients * args.requests), 2),
+                      "updates_applied_meanwhile_per_s": round(rate, 1),
                       "load_average_1_5_15_before": load_before, "load_average_1_5_15_after": load_after}))
     print("sequential, one client, no load (median):", json.dumps(sequential))
     print("GET /matches/live          ", percentiles(latencies["live"]))

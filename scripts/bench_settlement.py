@@ -94,7 +94,7 @@ def acknowledgement_p95(documents, count: int) -> str:
 
     services = Services.with_adapters(Settings(), bus=LocalBus(), documents=documents)
     services.bus.create_topic("settlement-jobs")
-    os.environ[RATE_LIMIT_ENV] = "0"  # every command comes from the one bench identity: measure the path, not the budget
+    os.environ[RATE_LIMIT_ENV] = "0"  # every command is the one bench identity's: measure the path, not the budget
     function = HttpFunction(TOPOLOGY.function("executions_admin"), lambda r: handle_admin_request(r, services),
                             verifier=auth.DevTokenVerifier("bench", "bench-admin"), services_factory=lambda: services)
     app, latencies = flask.Flask("bench"), []
