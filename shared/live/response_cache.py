@@ -4,8 +4,10 @@ A fill serializes the list once, gzips it once and names it with an ETag (a hash
 bytes, so an unchanged list keeps its ETag from one fill to the next). Every request meanwhile
 is answered from those bytes: 304 when its If-None-Match names the current ETag, the gzipped
 bytes when it accepts gzip, else the plain bytes. Nothing is serialized per request.
-Concurrent misses wait for the one fill in flight (single flight); the age is measured on the
-store's clock, so tests move it with the store's clock.
+One request refills an expired key (single flight); the others meanwhile get the previous fill
+(stale while revalidating, so a fill never stalls every reader of the key: at most
+CACHE_SECONDS plus one fill old). Only a key never filled makes requests wait for the fill.
+The age is measured on the store's clock, so tests move it with the store's clock.
 """
 from __future__ import annotations
 
@@ -83,9 +85,20 @@ class ResponseCache:
                     entries.popitem(last=False)  # a request holding the dropped entry still gets its body
             else:
                 entries.move_to_end(key)
-        with entry["lock"]:
-            now = documents.now().timestamp()
-            body: CachedBody | None = entry["body"]
-            if body is None or not 0 <= now - body.filled_at < self.seconds:
-                body = entry["body"] = CachedBody.of(build(), now)
+        body: CachedBody | None = entry["body"]
+        if body is not None and self._fresh(body, documents):
             return body
+        if body is not None and not entry["lock"].acquire(blocking=False):
+            return body  # another request is refilling: answer from the previous fill meanwhile
+        if body is None:
+            entry["lock"].acquire()  # nothing to answer from yet: wait for the one fill in flight
+        try:
+            body = entry["body"]
+            if body is None or not self._fresh(body, documents):
+                body = entry["body"] = CachedBody.of(build(), documents.now().timestamp())
+            return body
+        finally:
+            entry["lock"].release()
+
+    def _fresh(self, body: CachedBody, documents: "DocumentStore") -> bool:
+        return 0 <= documents.now().timestamp() - body.filled_at < self.seconds
