@@ -38,7 +38,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Literal, get_args, get_origin
+
+import annotated_types
+from pydantic import AwareDatetime, BaseModel
 
 from shared.providers import teams
 from shared.providers.payloads import (
@@ -308,15 +311,48 @@ _PLAYER_BOX_COLUMNS = ("PTS", "TRB", "AST", "STL", "BLK", "TOV", "FG", "FGA", "3
 _PROP_FIELDS = ("player_name", "game", "game_time_utc", "market", "line", "bookmaker", "over_odds", "under_odds")
 
 
+def _tuple_check(model: type[BaseModel], fields: tuple[str, ...]) -> Callable[[tuple], tuple]:
+    """A check of a row kept as a plain tuple (in `fields` order) against the constraints of the
+    contract `model` it is served as (bounds, lengths, allowed values, aware times): a row the
+    contract would refuse at serve time is refused while the file is read, naming its line."""
+    checks: list[tuple[int, str, Callable[[Any], bool], str]] = []
+    for index, name in enumerate(fields):
+        info = model.model_fields[name]
+        for constraint in info.metadata:
+            if isinstance(constraint, annotated_types.Ge):
+                checks.append((index, name, lambda v, bound=constraint.ge: v >= bound, f">= {constraint.ge}"))
+            elif isinstance(constraint, annotated_types.MinLen):
+                checks.append((index, name, lambda v, n=constraint.min_length: len(v) >= n,
+                               f"at least {constraint.min_length} character(s)"))
+        if get_origin(info.annotation) is Literal:
+            allowed = frozenset(get_args(info.annotation))
+            checks.append((index, name, allowed.__contains__, f"one of {', '.join(sorted(map(str, allowed)))}"))
+        elif info.annotation is AwareDatetime:
+            checks.append((index, name, lambda v: v.tzinfo is not None, "a time with its UTC offset"))
+
+    def check(values: tuple) -> tuple:
+        for index, name, ok, wanted in checks:
+            if not ok(values[index]):
+                raise ValueError(f"{name} {values[index]!r} must be {wanted} ({model.__name__})")
+        return values
+    return check
+
+
+_checked_player_box = _tuple_check(PlayerBoxScore, _PLAYER_BOX_FIELDS)
+_checked_prop = _tuple_check(PropLine, _PROP_FIELDS)
+
+
 def _player_box_values(r: dict[str, str], names: dict[str, str]) -> tuple:
     name = names.setdefault(r["firstName"], r["firstName"])
-    return (name, teams.by_nickname(r["playerteamName"]).abbr, teams.by_nickname(r["opponentteamName"]).abbr,
-            r["home"] == "1", r["win"] == "1", float(r["MP"]), *(int(r[c]) for c in _PLAYER_BOX_COLUMNS))
+    return _checked_player_box((name, teams.by_nickname(r["playerteamName"]).abbr,
+                                teams.by_nickname(r["opponentteamName"]).abbr, r["home"] == "1", r["win"] == "1",
+                                float(r["MP"]), *(int(r[c]) for c in _PLAYER_BOX_COLUMNS)))
 
 
 def _prop_values(r: dict[str, str], shared: dict[str, object]) -> tuple:
     def one(value: object) -> object:
         return shared.setdefault(value, value)
 
-    return (one(r["player"]), one(r["game"]), one(datetime.fromisoformat(r["game_time"])),
-            one(r["market"]), float(r["line"]), one(r["bookmaker"]), int(r["over_odds"]), int(r["under_odds"]))
+    return _checked_prop((one(r["player"]), one(r["game"]), one(datetime.fromisoformat(r["game_time"])),
+                          one(r["market"]), float(r["line"]), one(r["bookmaker"]), int(r["over_odds"]),
+                          int(r["under_odds"])))
