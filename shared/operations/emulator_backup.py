@@ -52,7 +52,8 @@ BACKEND = "emulator"
 DOCUMENTS_EXPORT = "documents.jsonl"
 TABLES_DIR = "tables"
 HOME_FILES_DIR = "home"
-BUCKET_KINDS = ("evidence", "raw")  # manifest kind = backup folder = Services attribute
+BUCKET_STORES = {"evidence": "evidence", "raw": "raw_payloads"}  # manifest kind (= backup folder) → Services attribute
+BUCKET_KINDS = tuple(BUCKET_STORES)
 _TIMESTAMP, _BYTES = "$timestamp", "$bytes"
 _DOCUMENT_BATCH = 500  # Firestore's limit of writes in one batch
 
@@ -68,7 +69,7 @@ def create_emulator_backup(services: Services, destination: Path) -> dict[str, A
         _export_documents(services, destination / DOCUMENTS_EXPORT)
         _export_tables(services, destination / TABLES_DIR)
         for kind in BUCKET_KINDS:
-            _export_objects(getattr(services, kind), destination, kind)
+            _export_objects(bucket_store(services, kind), destination, kind)
         _copy_home_files(home, destination / HOME_FILES_DIR)
     if not any(read_backup_inventory(destination)[kind] for kind in ("documents", "tables")):
         shutil.rmtree(destination)
@@ -165,7 +166,7 @@ def live_inventory(services: Services) -> dict[str, Any]:
                  "files": {str(p.relative_to(services.settings.home)): _sha256(p.read_bytes())
                            for p in _other_files(services.settings.home)}}
     for kind in BUCKET_KINDS:
-        objects = list(getattr(services, kind).all_objects())
+        objects = list(bucket_store(services, kind).all_objects())
         inventory[kind] = {stored.name: _sha256(stored.data) for stored in objects}
         inventory["object_properties"].update({f"{kind}/{stored.name}": _sha256(_canonical(stored.properties()))
                                                for stored in objects})
@@ -202,7 +203,7 @@ def restore_emulator_backup(backup: Path, services: Services) -> Comparison:
         _import_documents(services, backup / DOCUMENTS_EXPORT)
         _import_tables(services, backup / TABLES_DIR)
         for kind in BUCKET_KINDS:
-            _import_objects(getattr(services, kind), backup, kind)
+            _import_objects(bucket_store(services, kind), backup, kind)
         if (backup / HOME_FILES_DIR).is_dir():
             shutil.copytree(backup / HOME_FILES_DIR, home, dirs_exist_ok=True)
         return compare(manifest, live_inventory(services))
@@ -216,7 +217,7 @@ def target_contents(services: Services) -> list[str]:
     if services.warehouse.table_names():
         occupied.append(f"the warehouse of project {services.settings.project!r} has tables")
     for kind in BUCKET_KINDS:
-        if not getattr(services, kind).is_empty():
+        if not bucket_store(services, kind).is_empty():
             occupied.append(f"the {kind} bucket {_bucket_name(services.settings, kind)!r} has objects")
     if any(True for _ in _other_files(services.settings.home)):
         occupied.append(f"the home {services.settings.home} has files")
@@ -293,6 +294,11 @@ def plain(value: Any) -> Any:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def bucket_store(services: Services, kind: str):
+    """The Services' store of a bucket kind (its adapter has all_objects, restore_object, is_empty)."""
+    return getattr(services, BUCKET_STORES[kind])
+
+
 def read_emulator_manifest(backup: Path) -> dict[str, Any]:
     manifest = read_manifest(backup)
     if manifest.get("backend") != BACKEND:
