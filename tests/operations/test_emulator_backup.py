@@ -91,7 +91,7 @@ def test_backup_wipe_restore_on_the_emulators_gives_identical_checksums_document
     assert restored_properties == original_properties  # content types, recorded SHA-256, metadata
 
     again = _cli(target, monkeypatch, "backup", "restore", str(backup))
-    assert again.exit_code == 1 and "not empty" in again.output
+    assert again.exit_code == 1 and "not empty" in " ".join(again.output.split())
 
 
 def test_verify_names_each_corruption_of_an_emulator_backup(backed_up, monkeypatch, tmp_path):
@@ -117,4 +117,4 @@ def test_verify_names_each_corruption_of_an_emulator_backup(backed_up, monkeypat
 
     target = _namespace("r" + os.urandom(6).hex(), tmp_path / "target")
     refused = _cli(target, monkeypatch, "backup", "restore", str(broken))
-    assert refused.exit_code == 1 and "does not match its manifest" in refused.output
+    assert refused.exit_code == 1 and "does not match its manifest" in " ".join(refused.output.split())
