@@ -6,7 +6,9 @@ The emulators export nothing themselves (the Firestore emulator's export is not 
 format and bqemulator has none), so the backup goes through the clients:
 - `documents.jsonl`: one line per document, `{"path", "data"}`, every collection recursively
   (subcollections of missing parents too); timestamps and bytes are tagged (`{"$timestamp": …}`,
-  `{"$bytes": …}`) so a restore writes them back as Firestore timestamps and bytes.
+  `{"$bytes": …}`; a map that looks like a tag is wrapped in `{"$map": …}`) so a restore writes
+  them back as Firestore timestamps and bytes, and a value restored as the wrong type hashes
+  differently.
 - `tables/<dataset>.<table>.json` (schema, partitioning, clustering, description) and
   `tables/<dataset>.<table>.ndjson` (its rows, dates and timestamps in ISO form, JSON as JSON).
 - `evidence/<name>`, `raw/<name>`: each object's bytes; `<bucket kind>.properties.json`: its
@@ -54,7 +56,8 @@ TABLES_DIR = "tables"
 HOME_FILES_DIR = "home"
 BUCKET_STORES = {"evidence": "evidence", "raw": "raw_payloads"}  # manifest kind (= backup folder) → Services attribute
 BUCKET_KINDS = tuple(BUCKET_STORES)
-_TIMESTAMP, _BYTES = "$timestamp", "$bytes"
+_TIMESTAMP, _BYTES, _MAP = "$timestamp", "$bytes", "$map"
+_TAGS = (_TIMESTAMP, _BYTES, _MAP)
 _DOCUMENT_BATCH = 500  # Firestore's limit of writes in one batch
 
 
@@ -261,7 +264,8 @@ def tagged(value: Any) -> Any:
     if isinstance(value, bytes):
         return {_BYTES: base64.b64encode(value).decode()}
     if isinstance(value, dict):
-        return {key: tagged(item) for key, item in value.items()}
+        items = {key: tagged(item) for key, item in value.items()}
+        return {_MAP: items} if len(items) == 1 and next(iter(items)) in _TAGS else items  # a map shaped like a tag
     if isinstance(value, (list, tuple)):
         return [tagged(item) for item in value]
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -276,6 +280,8 @@ def untagged(value: Any) -> Any:
                 else datetime.fromisoformat(value[_TIMESTAMP])
         if set(value) == {_BYTES}:
             return base64.b64decode(value[_BYTES])
+        if set(value) == {_MAP}:
+            return {key: untagged(item) for key, item in value[_MAP].items()}
         return {key: untagged(item) for key, item in value.items()}
     if isinstance(value, list):
         return [untagged(item) for item in value]
