@@ -1,5 +1,6 @@
 """Backups of a home (the local backend): documents, warehouse, evidence, keys — and the proof
-that a restore gave back exactly what was saved.
+that a restore gave back exactly what was saved. (The emulators: `emulator_backup`, same
+manifest kinds; `verify_backup` reads both.)
 
 A backup is a directory: a consistent copy of every stateful file of the home (SQLite's online
 backup of the documents; the DuckDB file after a checkpoint, taken while holding its lock, so
