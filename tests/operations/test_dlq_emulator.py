@@ -77,7 +77,8 @@ def test_dead_letters_of_the_pubsub_emulator_are_listed_shown_and_replayed_exact
     exhausted = [letter for letter in letters if letter["error_kind"] == "max_delivery_attempts_exceeded"]
     others = [letter for letter in letters if letter not in exhausted]
     assert len(exhausted) == 5 and len(others) == 1, letters
-    [poison] = others and {letter["source_topic"] for letter in letters} == {TOPIC}
+    [poison] = others
+    assert {letter["source_topic"] for letter in letters} == {TOPIC}
     assert all(letter["delivery_attempt"] >= 5 for letter in exhausted)  # the subscription's max attempts
     assert {letter["analysis_date"] for letter in exhausted} == {DAY.isoformat()}
     assert poison["error_kind"] == "not_json" and poison["analysis_date"] is None
