@@ -28,12 +28,7 @@ from google.api_core import exceptions
 from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
-from google.pubsub_v1.types import (
-    DeadLetterPolicy,
-    PushConfig,
-    RetryPolicy,
-    Subscription,
-)
+from google.pubsub_v1.types import DeadLetterPolicy, PushConfig, RetryPolicy, Subscription
 from google.pubsub_v1.types import ReceivedMessage as PubsubReceivedMessage
 
 from shared.ports.bus import OutboundMessage, ReceivedMessage

@@ -10,12 +10,7 @@ from typing import Iterator
 from google.api_core import exceptions as gexc
 from google.cloud import storage
 
-from shared.adapters.gcp.bucket_objects import (
-    StoredObject,
-    is_empty,
-    read_objects,
-    write_object,
-)
+from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
 from shared.ports.raw_payload_rules import checked_put, checked_read, content_sha256
 from shared.ports.raw_payloads import RawObject, RawPayloadNotFound
 

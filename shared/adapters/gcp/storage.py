@@ -21,12 +21,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption
 
-from shared.adapters.gcp.bucket_objects import (
-    StoredObject,
-    is_empty,
-    read_objects,
-    write_object,
-)
+from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
 from shared.ports.evidence import (
     EvidenceConflict,
     EvidenceNotFound,
