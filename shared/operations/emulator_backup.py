@@ -31,10 +31,11 @@ import base64
 import hashlib
 import json
 import shutil
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from proto.datetime_helpers import DatetimeWithNanoseconds
 
@@ -48,7 +49,7 @@ from shared.operations.backup import (
     compare,
     read_manifest,
 )
-from shared.pipeline.home import HomeLock
+from shared.pipeline.home import HomeInUse, HomeLock
 
 BACKEND = "emulator"
 DOCUMENTS_EXPORT = "documents.jsonl"
@@ -67,7 +68,7 @@ def create_emulator_backup(services: Services, destination: Path) -> dict[str, A
     home = services.settings.home
     if destination.exists():
         raise BackupError(f"{destination} exists: back up into a new directory")
-    with HomeLock(home):
+    with _home_held(home):
         destination.mkdir(parents=True)
         _export_documents(services, destination / DOCUMENTS_EXPORT)
         _export_tables(services, destination / TABLES_DIR)
@@ -197,7 +198,7 @@ def restore_emulator_backup(backup: Path, services: Services) -> Comparison:
                           "restore another backup")
     home = services.settings.home
     home.mkdir(parents=True, exist_ok=True)
-    with HomeLock(home):
+    with _home_held(home):
         occupied = target_contents(services)
         if occupied:
             raise BackupError(f"the restore target is not empty ({'; '.join(occupied)}): restore into a fresh "
@@ -300,6 +301,19 @@ def plain(value: Any) -> Any:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+@contextmanager
+def _home_held(home: Path) -> Iterator[None]:
+    """No run of this home delivers while a backup is read or a restore written."""
+    try:
+        lock = HomeLock(home).acquire()
+    except HomeInUse as error:
+        raise BackupError(str(error)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def bucket_store(services: Services, kind: str):
     """The Services' store of a bucket kind (its adapter has all_objects, restore_object, is_empty)."""
     return getattr(services, BUCKET_STORES[kind])
