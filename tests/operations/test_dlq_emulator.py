@@ -57,7 +57,7 @@ def _applied(settings: Settings) -> tuple[dict, dict, int, bool]:
     services = Services(settings)
     try:
         tables = {t.table: (t.rows, t.checksum) for t in table_results(services.warehouse, pipeline_tables(), DAY)}
-        runs = {name: (run["succeeded_run_id"], run["fence"])
+        runs = {name: (run.get("succeeded_run_id"), run.get("fence"))
                 for name, run in run_history.runs_for(services.documents, DAY).items()}
         return tables, runs, len(FanInLedger(services.documents).claims(DAY)), is_finished(services.documents, DAY)
     finally:
