@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 import typer
 from rich.console import Console
 
+from shared.bootstrap import Services
 from shared.config import Settings
 from shared.operations.backup import KINDS, BackupError, create_backup, restore_backup, verify_backup
+from shared.operations.emulator_backup import create_emulator_backup, restore_emulator_backup
 
 backup_app = typer.Typer(help="Back up a home, verify a backup, restore it (every checksum compared).",
                          no_args_is_help=True)
@@ -23,30 +27,49 @@ def register(app: typer.Typer) -> None:
     app.command("rebuild")(rebuild)
 
 
-def _local_home(ctx: typer.Context) -> Path:
+GOOGLE_BACKUPS = ("backups on gcp are Google's own: Firestore point-in-time recovery and scheduled backups, BigQuery "
+                  "time travel and table snapshots, the evidence bucket's cross-region replica (infra/backups.tf; "
+                  "docs/runbooks.md \"Restoring from backup\"). `sportsflow backup` backs up a local home or the "
+                  "emulators.")
+
+
+def _backend(ctx: typer.Context) -> str:
     settings: Settings = ctx.obj
-    if settings.backend != "local":
-        raise typer.BadParameter(
-            f"backup of the {settings.backend} backend is Google's own: Firestore point-in-time recovery and "
-            "scheduled backups, BigQuery time travel and snapshots, the evidence bucket's cross-region copy "
-            "(infra/backups.tf; docs/runbooks.md). `sportsflow backup` backs up a local home.")
-    return settings.home
+    if settings.backend == "gcp":
+        raise typer.BadParameter(GOOGLE_BACKUPS)
+    return settings.backend
+
+
+@contextmanager
+def _emulator_services(ctx: typer.Context) -> Iterator[Services]:
+    services = Services(ctx.obj)
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 @backup_app.command("create")
 def create(ctx: typer.Context, destination: Path = typer.Argument(..., help="a new directory for the backup"),
            as_json: bool = typer.Option(False, "--json")):
-    """Copy the home's documents, warehouse, evidence and keys consistently, with a manifest of checksums."""
-    home = _local_home(ctx)
+    """Copy the home's (or the emulators') documents, warehouse, evidence and keys, with a manifest of checksums."""
+    backend = _backend(ctx)
+    home = ctx.obj.home
     try:
-        manifest = create_backup(home, destination)
+        if backend == "emulator":
+            with _emulator_services(ctx) as services:
+                manifest = create_emulator_backup(services, destination)
+        else:
+            manifest = create_backup(home, destination)
     except BackupError as error:
         _fail(error)
-    summary = {"backup": str(destination), "home": str(home), **_counts(manifest)}
+    source = f"the emulators of project {manifest['project']}" if backend == "emulator" else str(home)
+    summary = {"backup": str(destination), "home": str(home), "backend": backend, **_counts(manifest)}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        out.print(f"backed up {home} to {destination}: " + ", ".join(f"{n} {k}" for k, n in _counts(manifest).items()))
+        counts = ", ".join(f"{n} {kind}" for kind, n in _counts(manifest).items())
+        out.print(f"backed up {source} to {destination}: {counts}")
 
 
 @backup_app.command("verify")
@@ -62,17 +85,26 @@ def verify(ctx: typer.Context, backup: Path = typer.Argument(..., help="a backup
 
 @backup_app.command("restore")
 def restore(ctx: typer.Context, backup: Path = typer.Argument(..., help="a backup directory"),
-            force: bool = typer.Option(False, "--force", help="the home holds state: move it aside and restore"),
+            force: bool = typer.Option(False, "--force", help="local: the home holds state: move it aside and "
+                                                              "restore (emulators: restore only into empty ones)"),
             as_json: bool = typer.Option(False, "--json")):
-    """Restore a backup into the home, then compare every table checksum and document with the manifest."""
-    home = _local_home(ctx)
+    """Restore a backup into the home (or empty emulators), then compare every table checksum and document."""
+    backend = _backend(ctx)
+    home = ctx.obj.home
+    moved_aside = None
     try:
-        comparison, moved_aside = restore_backup(backup, home, replace_existing=force)
+        if backend == "emulator":
+            with _emulator_services(ctx) as services:
+                comparison = restore_emulator_backup(backup, services)
+                target = f"the emulators of project {services.settings.project}"
+        else:
+            comparison, moved_aside = restore_backup(backup, home, replace_existing=force)
+            target = str(home)
     except BackupError as error:
         _fail(error)
     if moved_aside and not as_json:
         out.print(f"the home's previous state was moved to {moved_aside}")
-    _print_comparison(comparison, f"restored {home} from {backup}", as_json,
+    _print_comparison(comparison, f"restored {target} from {backup}", as_json,
                       extra={"moved_aside": str(moved_aside) if moved_aside else None})
 
 
@@ -114,14 +146,14 @@ def rebuild(ctx: typer.Context,
 
 
 def _counts(manifest: dict) -> dict[str, int]:
-    return {kind: len(manifest.get(kind, {})) for kind in KINDS}
+    return {kind: len(manifest[kind]) for kind in KINDS if kind in manifest}
 
 
 def _print_comparison(comparison, what: str, as_json: bool, extra: dict | None = None) -> None:
     if as_json:
         typer.echo(json.dumps({**comparison.as_json(), **(extra or {})}, indent=2))
     elif comparison.identical:
-        out.print(f"{what}: identical — " + ", ".join(f"{n} {k}" for k, n in comparison.counts.items()))
+        out.print(f"{what}: identical — " + ", ".join(f"{n} {k}" for k, n in comparison.counts.items() if n))
     else:
         out.print(f"[red]{what}: DIFFERENT[/red]")
         for kind, items in comparison.differences.items():

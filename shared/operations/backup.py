@@ -1,5 +1,6 @@
 """Backups of a home (the local backend): documents, warehouse, evidence, keys — and the proof
-that a restore gave back exactly what was saved.
+that a restore gave back exactly what was saved. (The emulators: `emulator_backup`, same
+manifest kinds; `verify_backup` reads both.)
 
 A backup is a directory: a consistent copy of every stateful file of the home (SQLite's online
 backup of the documents; the DuckDB file after a checkpoint, taken while holding its lock, so
@@ -32,8 +33,9 @@ DOCUMENTS_FILE = "documents.sqlite"
 WAREHOUSE_FILE = "warehouse.duckdb"
 EVIDENCE_DIR = "evidence"
 RAW_DIR = "raw"  # the raw payload store (Phase 1's payloads)
-KINDS = ("documents", "tables", "evidence", "raw", "files")
-NOT_STATE = ("logs", "emulators.env", MANIFEST)  # not backed up: logs, and endpoints of running emulators
+KINDS = ("documents", "tables", "evidence", "raw", "files", "object_properties")  # the last: emulator backups
+# not backed up: logs, the endpoints of running emulators, the home's lock (its holder's PID)
+NOT_STATE = ("logs", "emulators.env", "sportsflow.lock", MANIFEST)
 
 
 class BackupError(Exception):
@@ -173,14 +175,21 @@ def create_backup(home: Path, destination: Path) -> dict[str, Any]:
 
 
 def verify_backup(backup: Path) -> Comparison:
-    """The backup's contents against its own manifest."""
-    return compare(read_manifest(backup), inventory(backup))
+    """The backup's contents against its own manifest (a local or an emulator backup)."""
+    manifest = read_manifest(backup)
+    if manifest.get("backend") == "emulator":
+        from shared.operations.emulator_backup import read_backup_inventory
+        return compare(manifest, read_backup_inventory(backup))
+    return compare(manifest, inventory(backup))
 
 
 def restore_backup(backup: Path, home: Path, *, replace_existing: bool = False) -> tuple[Comparison, Path | None]:
     """Copy a verified backup into `home`; the restored home compared with the manifest. A home with
     state is refused unless `replace_existing`: then it is moved aside (returned), never deleted."""
     manifest = read_manifest(backup)
+    if manifest.get("backend") == "emulator":
+        raise BackupError(f"{backup} is a backup of emulators: restore it with `sportsflow --backend emulator "
+                          "backup restore` into empty emulators")
     checked = compare(manifest, inventory(backup))
     if not checked.identical:
         raise BackupError(f"the backup {backup} does not match its manifest ({checked.as_json()['differences']}): "

@@ -92,3 +92,12 @@ def test_verify_names_a_changed_document_table_row_and_evidence_byte(backed_up, 
     assert _cli(tmp_path, "backup", "verify", str(broken)).exit_code == 1
     with pytest.raises(BackupError, match="does not match its manifest"):
         restore_backup(broken, tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("command", ["create", "restore"])
+def test_on_gcp_backup_refuses_and_points_to_googles_backups(tmp_path, command):
+    result = CliRunner().invoke(app, ["--backend", "gcp", "--home", str(tmp_path), "backup", command,
+                                      str(tmp_path / "b")])
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "point-in-time recovery" in text and "time travel" in text and "docs/runbooks.md" in text

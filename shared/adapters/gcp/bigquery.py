@@ -33,8 +33,12 @@ from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
-from shared.ports.warehouse_rows import checked_identifier, conform_rows, rows_in_partition
 from shared.ports.warehouse import TableSpec, WarehouseError
+from shared.ports.warehouse_rows import (
+    checked_identifier,
+    conform_rows,
+    rows_in_partition,
+)
 
 EMULATOR_HOST_VARIABLE = "BIGQUERY_EMULATOR_HOST"
 BATCH_LEDGER_TABLE = "_sportsflow_batches"
@@ -231,6 +235,46 @@ class BigQueryWarehouse:
         with _as_warehouse_error("query"):
             job = self._client.query(sql, job_config=config, location=self._location, **self._retries())
             return [dict(row.items()) for row in job.result(retry=self._retries()["retry"])]
+
+    # ---- backups (sportsflow backup on the emulators) --------------------------------------
+
+    def table_names(self) -> list[str]:
+        """`dataset.table` of every table of the project, sorted."""
+        with _as_warehouse_error("list tables"):
+            return sorted(f"{dataset.dataset_id}.{table.table_id}" for dataset in self._client.list_datasets()
+                          for table in self._client.list_tables(dataset.reference))
+
+    def table_definition(self, name: str) -> dict[str, Any]:
+        """What re-creates the table: schema, partitioning, clustering, description (API form)."""
+        with _as_warehouse_error(f"read the definition of {name}"):
+            table = self._client.get_table(f"{self._project}.{name}")
+        return {"schema": [field.to_api_repr() for field in table.schema],
+                "time_partitioning": table.time_partitioning.to_api_repr() if table.time_partitioning else None,
+                "clustering": list(table.clustering_fields or []), "description": table.description}
+
+    def create_table_with_rows(self, name: str, definition: Mapping[str, Any], ndjson: bytes) -> int:
+        """Create `dataset.table` (dataset too) from a `table_definition` and load its rows; an
+        existing table is an error (a restore writes only into an empty project)."""
+        dataset = name.split(".", 1)[0]
+        self.ensure_dataset(dataset)
+        table = bigquery.Table(f"{self._project}.{name}",
+                               schema=[bigquery.SchemaField.from_api_repr(f) for f in definition["schema"]])
+        if definition.get("time_partitioning"):
+            table.time_partitioning = bigquery.TimePartitioning.from_api_repr(definition["time_partitioning"])
+        table.clustering_fields = definition.get("clustering") or None
+        table.description = definition.get("description")
+        with _as_warehouse_error(f"create {name}"):
+            self._client.create_table(table)
+        if not ndjson:
+            return 0
+        config = bigquery.LoadJobConfig(source_format=_NDJSON, schema=table.schema,
+                                        write_disposition=bigquery.WriteDisposition.WRITE_EMPTY,
+                                        create_disposition=bigquery.CreateDisposition.CREATE_NEVER)
+        with _as_warehouse_error(f"load into {name}"):
+            job = self._client.load_table_from_file(io.BytesIO(ndjson), table.reference, location=self._location,
+                                                    job_config=config)
+            job.result()
+        return job.output_rows or 0
 
     def close(self) -> None:
         self._client.close()

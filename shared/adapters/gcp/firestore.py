@@ -190,6 +190,17 @@ class FirestoreDocumentStore:
             query = query.limit(limit)
         return [document for snapshot in query.stream() if (document := self._document(snapshot))]
 
+    def all_documents(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every document of this store (collections recursively, subcollections of missing
+        parents too) as (path, data), for backups; instances' clock documents are not state."""
+        root = self._client.document(self._prefix.rstrip("/")) if self._prefix else self._client
+        for collection in root.collections():
+            if collection.id == _CLOCK_DOCUMENT:
+                continue
+            for snapshot in collection.recursive().stream():
+                if snapshot.exists:
+                    yield snapshot.reference.path.removeprefix(self._prefix), snapshot.to_dict() or {}
+
     def count(self, collection: str, filters: Sequence[Filter] = ()) -> int:
         (results,) = self._filtered(collection, filters).count().get()
         return int(results[0].value)

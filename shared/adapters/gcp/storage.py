@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from google.api_core import exceptions as gexc
 from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption
 
+from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
 from shared.ports.evidence import (
     EvidenceConflict,
     EvidenceNotFound,
@@ -108,6 +109,17 @@ class GcsEvidenceStore:
     def list(self, prefix: str = "") -> list[EvidenceObject]:
         blobs = self._client.list_blobs(self._bucket, prefix=prefix or None)
         return sorted((_to_object(blob) for blob in blobs), key=lambda obj: obj.key)
+
+    # backups (sportsflow backup on the emulators): whole objects, properties included
+
+    def all_objects(self) -> Iterator[StoredObject]:
+        return read_objects(self._client, self._bucket)
+
+    def restore_object(self, stored: StoredObject) -> None:
+        write_object(self._bucket, stored)
+
+    def is_empty(self) -> bool:
+        return is_empty(self._client, self._bucket)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         blob = self._bucket.blob(validate_key(key))
