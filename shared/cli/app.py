@@ -54,9 +54,32 @@ def _log_to_file(ctx: typer.Context, path: Path) -> None:
     """Structured JSON logs go to a file (stdout stays for results, stderr for progress)."""
     if ctx.resilient_parsing or ctx.invoked_subcommand in (None, "topology"):
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stream = ctx.with_resource(path.open("a", encoding="utf-8"))
-    configure_logging(stream=stream)
+    configure_logging(stream=ctx.with_resource(_OpenedOnFirstWrite(path)))
+
+
+class _OpenedOnFirstWrite:
+    """The log file, created with its folder only when a line is logged: a command that refuses a
+    home (a typo in --home) must not create it just by starting."""
+
+    def __init__(self, path: Path):
+        self._path, self._file = path, None
+
+    def write(self, text: str) -> int:
+        if self._file is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self._path.open("a", encoding="utf-8")
+        return self._file.write(text)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 class TopologyFormat(str, Enum):

@@ -56,11 +56,12 @@ def create(ctx: typer.Context, destination: Path = typer.Argument(..., help="a n
     backend = _backend(ctx)
     home = ctx.obj.home
     try:
-        if backend == "emulator":
-            with _emulator_services(ctx) as services:
-                manifest = create_emulator_backup(services, destination)
-        else:
-            manifest = create_backup(home, destination)
+        with _home_held(home):  # a run of this home meanwhile would make the copy inconsistent
+            if backend == "emulator":
+                with _emulator_services(ctx) as services:
+                    manifest = create_emulator_backup(services, destination)
+            else:
+                manifest = create_backup(home, destination)
     except BackupError as error:
         _fail(error)
     source = f"the emulators of project {manifest['project']}" if backend == "emulator" else str(home)
@@ -93,13 +94,14 @@ def restore(ctx: typer.Context, backup: Path = typer.Argument(..., help="a backu
     home = ctx.obj.home
     moved_aside = None
     try:
-        if backend == "emulator":
-            with _emulator_services(ctx) as services:
-                comparison = restore_emulator_backup(backup, services)
-                target = f"the emulators of project {services.settings.project}"
-        else:
-            comparison, moved_aside = restore_backup(backup, home, replace_existing=force)
-            target = str(home)
+        with _home_held(home):  # never restore under (or move a home aside from) a process working on it
+            if backend == "emulator":
+                with _emulator_services(ctx) as services:
+                    comparison = restore_emulator_backup(backup, services)
+                    target = f"the emulators of project {services.settings.project}"
+            else:
+                comparison, moved_aside = restore_backup(backup, home, replace_existing=force)
+                target = str(home)
     except BackupError as error:
         _fail(error)
     if moved_aside and not as_json:
@@ -124,11 +126,15 @@ def rebuild(ctx: typer.Context,
     settings: Settings = ctx.obj
     into_settings = replace(settings, backend="local", home=into)
     try:
-        with err.status("rebuilding") as spinner:
-            report = rebuild_from_evidence(settings, into_settings, start=start and start.date(),
-                                           end=end and end.date(), progress=spinner.update)
+        _require_used_home(settings.home)
+        with _home_held(settings.home):  # the payloads and the tables compared must be of one moment
+            with err.status("rebuilding") as spinner:
+                report = rebuild_from_evidence(settings, into_settings, start=start and start.date(),
+                                               end=end and end.date(), progress=spinner.update)
     except FileExistsError as error:
         _fail(error)
+    if not report.dates:
+        _fail(f"home {settings.home} has no raw payloads to rebuild from: nothing was compared")
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -143,6 +149,35 @@ def rebuild(ctx: typer.Context,
                       f"{difference['rebuilt_rows']}")
     if not report.equal:
         raise typer.Exit(1)
+
+
+class _home_held:
+    """The home's lock for the command's duration; another process holding it is exit 2 naming it."""
+
+    def __init__(self, home: Path):
+        from shared.pipeline.home import HomeLock
+        self._lock = HomeLock(home)
+
+    def __enter__(self):
+        from shared.pipeline.home import HomeInUse
+        try:
+            self._lock.acquire()
+        except HomeInUse as error:
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(2)
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def _require_used_home(home: Path) -> None:
+    from shared.pipeline.home import HomeNotFound, require_used_home
+    try:
+        require_used_home(home)
+    except HomeNotFound as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2)
 
 
 def _counts(manifest: dict) -> dict[str, int]:

@@ -22,6 +22,14 @@ def health(ctx: typer.Context,
            as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
            deadline: float = typer.Option(3.0, min=0.1, help="seconds each probe may take before it counts as down")):
     """Probe the bus, document store, warehouse, evidence store and each provider's circuit breaker."""
+    from shared.pipeline.home import HomeNotFound, require_used_home
+
+    if ctx.obj.backend == "local":
+        try:  # a probe that creates what it probes cannot say that --home points nowhere
+            require_used_home(ctx.obj.home)
+        except HomeNotFound as error:
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(2)
     services = Services(ctx.obj)
     report = check_health(services, deadline_s=deadline)
     if report.ok:  # a client of a stopped emulator can block in close(): the process exits instead

@@ -130,11 +130,14 @@ def status(ctx: typer.Context,
            as_json: bool = typer.Option(False, "--json")):
     """Per phase what is done and missing, when each trigger was claimed, and the dead letters."""
     from shared.bootstrap import Services
-    from shared.pipeline.home import HomeLock
+    from shared.pipeline.home import HomeLock, require_used_home
     from shared.pipeline.status import date_status
     from shared.predictions.coverage import coverage
 
     settings = _settings(ctx, backend)
+    with _failures_explained():
+        if settings.backend == "local":
+            require_used_home(settings.home)
     with _failures_explained(), HomeLock(settings.home):
         services = Services(settings)
         state = date_status(services.documents, day.date())
@@ -264,13 +267,14 @@ class _failures_explained:
 
     def __exit__(self, kind, error, tb):
         from shared.adapters.local.warehouse import WarehouseInUse
-        from shared.pipeline.home import HomeSourceMismatch
+        from shared.pipeline.home import HomeNotFound, HomeSourceMismatch
         from shared.ports.warehouse import WarehouseError
         from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing
         from shared.providers.seasons import OutOfSeason
         from shared.resilience import ProviderError
 
-        usage_errors = (WarehouseInUse, HomeSourceMismatch, ReplayDataMissing, ReplayDataInvalid, OutOfSeason)
+        usage_errors = (WarehouseInUse, HomeSourceMismatch, HomeNotFound, ReplayDataMissing, ReplayDataInvalid,
+                        OutOfSeason)
         if isinstance(error, usage_errors):  # what the command was asked to do cannot be done: exit 2
             err.print(f"[red]error:[/red] {error}")
             raise typer.Exit(2)

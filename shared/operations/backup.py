@@ -154,6 +154,9 @@ def create_backup(home: Path, destination: Path) -> dict[str, Any]:
         raise BackupError(f"{home} holds no sportsflow state (no {DOCUMENTS_FILE}, no {WAREHOUSE_FILE})")
     if destination.exists():
         raise BackupError(f"{destination} exists: back up into a new directory")
+    if destination.resolve().is_relative_to(home.resolve()):
+        raise BackupError(f"{destination} is inside the home {home}: back up to a directory outside it "
+                          "(a backup inside the home would copy itself, and every later backup would nest it)")
     destination.mkdir(parents=True)
     with _warehouse_held(home / WAREHOUSE_FILE):  # no run can write while the copy is taken
         _copy_documents(home / DOCUMENTS_FILE, destination / DOCUMENTS_FILE)
@@ -215,9 +218,17 @@ def read_manifest(backup: Path) -> dict[str, Any]:
     path = backup / MANIFEST
     if not path.exists():
         raise BackupError(f"{backup} is not a backup (no {MANIFEST}): `sportsflow backup create DIR` makes one")
-    manifest = json.loads(path.read_text())
-    if manifest.get("format") != FORMAT:
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BackupError(f"{path}: the manifest is not readable JSON ({error}): this backup cannot be verified "
+                          "or restored; use another backup") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        manifest = manifest if isinstance(manifest, dict) else {}
         raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r} (this version reads {FORMAT})")
+    if not any(manifest.get(kind) for kind in KINDS):
+        raise BackupError(f"{path} lists nothing to verify or restore (no {', '.join(KINDS)}): not a backup "
+                          "`sportsflow backup create` made")
     return manifest
 
 

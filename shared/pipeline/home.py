@@ -41,6 +41,18 @@ class HomeSourceMismatch(ValueError):
     """The home was built from another source."""
 
 
+class HomeNotFound(ValueError):
+    """A command that reads a home was pointed at one nothing has run on (a typo in --home, usually)."""
+
+
+def require_used_home(home: Path) -> None:
+    """Refuse, without creating anything, a local home that holds no state: a status, health probe or
+    rebuild of it would only describe (or create) an empty home and call it fine."""
+    if not (Path(home) / "documents.sqlite").is_file():
+        raise HomeNotFound(f"nothing has run on home {home} yet: `sportsflow run --date YYYY-MM-DD` with this "
+                           "--home creates it (or check --home and SPORTSFLOW_HOME for a typo)")
+
+
 _held: dict[Path, list] = {}  # resolved home -> [open lock file, holders in this process]
 _held_lock = threading.Lock()
 

@@ -25,15 +25,19 @@ HOLD = ("import fcntl, sys, time\n"
         "print('held', flush=True); time.sleep(120)\n")
 
 
-@pytest.fixture
-def home_in_use(tmp_path):
-    home = tmp_path / "home"
+def minimal_home(home):
     home.mkdir()
     connection = sqlite3.connect(home / "documents.sqlite")
     connection.execute("CREATE TABLE documents (path TEXT PRIMARY KEY, data TEXT)")
     connection.commit()
     connection.close()
     (home / "dev-token").write_text("t")
+    return home
+
+
+@pytest.fixture
+def home_in_use(tmp_path):
+    home = minimal_home(tmp_path / "home")
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(home / "sportsflow.lock")], stdout=subprocess.PIPE,
                               text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -52,9 +56,14 @@ def test_rebuild_from_evidence_refuses_a_home_in_use(home_in_use, tmp_path):
 
 
 def test_restore_force_refuses_a_home_in_use(home_in_use, tmp_path):
-    backup = tmp_path / "backup"
-    created = CliRunner().invoke(app, ["--home", str(home_in_use), "backup", "create", str(backup)])
+    backup = tmp_path / "backup"  # of another home: a backup of a home in use is refused too (next test)
+    created = invoke(minimal_home(tmp_path / "other"), "backup", "create", str(backup))
     assert created.exit_code == 0, created.output
     result = invoke(home_in_use, "backup", "restore", str(backup), "--force")
     assert result.exit_code != 0 and "in use" in result.output, result.output
     assert (home_in_use / "sportsflow.lock").exists(), "the home was moved aside under its lock holder"
+
+
+def test_backup_create_refuses_a_home_in_use(home_in_use, tmp_path):
+    result = invoke(home_in_use, "backup", "create", str(tmp_path / "backup"))
+    assert result.exit_code == 2 and "in use" in result.output, result.output
