@@ -33,8 +33,9 @@ from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
-from shared.ports.warehouse_rows import checked_identifier, conform_rows, rows_in_partition
+from shared.adapters.gcp.clients import bigquery_emulator_client
 from shared.ports.warehouse import TableSpec, WarehouseError
+from shared.ports.warehouse_rows import checked_identifier, conform_rows, rows_in_partition
 
 EMULATOR_HOST_VARIABLE = "BIGQUERY_EMULATOR_HOST"
 BATCH_LEDGER_TABLE = "_sportsflow_batches"
@@ -44,21 +45,20 @@ _NDJSON = bigquery.SourceFormat.NEWLINE_DELIMITED_JSON
 
 def emulator_client(project: str, endpoint: str) -> bigquery.Client:
     """A client for bqemulator at `endpoint` ("http://127.0.0.1:P")."""
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-
-    return bigquery.Client(project, credentials=AnonymousCredentials(),
-                           client_options=ClientOptions(api_endpoint=endpoint))
+    return bigquery_emulator_client(project, endpoint)
 
 
 class BigQueryWarehouse:
     """Warehouse port on BigQuery. Pass `client` to reuse one; `emulator=True` selects the
-    bqemulator paths for idempotent appends and partition replaces (see module docstring)."""
+    bqemulator paths for idempotent appends and partition replaces (see module docstring);
+    `endpoint` ("http://host:port") is bqemulator's address and implies `emulator=True` (without
+    it, `emulator=True` reads BIGQUERY_EMULATOR_HOST)."""
 
     def __init__(self, project: str, *, location: str = "US", emulator: bool = False,
-                 client: bigquery.Client | None = None) -> None:
+                 client: bigquery.Client | None = None, endpoint: str | None = None) -> None:
+        emulator = emulator or endpoint is not None
         if client is None:
-            endpoint = os.environ.get(EMULATOR_HOST_VARIABLE) if emulator else None
+            endpoint = endpoint or (os.environ.get(EMULATOR_HOST_VARIABLE) if emulator else None)
             client = (emulator_client(project, endpoint) if endpoint
                       else bigquery.Client(project, location=location))
         self._client = client
