@@ -168,7 +168,7 @@ def test_the_real_emulators_through_explicit_endpoints_alone(emulators, monkeypa
         bus = services.bus
         from shared.topology.model import SubscriptionSpec
         bus.create_topic(unique_name)
-        bus.create_subscription(SubscriptionSpec(name=f"{unique_name}-sub", topic=unique_name))
+        bus.create_subscription(SubscriptionSpec(name=f"{unique_name}-sub", topic=unique_name, dead_letter_topic=None))
         bus.publish(unique_name, b"hello")
         received = bus.pull(f"{unique_name}-sub", timeout=10)
         assert [m.data for m in received] == [b"hello"]

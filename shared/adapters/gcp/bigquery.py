@@ -11,7 +11,11 @@ Idempotent append differs by target, chosen by the `emulator` flag:
 - bqemulator: it ignores the job id of a load (assigns its own) and accepts a repeated
   query job id, so a Conflict never comes. There the rows are loaded into a staging table
   and moved by one multi-statement transaction that also records the batch in the
-  dataset's `_sportsflow_batches` ledger, guarded by NOT EXISTS on that ledger.
+  dataset's `_sportsflow_batches` ledger, guarded by NOT EXISTS on that ledger. Each append
+  costs seven calls there (the staging load's two, the transaction's two, the staging delete,
+  the ledger read's two, which tell whether this attempt applied): the ledger table is ensured once per
+  dataset and process, the staging table is created by its load, and a repeated batch is
+  recognised by the guarded transaction itself rather than by a read before it.
 
 Partition replace: BigQuery loads with WRITE_TRUNCATE into `table$YYYYMMDD` (atomic per
 partition). bqemulator rejects partition decorators, so there a transaction deletes the
@@ -65,6 +69,8 @@ class BigQueryWarehouse:
         self._project = project
         self._location = location
         self._emulator = emulator
+        self._ledgers: set[str] = set()  # batch ledgers known to exist (created once per process)
+        self._datasets: set[str] = set()  # datasets known to exist (every ensure_table ensures its own)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, project: str | None = None,
@@ -84,10 +90,13 @@ class BigQueryWarehouse:
     # ---- schema ---------------------------------------------------------------------------
 
     def ensure_dataset(self, dataset: str) -> None:
+        if dataset in self._datasets:
+            return
         reference = bigquery.Dataset(f"{self._project}.{checked_identifier(dataset)}")
         reference.location = self._location
         with _as_warehouse_error("create dataset"):
             self._client.create_dataset(reference, exists_ok=True)
+        self._datasets.add(dataset)
 
     def ensure_table(self, spec: TableSpec) -> None:
         """Create the table (and its dataset) if absent; an existing table is left as it is."""
@@ -107,6 +116,8 @@ class BigQueryWarehouse:
         with _as_warehouse_error("delete dataset"):
             self._client.delete_dataset(f"{self._project}.{checked_identifier(dataset)}",
                                         delete_contents=True, not_found_ok=True)
+        self._ledgers.discard(f"{self._project}.{dataset}.{BATCH_LEDGER_TABLE}")
+        self._datasets.discard(dataset)
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -156,10 +167,10 @@ class BigQueryWarehouse:
         return earlier.error_result is None
 
     def _append_through_ledger(self, spec: TableSpec, payload: bytes, row_count: int, batch_id: str) -> int:
+        # No read of the ledger first: the NOT EXISTS guards make a repeated batch insert nothing,
+        # and the read after the transaction says whose attempt applied it.
         ledger = self._ensure_batch_ledger(spec.dataset)
         batch_key = _digest(f"{spec.qualified_name}\n{batch_id}")
-        if self._ledger_attempt(ledger, batch_key) is not None:
-            return 0
         attempt = uuid.uuid4().hex
         with self._staged(spec, payload) as staging:
             columns = ", ".join(f"`{f.name}`" for f in spec.fields)
@@ -183,6 +194,8 @@ class BigQueryWarehouse:
 
     def _ensure_batch_ledger(self, dataset: str) -> str:
         ledger = f"{self._project}.{dataset}.{BATCH_LEDGER_TABLE}"
+        if ledger in self._ledgers:
+            return ledger
         schema = [bigquery.SchemaField("batch_key", "STRING", mode="REQUIRED"),
                   bigquery.SchemaField("table_name", "STRING", mode="REQUIRED"),
                   bigquery.SchemaField("attempt", "STRING", mode="REQUIRED"),
@@ -190,6 +203,7 @@ class BigQueryWarehouse:
                   bigquery.SchemaField("applied_at", "TIMESTAMP")]
         with _as_warehouse_error("create batch ledger"):
             self._client.create_table(bigquery.Table(ledger, schema=schema), exists_ok=True)
+        self._ledgers.add(ledger)
         return ledger
 
     def _ledger_attempt(self, ledger: str, batch_key: str) -> str | None:
@@ -198,13 +212,16 @@ class BigQueryWarehouse:
 
     @contextmanager
     def _staged(self, spec: TableSpec, payload: bytes) -> Iterator[str]:
-        """A throwaway table holding `payload`, deleted when the block ends."""
+        """A throwaway table holding `payload` (created by its load, or empty when there is none),
+        deleted when the block ends."""
         staging = f"{self._project}.{spec.dataset}._staging_{uuid.uuid4().hex}"
-        with _as_warehouse_error("create staging table"):
-            self._client.create_table(bigquery.Table(staging, schema=_schema(spec)))
         try:
             if payload:
-                self._load(staging, spec, payload, bigquery.WriteDisposition.WRITE_APPEND)
+                self._load(staging, spec, payload, bigquery.WriteDisposition.WRITE_EMPTY,
+                           create=bigquery.CreateDisposition.CREATE_IF_NEEDED)
+            else:
+                with _as_warehouse_error("create staging table"):
+                    self._client.create_table(bigquery.Table(staging, schema=_schema(spec)))
             yield staging
         finally:
             self._client.delete_table(staging, not_found_ok=True)
@@ -212,14 +229,14 @@ class BigQueryWarehouse:
     def _run_script(self, *statements: str) -> None:
         script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;"])
         with _as_warehouse_error("transaction"):
-            self._client.query(script, location=self._location, **self._retries()).result(
-                retry=self._retries()["retry"])
+            self._run_query(script, bigquery.QueryJobConfig())
 
-    def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str) -> int:
+    def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str,
+              create: str = bigquery.CreateDisposition.CREATE_NEVER) -> int:
         with _as_warehouse_error(f"load into {destination}"):
             job = self._client.load_table_from_file(
                 io.BytesIO(payload), destination, location=self._location,
-                job_config=_load_config(spec, disposition))
+                job_config=_load_config(spec, disposition, create))
             job.result()
         return job.output_rows or 0
 
@@ -229,8 +246,13 @@ class BigQueryWarehouse:
         config = bigquery.QueryJobConfig(
             query_parameters=[query_parameter(name, value) for name, value in (params or {}).items()])
         with _as_warehouse_error("query"):
-            job = self._client.query(sql, job_config=config, location=self._location, **self._retries())
-            return [dict(row.items()) for row in job.result(retry=self._retries()["retry"])]
+            return [dict(row.items()) for row in self._run_query(sql, config)]
+
+    def _run_query(self, sql: str, config: bigquery.QueryJobConfig):
+        """The rows of one finished query job. Not `query_and_wait` (jobs.query): bqemulator 1.4
+        answers a failed query there as an empty success (a missing table, a failed script)."""
+        job = self._client.query(sql, job_config=config, location=self._location, **self._retries())
+        return job.result(retry=self._retries()["retry"])
 
     def close(self) -> None:
         self._client.close()
@@ -279,10 +301,12 @@ def _schema(spec: TableSpec) -> list[bigquery.SchemaField]:
                                  description=f.description or None) for f in spec.fields]
 
 
-def _load_config(spec: TableSpec, disposition: str) -> bigquery.LoadJobConfig:
-    # CREATE_NEVER: a missing table is an error, not an unpartitioned table made on the fly.
+def _load_config(spec: TableSpec, disposition: str,
+                 create: str = bigquery.CreateDisposition.CREATE_NEVER) -> bigquery.LoadJobConfig:
+    # CREATE_NEVER for real tables: a missing table is an error, not an unpartitioned table made
+    # on the fly. Only staging tables are created by their load.
     return bigquery.LoadJobConfig(source_format=_NDJSON, schema=_schema(spec), write_disposition=disposition,
-                                  create_disposition=bigquery.CreateDisposition.CREATE_NEVER)
+                                  create_disposition=create)
 
 
 def _ndjson(rows: Sequence[Mapping[str, Any]]) -> bytes:

@@ -34,6 +34,9 @@ from shared.adapters.gcp.clients import publisher_client, subscriber_client
 from shared.ports.bus import OutboundMessage, ReceivedMessage
 from shared.topology.model import SubscriptionSpec
 
+EMPTY_PULL_FIRST_PAUSE_S = 0.01
+EMPTY_PULL_MAX_PAUSE_S = 0.1
+
 
 class PubSubBus:
     def __init__(self, project: str, *, prefix: str = "", publish_timeout_s: float = 30.0,
@@ -120,6 +123,7 @@ class PubSubBus:
     def pull(self, subscription: str, max_messages: int = 10, timeout: float = 5.0) -> list[ReceivedMessage]:
         path = self.subscription_path(subscription)
         deadline = time.monotonic() + timeout
+        pause = EMPTY_PULL_FIRST_PAUSE_S
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -129,9 +133,14 @@ class PubSubBus:
                 received = list(response.received_messages)
             except exceptions.DeadlineExceeded:
                 received = []
-            # The server may answer empty before our timeout; ask again until it has passed.
-            if received or time.monotonic() >= deadline:
+            # The server may answer empty before our timeout; ask again until it has passed. The
+            # emulator answers an empty pull at once: without a pause each idle puller would
+            # spin ~200 pulls a second, starving the handlers of CPU on both sides.
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
                 return [self._received(subscription, m) for m in received]
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, EMPTY_PULL_MAX_PAUSE_S)
 
     @staticmethod
     def _received(subscription: str, received: PubsubReceivedMessage) -> ReceivedMessage:
