@@ -21,12 +21,22 @@ from google.api_core import exceptions as google_errors
 
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.contracts import AnalyticsCompleted, DeadLetter, MAX_MESSAGE_BYTES, decode, encode
+from shared.contracts import (
+    MAX_MESSAGE_BYTES,
+    AnalyticsCompleted,
+    DeadLetter,
+    decode,
+    encode,
+)
 from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES
 from shared.observability.logging import configure_logging
 from shared.ports.bus import OutboundMessage, ReceivedMessage
 from shared.runtime import PubSubFunction, TransientError
-from shared.runtime.pull_dispatcher import DEAD_LETTER_SOURCE_SUBSCRIPTION, NotQuiescent, PullDispatcher
+from shared.runtime.pull_dispatcher import (
+    DEAD_LETTER_SOURCE_SUBSCRIPTION,
+    NotQuiescent,
+    PullDispatcher,
+)
 from shared.topology import TOPOLOGY, SubscriptionSpec
 
 SUB_A = SubscriptionSpec(name="sub-a", topic="topic-a", dead_letter_topic=None)

@@ -12,10 +12,11 @@ Idempotent append differs by target, chosen by the `emulator` flag:
   query job id, so a Conflict never comes. There the rows are loaded into a staging table
   and moved by one multi-statement transaction that also records the batch in the
   dataset's `_sportsflow_batches` ledger, guarded by NOT EXISTS on that ledger. Each append
-  costs seven calls there (the staging load's two, the transaction's two, the staging delete,
-  the ledger read's two, which tell whether this attempt applied): the ledger table is ensured once per
-  dataset and process, the staging table is created by its load, and a repeated batch is
-  recognised by the guarded transaction itself rather than by a read before it.
+  costs four calls there (bqemulator serves them one by one: they bound a date's Phase 5): the
+  staging load's two and the script's two — after its commit the script drops the staging table
+  and reads whose attempt the ledger holds. The ledger table is ensured once per dataset and
+  process, the staging table is created by its load, and a repeated batch is recognised by the
+  guarded transaction itself rather than by a read before it.
 
 Partition replace: BigQuery loads with WRITE_TRUNCATE into `table$YYYYMMDD` (atomic per
 partition). bqemulator rejects partition decorators, so there a transaction deletes the
@@ -168,20 +169,22 @@ class BigQueryWarehouse:
 
     def _append_through_ledger(self, spec: TableSpec, payload: bytes, row_count: int, batch_id: str) -> int:
         # No read of the ledger first: the NOT EXISTS guards make a repeated batch insert nothing,
-        # and the read after the transaction says whose attempt applied it.
+        # and the script's last statement, after the commit, reads whose attempt applied it.
         ledger = self._ensure_batch_ledger(spec.dataset)
         batch_key = _digest(f"{spec.qualified_name}\n{batch_id}")
         attempt = uuid.uuid4().hex
         with self._staged(spec, payload) as staging:
             columns = ", ".join(f"`{f.name}`" for f in spec.fields)
             not_recorded = f"NOT EXISTS (SELECT 1 FROM `{ledger}` WHERE batch_key = '{batch_key}')"
-            self._run_script(
+            applied = self._run_script(
                 f"INSERT INTO `{self._table_id(spec)}` ({columns}) "
                 f"SELECT {columns} FROM `{staging}` WHERE {not_recorded};",
                 f"INSERT INTO `{ledger}` (batch_key, table_name, attempt, row_count, applied_at) "
                 f"SELECT '{batch_key}', '{spec.name}', '{attempt}', {row_count}, CURRENT_TIMESTAMP() "
-                f"FROM (SELECT 1) WHERE {not_recorded};")
-        return row_count if self._ledger_attempt(ledger, batch_key) == attempt else 0
+                f"FROM (SELECT 1) WHERE {not_recorded};",
+                after_commit=(f"DROP TABLE IF EXISTS `{staging}`;",
+                              f"SELECT attempt FROM `{ledger}` WHERE batch_key = '{batch_key}';"))
+        return row_count if applied and applied[0]["attempt"] == attempt else 0
 
     def _replace_through_transaction(self, spec: TableSpec, partition: date, payload: bytes) -> None:
         # Scripts receive no query parameters on the emulator; the date literal is our own.
@@ -190,7 +193,8 @@ class BigQueryWarehouse:
             self._run_script(
                 f"DELETE FROM `{self._table_id(spec)}` "
                 f"WHERE `{spec.partition_field}` = DATE '{partition.isoformat()}';",
-                f"INSERT INTO `{self._table_id(spec)}` ({columns}) SELECT {columns} FROM `{staging}`;")
+                f"INSERT INTO `{self._table_id(spec)}` ({columns}) SELECT {columns} FROM `{staging}`;",
+                after_commit=(f"DROP TABLE IF EXISTS `{staging}`;",))
 
     def _ensure_batch_ledger(self, dataset: str) -> str:
         ledger = f"{self._project}.{dataset}.{BATCH_LEDGER_TABLE}"
@@ -206,14 +210,10 @@ class BigQueryWarehouse:
         self._ledgers.add(ledger)
         return ledger
 
-    def _ledger_attempt(self, ledger: str, batch_key: str) -> str | None:
-        rows = self.query(f"SELECT attempt FROM `{ledger}` WHERE batch_key = @key", {"key": batch_key})
-        return rows[0]["attempt"] if rows else None
-
     @contextmanager
     def _staged(self, spec: TableSpec, payload: bytes) -> Iterator[str]:
-        """A throwaway table holding `payload` (created by its load, or empty when there is none),
-        deleted when the block ends."""
+        """A throwaway table holding `payload` (created by its load, or empty when there is none).
+        The block's script drops it after its commit; if the block fails, it is deleted here."""
         staging = f"{self._project}.{spec.dataset}._staging_{uuid.uuid4().hex}"
         try:
             if payload:
@@ -223,13 +223,16 @@ class BigQueryWarehouse:
                 with _as_warehouse_error("create staging table"):
                     self._client.create_table(bigquery.Table(staging, schema=_schema(spec)))
             yield staging
-        finally:
+        except BaseException:
             self._client.delete_table(staging, not_found_ok=True)
+            raise
 
-    def _run_script(self, *statements: str) -> None:
-        script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;"])
+    def _run_script(self, *statements: str, after_commit: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """`statements` in one transaction, then `after_commit` in the same job; the rows of the
+        script's last statement (a script job answers with those)."""
+        script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;", *after_commit])
         with _as_warehouse_error("transaction"):
-            self._run_query(script, bigquery.QueryJobConfig())
+            return [dict(row.items()) for row in self._run_query(script, bigquery.QueryJobConfig())]
 
     def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str,
               create: str = bigquery.CreateDisposition.CREATE_NEVER) -> int:
