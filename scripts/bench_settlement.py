@@ -29,11 +29,10 @@ def open_documents(backend: str, home: Path):
         from shared.adapters.local.documents import SqliteDocumentStore
         return SqliteDocumentStore(home / "bench.sqlite")
     from shared.adapters.gcp.firestore import FirestoreDocumentStore
-    from shared.bootstrap import Services
-    from shared.config import Settings
-    services = Services(Settings.from_env(backend="emulator"))
-    services._prepare_google_env()
-    return FirestoreDocumentStore(services.settings.project, namespace="bench" + uuid.uuid4().hex[:8])
+    from shared.config import Settings, emulator_endpoints
+    endpoints = emulator_endpoints(Settings.from_env(backend="emulator"))
+    return FirestoreDocumentStore(endpoints.project, namespace="bench" + uuid.uuid4().hex[:8],
+                                  endpoint=endpoints.firestore)
 
 
 def main() -> None:

@@ -4,12 +4,11 @@ Adapters are opened lazily, so a function that only publishes never opens the wa
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from shared.config import DEFAULT_PROJECT, Settings, emulator_environment
+from shared.config import EmulatorEndpoints, Settings, emulator_endpoints
 from shared.ports.bus import MessageBus
 from shared.ports.documents import DocumentStore
 from shared.ports.evidence import EvidenceStore
@@ -38,26 +37,28 @@ class Services:
         if self.settings.backend == "local":
             from shared.adapters.local.bus import LocalBus
             return LocalBus()
-        self._prepare_google_env()
         from shared.adapters.gcp.pubsub import PubSubBus
-        return PubSubBus(self.settings.project)
+        endpoint = self._endpoint("pubsub")
+        return PubSubBus(self.settings.project, endpoint=endpoint)
 
     @cached_property
     def documents(self) -> DocumentStore:
         if self.settings.backend == "local":
             from shared.adapters.local.documents import SqliteDocumentStore
             return SqliteDocumentStore(self._home_file("documents.sqlite"))
-        self._prepare_google_env()
         from shared.adapters.gcp.firestore import FirestoreDocumentStore
-        return FirestoreDocumentStore(self.settings.project)
+        endpoint = self._endpoint("firestore")
+        return FirestoreDocumentStore(self.settings.project, endpoint=endpoint)
 
     @cached_property
     def warehouse(self) -> Warehouse:
         if self.settings.backend == "local":
             from shared.adapters.local.warehouse import DuckDBWarehouse
             return DuckDBWarehouse(self._home_file("warehouse.duckdb"))
-        self._prepare_google_env()
         from shared.adapters.gcp.bigquery import BigQueryWarehouse
+        endpoint = self._endpoint("bigquery")
+        if endpoint:
+            return BigQueryWarehouse(self.settings.project, endpoint=endpoint)
         return BigQueryWarehouse.from_env(project=self.settings.project)
 
     @cached_property
@@ -65,9 +66,9 @@ class Services:
         if self.settings.backend == "local":
             from shared.adapters.local.evidence import FileEvidenceStore
             return FileEvidenceStore(self._home_file("evidence"))
-        self._prepare_google_env()
         from shared.adapters.gcp.storage import GcsEvidenceStore
-        return GcsEvidenceStore(self.settings.evidence_bucket, project=self.settings.project)
+        endpoint = self._endpoint("storage")
+        return GcsEvidenceStore(self.settings.evidence_bucket, project=self.settings.project, endpoint=endpoint)
 
     @cached_property
     def raw_payloads(self) -> RawPayloadStore:
@@ -75,9 +76,9 @@ class Services:
         if self.settings.backend == "local":
             from shared.adapters.local.raw_payloads import FileRawPayloadStore
             return FileRawPayloadStore(self._home_file("raw"))
-        self._prepare_google_env()
         from shared.adapters.gcp.raw_payloads import GcsRawPayloadStore
-        return GcsRawPayloadStore(self.settings.raw_bucket, project=self.settings.project)
+        endpoint = self._endpoint("storage")
+        return GcsRawPayloadStore(self.settings.raw_bucket, project=self.settings.project, endpoint=endpoint)
 
     @cached_property
     def notifier(self) -> "Notifier":
@@ -93,11 +94,20 @@ class Services:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         return self.settings.home / name
 
-    def _prepare_google_env(self) -> None:
-        """Emulator backend: export the endpoints the harness wrote so the Google clients use them."""
-        if self.settings.backend == "emulator" and not self.__dict__.get("_emulator_env_loaded"):
-            env = emulator_environment(self.settings)
-            os.environ.update(env)  # the harness's endpoints win over stale shell variables
-            if "GOOGLE_CLOUD_PROJECT" in env and self.settings.project == DEFAULT_PROJECT:
-                self.settings = replace(self.settings, project=env["GOOGLE_CLOUD_PROJECT"])
-            self.__dict__["_emulator_env_loaded"] = True
+    @property
+    def emulator_endpoints(self) -> EmulatorEndpoints | None:
+        """The emulator backend: this home's emulator endpoints (read once from its emulators.env,
+        then handed to each client; the process environment is never written). None otherwise."""
+        if self.settings.backend != "emulator":
+            return None
+        if "_emulator_endpoints" not in self.__dict__:
+            endpoints = emulator_endpoints(self.settings)
+            self.settings = replace(self.settings, project=endpoints.project)
+            self.__dict__["_emulator_endpoints"] = endpoints
+        return self.__dict__["_emulator_endpoints"]
+
+    def _endpoint(self, service: str) -> str | None:
+        """The endpoint of one emulator (None on gcp: the client's defaults). Call it before reading
+        `settings.project`: the first call settles the project on the emulators' one."""
+        endpoints = self.emulator_endpoints
+        return getattr(endpoints, service) if endpoints is not None else None

@@ -81,3 +81,32 @@ def emulator_environment(settings: Settings) -> dict[str, str]:
         raise ConfigError(f"no emulator endpoints at {path}: run `sportsflow emulators up` first "
                           f"(with the same SPORTSFLOW_HOME)")
     return read_env_file(path)
+
+
+@dataclass(frozen=True)
+class EmulatorEndpoints:
+    """Where one home's emulators listen, handed to each client explicitly (never exported into
+    os.environ: two homes in one process must not see each other's endpoints)."""
+    project: str
+    pubsub: str | None = None  # host:port (gRPC, plaintext)
+    firestore: str | None = None  # host:port (gRPC, plaintext)
+    bigquery: str | None = None  # http://host:port
+    storage: str | None = None  # http://host:port
+
+    @classmethod
+    def of(cls, env: Mapping[str, str], *, project: str) -> "EmulatorEndpoints":
+        """From the variables `sportsflow emulators up` writes (`emulators.env`)."""
+        return cls(project=env.get("GOOGLE_CLOUD_PROJECT") or project,
+                   pubsub=env.get("PUBSUB_EMULATOR_HOST") or None,
+                   firestore=env.get("FIRESTORE_EMULATOR_HOST") or None,
+                   bigquery=env.get("BIGQUERY_EMULATOR_HOST") or None,
+                   storage=env.get("STORAGE_EMULATOR_HOST") or None)
+
+
+def emulator_endpoints(settings: Settings) -> EmulatorEndpoints:
+    """The running emulators of `settings.home`, or a ConfigError. Their project is the one the
+    harness wrote unless the settings name another than the default."""
+    env = emulator_environment(settings)
+    if settings.project != DEFAULT_PROJECT:
+        env = {**env, "GOOGLE_CLOUD_PROJECT": settings.project}
+    return EmulatorEndpoints.of(env, project=settings.project)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -50,12 +49,11 @@ def _emulator_documents(settings):
     import uuid
 
     from shared.adapters.gcp.firestore import FirestoreDocumentStore
-    from shared.config import emulator_environment
-    env = emulator_environment(settings)
-    os.environ.update(env)
+    from shared.config import emulator_endpoints
+    endpoints = emulator_endpoints(settings)
     namespace = f"live-{uuid.uuid4().hex[:8]}"
     typer.echo(json.dumps({"firestore_namespace": namespace}), err=True)
-    return FirestoreDocumentStore(env.get("GOOGLE_CLOUD_PROJECT", settings.project), namespace=namespace)
+    return FirestoreDocumentStore(endpoints.project, namespace=namespace, endpoint=endpoints.firestore)
 
 
 def _start_time() -> float:

@@ -8,12 +8,12 @@ with the reason; an open breaker is `down` (its provider is being refused), half
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from shared.config import ConfigError
 from shared.resilience.circuit_breaker import BreakerSnapshot, BreakerState
 from shared.resilience.registry import ProviderRegistry, process_registry
 
@@ -139,9 +139,8 @@ class _ProbeThread(threading.Thread):
         return DependencyHealth(name, kind, UP, round(self.latency_ms or 0.0, 2))
 
 
-# Where the emulator backend's clients point (from the home's emulators.env, exported by bootstrap).
-_EMULATOR_ENDPOINTS = {"bus": "PUBSUB_EMULATOR_HOST", "documents": "FIRESTORE_EMULATOR_HOST",
-                       "warehouse": "BIGQUERY_EMULATOR_HOST", "evidence": "STORAGE_EMULATOR_HOST"}
+# Where the emulator backend's clients point (the home's emulators.env, as Services hands them over).
+_EMULATOR_ENDPOINTS = {"bus": "pubsub", "documents": "firestore", "warehouse": "bigquery", "evidence": "storage"}
 _EMULATOR_NAMES = {"bus": "Pub/Sub emulator", "documents": "Firestore emulator",
                    "warehouse": "bqemulator", "evidence": "fake-gcs-server"}
 
@@ -149,7 +148,10 @@ _EMULATOR_NAMES = {"bus": "Pub/Sub emulator", "documents": "Firestore emulator",
 def _endpoint(services: "Services", kind: str) -> str:
     if services.settings.backend != "emulator":
         return ""
-    address = os.environ.get(_EMULATOR_ENDPOINTS[kind], "")
+    try:
+        address = getattr(services.emulator_endpoints, _EMULATOR_ENDPOINTS[kind]) or ""
+    except ConfigError:
+        address = ""
     return f"{_EMULATOR_NAMES[kind]} {address}".strip()
 
 

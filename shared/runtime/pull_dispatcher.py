@@ -36,6 +36,10 @@ Subscriber = Callable[[ReceivedMessage], object]
 
 DEAD_LETTER_SOURCE_SUBSCRIPTION = "CloudPubSubDeadLetterSourceSubscription"
 MAX_ERROR_BACKOFF_S = 5.0
+# An ack or nack that fails is tried again at once (both are idempotent): given up, the message
+# waits out its whole ack deadline (600 s in the topology) before Pub/Sub redelivers it.
+SETTLE_ATTEMPTS = 3
+SETTLE_RETRY_PAUSE_S = 0.2
 
 
 @dataclass
@@ -396,16 +400,26 @@ class PullDispatcher:
 
     def _settle(self, settle: Callable[[str, Sequence[str]], None], subscription: str,
                 message: ReceivedMessage) -> bool:
-        try:
-            settle(subscription, [message.ack_id])
-            return True
-        except Exception as err:  # the message stays outstanding; its ack deadline redelivers it
-            self._count("settle_errors")
-            log.warning("ack/nack failed; the message will be redelivered after its ack deadline",
-                        extra={"fields": {"subscription": subscription, "message_id": message.message_id,
-                                          "operation": getattr(settle, "__name__", "settle"),
-                                          "error_type": type(err).__name__, "error": str(err)[:500]}})
-            return False
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                settle(subscription, [message.ack_id])
+                return True
+            except Exception as err:
+                if attempt == SETTLE_ATTEMPTS:
+                    self._settle_failed(settle, subscription, message, err)
+                    return False
+                time.sleep(SETTLE_RETRY_PAUSE_S * 2 ** (attempt - 1))
+        return False
+
+    def _settle_failed(self, settle: Callable, subscription: str, message: ReceivedMessage,
+                       err: Exception) -> None:
+        """Given up: the message stays outstanding; its ack deadline redelivers it."""
+        self._count("settle_errors")
+        log.warning("ack/nack failed; the message will be redelivered after its ack deadline",
+                    extra={"fields": {"subscription": subscription, "message_id": message.message_id,
+                                      "operation": getattr(settle, "__name__", "settle"),
+                                      "attempts": SETTLE_ATTEMPTS,
+                                      "error_type": type(err).__name__, "error": str(err)[:500]}})
 
     def _pull_failed(self, subscription: str, err: Exception, failures: int) -> None:
         self._count("pull_errors")

@@ -21,12 +21,22 @@ from google.api_core import exceptions as google_errors
 
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.contracts import AnalyticsCompleted, DeadLetter, MAX_MESSAGE_BYTES, decode, encode
+from shared.contracts import (
+    MAX_MESSAGE_BYTES,
+    AnalyticsCompleted,
+    DeadLetter,
+    decode,
+    encode,
+)
 from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES
 from shared.observability.logging import configure_logging
 from shared.ports.bus import OutboundMessage, ReceivedMessage
 from shared.runtime import PubSubFunction, TransientError
-from shared.runtime.pull_dispatcher import DEAD_LETTER_SOURCE_SUBSCRIPTION, NotQuiescent, PullDispatcher
+from shared.runtime.pull_dispatcher import (
+    DEAD_LETTER_SOURCE_SUBSCRIPTION,
+    NotQuiescent,
+    PullDispatcher,
+)
 from shared.topology import TOPOLOGY, SubscriptionSpec
 
 SUB_A = SubscriptionSpec(name="sub-a", topic="topic-a", dead_letter_topic=None)
@@ -49,7 +59,7 @@ class FakeBus:
     """Pub/Sub semantics in wall time: a nacked (or expired) message comes back after
     `redeliver_after_s`; after max delivery attempts it is forwarded to the dead-letter topic;
     a published message becomes visible after `visible_after_s`. `pull_failures[sub]` and
-    `ack_failures[sub]` are raised by the next pulls/acks of that subscription."""
+    `ack_failures[sub]` (`nack_failures[sub]`) are raised by the next pulls/acks (nacks) of that subscription."""
 
     def __init__(self, *specs: SubscriptionSpec, redeliver_after_s: float = 3.0, ack_deadline_s: float = 30.0,
                  visible_after_s: float = 0.0):
@@ -59,6 +69,7 @@ class FakeBus:
         self.visible_after_s = visible_after_s
         self.pull_failures: dict[str, list[Exception]] = {}
         self.ack_failures: dict[str, list[Exception]] = {}
+        self.nack_failures: dict[str, list[Exception]] = {}
         self._cond = threading.Condition()
         self._ready: dict[str, list[_Copy]] = {name: [] for name in self.specs}
         self._leases: dict[str, tuple[str, _Copy, float]] = {}
@@ -94,6 +105,9 @@ class FakeBus:
                 self._leases.pop(ack_id, None)
 
     def nack(self, subscription, ack_ids):
+        failures = self.nack_failures.get(subscription)
+        if failures:
+            raise failures.pop(0)
         with self._cond:
             for ack_id in ack_ids:
                 if ack_id in self._leases:
@@ -302,13 +316,37 @@ def test_every_pull_error_is_logged_backed_off_and_survived(log_lines):
 
 
 def test_a_failed_ack_leaves_the_message_outstanding_until_it_is_redelivered_and_acked(log_lines):
+    from shared.runtime.pull_dispatcher import SETTLE_ATTEMPTS
     bus, handler = FakeBus(SUB_A, ack_deadline_s=1.0, redeliver_after_s=0.2), Recorder()
-    bus.ack_failures["sub-a"] = [google_errors.DeadlineExceeded("ack timed out")]
+    bus.ack_failures["sub-a"] = [google_errors.DeadlineExceeded("ack timed out")] * SETTLE_ATTEMPTS
     bus.publish("topic-a", b"acked on the second delivery")
     summary = dispatcher_for(bus, {"sub-a": handler}, [SUB_A]).run_until_quiescent(timeout=30)
     assert len(handler.received) == 2 and summary.settle_errors == 1 and bus.outstanding("sub-a") == 0
     [line] = [line for line in log_lines() if line["message"].startswith("ack/nack failed")]
     assert line["operation"] == "ack" and line["error_type"] == "DeadlineExceeded"
+
+
+def test_a_transient_ack_or_nack_failure_is_retried_at_once_not_left_to_the_ack_deadline():
+    """One timed-out ack and one timed-out nack (an overloaded emulator): each is tried again at
+    once, so the message is neither redelivered after the ack deadline nor left outstanding."""
+    bus, handler = FakeBus(SUB_A, ack_deadline_s=600.0, redeliver_after_s=0.1), Recorder()
+    bus.ack_failures["sub-a"] = [google_errors.DeadlineExceeded("ack timed out")]
+    bus.publish("topic-a", b"acked on the retry")
+    summary = dispatcher_for(bus, {"sub-a": handler}, [SUB_A]).run_until_quiescent(timeout=30)
+    assert len(handler.received) == 1 and summary.acked == 1 and summary.settle_errors == 0
+
+    calls = []
+
+    def fails_once(message):
+        calls.append(message.data)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    bus.nack_failures["sub-a"] = [google_errors.DeadlineExceeded("nack timed out")]
+    bus.publish("topic-a", b"nacked, then redelivered at once")
+    summary = dispatcher_for(bus, {"sub-a": fails_once}, [SUB_A]).run_until_quiescent(timeout=30)
+    assert calls == [b"nacked, then redelivered at once"] * 2  # not after the 600 s ack deadline
+    assert summary.nacked == 1 and summary.acked == 1 and summary.settle_errors == 0
 
 
 def test_a_subscriber_that_raises_anything_is_nacked_and_the_thread_goes_on():

@@ -11,7 +11,12 @@ Idempotent append differs by target, chosen by the `emulator` flag:
 - bqemulator: it ignores the job id of a load (assigns its own) and accepts a repeated
   query job id, so a Conflict never comes. There the rows are loaded into a staging table
   and moved by one multi-statement transaction that also records the batch in the
-  dataset's `_sportsflow_batches` ledger, guarded by NOT EXISTS on that ledger.
+  dataset's `_sportsflow_batches` ledger, guarded by NOT EXISTS on that ledger. Each append
+  costs four calls there (bqemulator serves them one by one: they bound a date's Phase 5): the
+  staging load's two and the script's two — after its commit the script drops the staging table
+  and reads whose attempt the ledger holds. The ledger table is ensured once per dataset and
+  process, the staging table is created by its load, and a repeated batch is recognised by the
+  guarded transaction itself rather than by a read before it.
 
 Partition replace: BigQuery loads with WRITE_TRUNCATE into `table$YYYYMMDD` (atomic per
 partition). bqemulator rejects partition decorators, so there a transaction deletes the
@@ -33,12 +38,9 @@ from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
+from shared.adapters.gcp.clients import bigquery_emulator_client
 from shared.ports.warehouse import TableSpec, WarehouseError
-from shared.ports.warehouse_rows import (
-    checked_identifier,
-    conform_rows,
-    rows_in_partition,
-)
+from shared.ports.warehouse_rows import checked_identifier, conform_rows, rows_in_partition
 
 EMULATOR_HOST_VARIABLE = "BIGQUERY_EMULATOR_HOST"
 BATCH_LEDGER_TABLE = "_sportsflow_batches"
@@ -48,27 +50,28 @@ _NDJSON = bigquery.SourceFormat.NEWLINE_DELIMITED_JSON
 
 def emulator_client(project: str, endpoint: str) -> bigquery.Client:
     """A client for bqemulator at `endpoint` ("http://127.0.0.1:P")."""
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-
-    return bigquery.Client(project, credentials=AnonymousCredentials(),
-                           client_options=ClientOptions(api_endpoint=endpoint))
+    return bigquery_emulator_client(project, endpoint)
 
 
 class BigQueryWarehouse:
     """Warehouse port on BigQuery. Pass `client` to reuse one; `emulator=True` selects the
-    bqemulator paths for idempotent appends and partition replaces (see module docstring)."""
+    bqemulator paths for idempotent appends and partition replaces (see module docstring);
+    `endpoint` ("http://host:port") is bqemulator's address and implies `emulator=True` (without
+    it, `emulator=True` reads BIGQUERY_EMULATOR_HOST)."""
 
     def __init__(self, project: str, *, location: str = "US", emulator: bool = False,
-                 client: bigquery.Client | None = None) -> None:
+                 client: bigquery.Client | None = None, endpoint: str | None = None) -> None:
+        emulator = emulator or endpoint is not None
         if client is None:
-            endpoint = os.environ.get(EMULATOR_HOST_VARIABLE) if emulator else None
+            endpoint = endpoint or (os.environ.get(EMULATOR_HOST_VARIABLE) if emulator else None)
             client = (emulator_client(project, endpoint) if endpoint
                       else bigquery.Client(project, location=location))
         self._client = client
         self._project = project
         self._location = location
         self._emulator = emulator
+        self._ledgers: set[str] = set()  # batch ledgers known to exist (created once per process)
+        self._datasets: set[str] = set()  # datasets known to exist (every ensure_table ensures its own)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, project: str | None = None,
@@ -88,10 +91,13 @@ class BigQueryWarehouse:
     # ---- schema ---------------------------------------------------------------------------
 
     def ensure_dataset(self, dataset: str) -> None:
+        if dataset in self._datasets:
+            return
         reference = bigquery.Dataset(f"{self._project}.{checked_identifier(dataset)}")
         reference.location = self._location
         with _as_warehouse_error("create dataset"):
             self._client.create_dataset(reference, exists_ok=True)
+        self._datasets.add(dataset)
 
     def ensure_table(self, spec: TableSpec) -> None:
         """Create the table (and its dataset) if absent; an existing table is left as it is."""
@@ -111,6 +117,8 @@ class BigQueryWarehouse:
         with _as_warehouse_error("delete dataset"):
             self._client.delete_dataset(f"{self._project}.{checked_identifier(dataset)}",
                                         delete_contents=True, not_found_ok=True)
+        self._ledgers.discard(f"{self._project}.{dataset}.{BATCH_LEDGER_TABLE}")
+        self._datasets.discard(dataset)
 
     # ---- writes ---------------------------------------------------------------------------
 
@@ -160,21 +168,23 @@ class BigQueryWarehouse:
         return earlier.error_result is None
 
     def _append_through_ledger(self, spec: TableSpec, payload: bytes, row_count: int, batch_id: str) -> int:
+        # No read of the ledger first: the NOT EXISTS guards make a repeated batch insert nothing,
+        # and the script's last statement, after the commit, reads whose attempt applied it.
         ledger = self._ensure_batch_ledger(spec.dataset)
         batch_key = _digest(f"{spec.qualified_name}\n{batch_id}")
-        if self._ledger_attempt(ledger, batch_key) is not None:
-            return 0
         attempt = uuid.uuid4().hex
         with self._staged(spec, payload) as staging:
             columns = ", ".join(f"`{f.name}`" for f in spec.fields)
             not_recorded = f"NOT EXISTS (SELECT 1 FROM `{ledger}` WHERE batch_key = '{batch_key}')"
-            self._run_script(
+            applied = self._run_script(
                 f"INSERT INTO `{self._table_id(spec)}` ({columns}) "
                 f"SELECT {columns} FROM `{staging}` WHERE {not_recorded};",
                 f"INSERT INTO `{ledger}` (batch_key, table_name, attempt, row_count, applied_at) "
                 f"SELECT '{batch_key}', '{spec.name}', '{attempt}', {row_count}, CURRENT_TIMESTAMP() "
-                f"FROM (SELECT 1) WHERE {not_recorded};")
-        return row_count if self._ledger_attempt(ledger, batch_key) == attempt else 0
+                f"FROM (SELECT 1) WHERE {not_recorded};",
+                after_commit=(f"DROP TABLE IF EXISTS `{staging}`;",
+                              f"SELECT attempt FROM `{ledger}` WHERE batch_key = '{batch_key}';"))
+        return row_count if applied and applied[0]["attempt"] == attempt else 0
 
     def _replace_through_transaction(self, spec: TableSpec, partition: date, payload: bytes) -> None:
         # Scripts receive no query parameters on the emulator; the date literal is our own.
@@ -183,10 +193,13 @@ class BigQueryWarehouse:
             self._run_script(
                 f"DELETE FROM `{self._table_id(spec)}` "
                 f"WHERE `{spec.partition_field}` = DATE '{partition.isoformat()}';",
-                f"INSERT INTO `{self._table_id(spec)}` ({columns}) SELECT {columns} FROM `{staging}`;")
+                f"INSERT INTO `{self._table_id(spec)}` ({columns}) SELECT {columns} FROM `{staging}`;",
+                after_commit=(f"DROP TABLE IF EXISTS `{staging}`;",))
 
     def _ensure_batch_ledger(self, dataset: str) -> str:
         ledger = f"{self._project}.{dataset}.{BATCH_LEDGER_TABLE}"
+        if ledger in self._ledgers:
+            return ledger
         schema = [bigquery.SchemaField("batch_key", "STRING", mode="REQUIRED"),
                   bigquery.SchemaField("table_name", "STRING", mode="REQUIRED"),
                   bigquery.SchemaField("attempt", "STRING", mode="REQUIRED"),
@@ -194,36 +207,39 @@ class BigQueryWarehouse:
                   bigquery.SchemaField("applied_at", "TIMESTAMP")]
         with _as_warehouse_error("create batch ledger"):
             self._client.create_table(bigquery.Table(ledger, schema=schema), exists_ok=True)
+        self._ledgers.add(ledger)
         return ledger
-
-    def _ledger_attempt(self, ledger: str, batch_key: str) -> str | None:
-        rows = self.query(f"SELECT attempt FROM `{ledger}` WHERE batch_key = @key", {"key": batch_key})
-        return rows[0]["attempt"] if rows else None
 
     @contextmanager
     def _staged(self, spec: TableSpec, payload: bytes) -> Iterator[str]:
-        """A throwaway table holding `payload`, deleted when the block ends."""
+        """A throwaway table holding `payload` (created by its load, or empty when there is none).
+        The block's script drops it after its commit; if the block fails, it is deleted here."""
         staging = f"{self._project}.{spec.dataset}._staging_{uuid.uuid4().hex}"
-        with _as_warehouse_error("create staging table"):
-            self._client.create_table(bigquery.Table(staging, schema=_schema(spec)))
         try:
             if payload:
-                self._load(staging, spec, payload, bigquery.WriteDisposition.WRITE_APPEND)
+                self._load(staging, spec, payload, bigquery.WriteDisposition.WRITE_EMPTY,
+                           create=bigquery.CreateDisposition.CREATE_IF_NEEDED)
+            else:
+                with _as_warehouse_error("create staging table"):
+                    self._client.create_table(bigquery.Table(staging, schema=_schema(spec)))
             yield staging
-        finally:
+        except BaseException:
             self._client.delete_table(staging, not_found_ok=True)
+            raise
 
-    def _run_script(self, *statements: str) -> None:
-        script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;"])
+    def _run_script(self, *statements: str, after_commit: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """`statements` in one transaction, then `after_commit` in the same job; the rows of the
+        script's last statement (a script job answers with those)."""
+        script = "\n".join(["BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;", *after_commit])
         with _as_warehouse_error("transaction"):
-            self._client.query(script, location=self._location, **self._retries()).result(
-                retry=self._retries()["retry"])
+            return [dict(row.items()) for row in self._run_query(script, bigquery.QueryJobConfig())]
 
-    def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str) -> int:
+    def _load(self, destination: str, spec: TableSpec, payload: bytes, disposition: str,
+              create: str = bigquery.CreateDisposition.CREATE_NEVER) -> int:
         with _as_warehouse_error(f"load into {destination}"):
             job = self._client.load_table_from_file(
                 io.BytesIO(payload), destination, location=self._location,
-                job_config=_load_config(spec, disposition))
+                job_config=_load_config(spec, disposition, create))
             job.result()
         return job.output_rows or 0
 
@@ -233,8 +249,13 @@ class BigQueryWarehouse:
         config = bigquery.QueryJobConfig(
             query_parameters=[query_parameter(name, value) for name, value in (params or {}).items()])
         with _as_warehouse_error("query"):
-            job = self._client.query(sql, job_config=config, location=self._location, **self._retries())
-            return [dict(row.items()) for row in job.result(retry=self._retries()["retry"])]
+            return [dict(row.items()) for row in self._run_query(sql, config)]
+
+    def _run_query(self, sql: str, config: bigquery.QueryJobConfig):
+        """The rows of one finished query job. Not `query_and_wait` (jobs.query): bqemulator 1.4
+        answers a failed query there as an empty success (a missing table, a failed script)."""
+        job = self._client.query(sql, job_config=config, location=self._location, **self._retries())
+        return job.result(retry=self._retries()["retry"])
 
     # ---- backups (sportsflow backup on the emulators) --------------------------------------
 
@@ -323,10 +344,12 @@ def _schema(spec: TableSpec) -> list[bigquery.SchemaField]:
                                  description=f.description or None) for f in spec.fields]
 
 
-def _load_config(spec: TableSpec, disposition: str) -> bigquery.LoadJobConfig:
-    # CREATE_NEVER: a missing table is an error, not an unpartitioned table made on the fly.
+def _load_config(spec: TableSpec, disposition: str,
+                 create: str = bigquery.CreateDisposition.CREATE_NEVER) -> bigquery.LoadJobConfig:
+    # CREATE_NEVER for real tables: a missing table is an error, not an unpartitioned table made
+    # on the fly. Only staging tables are created by their load.
     return bigquery.LoadJobConfig(source_format=_NDJSON, schema=_schema(spec), write_disposition=disposition,
-                                  create_disposition=bigquery.CreateDisposition.CREATE_NEVER)
+                                  create_disposition=create)
 
 
 def _ndjson(rows: Sequence[Mapping[str, Any]]) -> bytes:

@@ -37,6 +37,7 @@ from google.cloud.firestore_v1.document import DocumentReference
 from google.cloud.firestore_v1.field_path import FieldPath
 from proto.datetime_helpers import DatetimeWithNanoseconds
 
+from shared.adapters.gcp.clients import firestore_client
 from shared.ports.documents import (
     MAX_BATCH_WRITES,
     AlreadyExists,
@@ -127,17 +128,18 @@ class FirestoreTransaction:
 
 
 class FirestoreDocumentStore:
-    """DocumentStore on Firestore. Honours FIRESTORE_EMULATOR_HOST like every Google client.
+    """DocumentStore on Firestore, or the emulator at `endpoint` (host:port; without one the
+    client honours FIRESTORE_EMULATOR_HOST like every Google client).
 
     `client` may be passed to share one `firestore.Client`; otherwise one is made for
     `project` and `database`.
     """
 
     def __init__(self, project: str, *, database: str = "(default)", namespace: str = "",
-                 client: firestore.Client | None = None):
+                 client: firestore.Client | None = None, endpoint: str | None = None):
         if "/" in namespace:
             raise ValueError(f"namespace {namespace!r} must not contain '/'")
-        self._client = client or firestore.Client(project=project, database=database)
+        self._client = client or firestore_client(project, database, endpoint)
         self._prefix = f"{_NAMESPACE_COLLECTION}/{namespace}/" if namespace else ""
         self._server_clock = ServerClock(self._client.document(f"{self._prefix}{_CLOCK_DOCUMENT}/{uuid.uuid4().hex}"))
 

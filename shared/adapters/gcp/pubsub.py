@@ -1,4 +1,5 @@
-"""`MessageBus` on Google Cloud Pub/Sub (or its emulator: the clients honour PUBSUB_EMULATOR_HOST).
+"""`MessageBus` on Google Cloud Pub/Sub, or its emulator at `endpoint` (without one, the clients
+honour PUBSUB_EMULATOR_HOST as the library does).
 
 Synchronous pull, ack, and nack as `modify_ack_deadline(0)`. Subscriptions get the spec's
 dead-letter policy, retry policy, ack deadline and message ordering. Creates are idempotent.
@@ -14,7 +15,7 @@ again after the last failed attempt; redelivery backoff is ~2 s whatever the pol
 Against the emulator the client library opens a plain gRPC channel with gRPC's default 4 MB
 receive limit (the real service's channel has none), so a pull of a larger message — Pub/Sub
 allows 10 MB — fails with ResourceExhausted on every redelivery and stalls the subscription;
-`emulator_subscriber()` opens the channel without that limit.
+the emulator channels (shared.adapters.gcp.clients) are opened without that limit.
 """
 from __future__ import annotations
 
@@ -23,28 +24,31 @@ import time
 from datetime import timedelta
 from typing import Mapping, Sequence
 
-import grpc
 from google.api_core import exceptions
 from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
-from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 from google.pubsub_v1.types import DeadLetterPolicy, PushConfig, RetryPolicy, Subscription
 from google.pubsub_v1.types import ReceivedMessage as PubsubReceivedMessage
 
+from shared.adapters.gcp.clients import publisher_client, subscriber_client
 from shared.ports.bus import OutboundMessage, ReceivedMessage
 from shared.topology.model import SubscriptionSpec
+
+EMPTY_PULL_FIRST_PAUSE_S = 0.01
+EMPTY_PULL_MAX_PAUSE_S = 0.1
 
 
 class PubSubBus:
     def __init__(self, project: str, *, prefix: str = "", publish_timeout_s: float = 30.0,
                  publisher: pubsub_v1.PublisherClient | None = None,
-                 subscriber: pubsub_v1.SubscriberClient | None = None) -> None:
+                 subscriber: pubsub_v1.SubscriberClient | None = None, endpoint: str | None = None) -> None:
+        """`endpoint`: an emulator's host:port; None: Pub/Sub itself, or PUBSUB_EMULATOR_HOST when set."""
         self.project = project
         self.prefix = prefix
         self._publish_timeout_s = publish_timeout_s
-        self._publisher = publisher or pubsub_v1.PublisherClient(
-            publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
-        self._subscriber = subscriber or emulator_subscriber() or pubsub_v1.SubscriberClient()
+        self._publisher = publisher or publisher_client(
+            endpoint, pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+        self._subscriber = subscriber or emulator_subscriber(endpoint) or pubsub_v1.SubscriberClient()
 
     # --- names -----------------------------------------------------------------------------
     def topic_path(self, topic: str) -> str:
@@ -119,6 +123,7 @@ class PubSubBus:
     def pull(self, subscription: str, max_messages: int = 10, timeout: float = 5.0) -> list[ReceivedMessage]:
         path = self.subscription_path(subscription)
         deadline = time.monotonic() + timeout
+        pause = EMPTY_PULL_FIRST_PAUSE_S
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -128,9 +133,14 @@ class PubSubBus:
                 received = list(response.received_messages)
             except exceptions.DeadlineExceeded:
                 received = []
-            # The server may answer empty before our timeout; ask again until it has passed.
-            if received or time.monotonic() >= deadline:
+            # The server may answer empty before our timeout; ask again until it has passed. The
+            # emulator answers an empty pull at once: without a pause each idle puller would
+            # spin ~200 pulls a second, starving the handlers of CPU on both sides.
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
                 return [self._received(subscription, m) for m in received]
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, EMPTY_PULL_MAX_PAUSE_S)
 
     @staticmethod
     def _received(subscription: str, received: PubsubReceivedMessage) -> ReceivedMessage:
@@ -156,15 +166,11 @@ class PubSubBus:
         self._subscriber.close()
 
 
-def emulator_subscriber() -> pubsub_v1.SubscriberClient | None:
-    """On the emulator (PUBSUB_EMULATOR_HOST set): a subscriber whose channel receives messages of
-    any size, as the library's channel to the real service does. None otherwise."""
-    host = os.environ.get("PUBSUB_EMULATOR_HOST")
-    if not host:
-        return None
-    channel = grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1),
-                                                   ("grpc.max_send_message_length", -1)])
-    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+def emulator_subscriber(endpoint: str | None = None) -> pubsub_v1.SubscriberClient | None:
+    """On the emulator (`endpoint`, else PUBSUB_EMULATOR_HOST): a subscriber whose channel receives
+    messages of any size, as the library's channel to the real service does. None otherwise."""
+    host = endpoint or os.environ.get("PUBSUB_EMULATOR_HOST")
+    return subscriber_client(host) if host else None
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:

@@ -1,6 +1,7 @@
 """RawPayloadStore on the raw Cloud Storage bucket (infra/storage.tf `raw`): create-only uploads
 (`ifGenerationMatch=0`), no retention (the bucket's lifecycle deletes), reads verified against
-the SHA-256 the key names. Locally the client follows STORAGE_EMULATOR_HOST."""
+the SHA-256 the key names. Locally the client talks to fake-gcs-server at `endpoint` (or
+STORAGE_EMULATOR_HOST)."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +12,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage
 
 from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
+from shared.adapters.gcp.clients import storage_client
 from shared.ports.raw_payload_rules import checked_put, checked_read, content_sha256
 from shared.ports.raw_payloads import RawObject, RawPayloadNotFound
 
@@ -18,9 +20,10 @@ log = logging.getLogger("sportsflow.raw_payloads")
 
 
 class GcsRawPayloadStore:
-    def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None) -> None:
+    def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None,
+                 endpoint: str | None = None) -> None:
         self._owns_client = client is None
-        self._client = client or storage.Client(project=project)
+        self._client = client or storage_client(project, endpoint)
         self._bucket = self._client.bucket(bucket)
 
     def ensure_bucket(self, *, location: str = "US") -> None:

@@ -7,7 +7,7 @@ bucket must be created with object retention enabled (`create_evidence_bucket`).
 is the object's temporary hold. The SHA-256 is stored in custom metadata and checked on every
 read, on top of the CRC32C the client sends with the upload and checks on the download.
 
-Locally the client follows STORAGE_EMULATOR_HOST (fake-gcs-server), which honours the
+Locally the client talks to fake-gcs-server at `endpoint` (or STORAGE_EMULATOR_HOST), which honours the
 create-only precondition but enforces neither retention nor holds (and drops temporaryHold):
 `delete` therefore also checks retention and hold itself before asking the server.
 """
@@ -22,6 +22,7 @@ from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption
 
 from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
+from shared.adapters.gcp.clients import storage_client
 from shared.ports.evidence import (
     EvidenceConflict,
     EvidenceNotFound,
@@ -55,10 +56,10 @@ class GcsEvidenceStore:
     """EvidenceStore on a Cloud Storage bucket created with object retention enabled."""
 
     def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None,
-                 retention_floors: Mapping[str, timedelta] | None = None) -> None:
+                 retention_floors: Mapping[str, timedelta] | None = None, endpoint: str | None = None) -> None:
         self.retention_floors = retention_floors  # None: evidence_rules.RETENTION_FLOORS
         self._owns_client = client is None
-        self._client = client or storage.Client(project=project)
+        self._client = client or storage_client(project, endpoint)
         self._bucket = self._client.bucket(bucket)
 
     def ensure_bucket(self, *, location: str = "US") -> None:
