@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shared.live.feed import LiveFeed, SimClock
+from shared.live.feed import LiveFeed, ReplayFileInvalid, SimClock
 from shared.live.local_run import chaos_faults, run_local
 
 
@@ -27,8 +27,12 @@ def live(ctx: typer.Context,
     if (replay is None) == (synthetic is None):
         raise typer.BadParameter("give exactly one of --replay FILE or --synthetic N")
     clock = SimClock(start=_start_time(), speed=speed)
-    feed = (LiveFeed.replay(replay, clock, chaos=chaos) if replay
-            else LiveFeed.synthetic(synthetic, clock, seed=seed, chaos=chaos))
+    try:
+        feed = (LiveFeed.replay(replay, clock, chaos=chaos) if replay
+                else LiveFeed.synthetic(synthetic, clock, seed=seed, chaos=chaos))
+    except ReplayFileInvalid as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2)
     home = ctx.obj.home / "live-run"
     documents = _emulator_documents(ctx.obj) if ctx.obj.backend == "emulator" else None
     try:

@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from shared.executions.commands import cancel, submit
-from shared.executions.state import ExecutionNotFound, ExecutionStore, IllegalTransition
+from shared.executions.state import STATES, ExecutionNotFound, ExecutionStore, IllegalTransition
 from shared.runtime.auth import require_admin
 
 log = logging.getLogger("sportsflow.executions.admin")
@@ -56,9 +56,8 @@ def handle_admin_request(request, services=None):
     executions = ExecutionStore(services.documents)
     try:
         if request.method == "GET" and parts == ["executions"]:
-            args = request.args
-            listed = executions.list(status=args.get("status"), job_type=args.get("job_type"),
-                                     limit=min(int(args.get("limit", 50)), 500))
+            status, job_type, limit = _list_arguments(request.args)
+            listed = executions.list(status=status, job_type=job_type, limit=limit)
             return _json(200, {"executions": [e.as_dict() for e in listed]})
         if request.method == "GET" and len(parts) == 2 and parts[0] == "executions":
             return _json(200, show(executions, parts[1]))
@@ -94,6 +93,16 @@ def show(executions: ExecutionStore, execution_id: str) -> dict[str, Any]:
     return {**executions.get(execution_id).as_dict(),
             "steps": [{"seq": s.seq, "at": s.at.isoformat(), "name": s.name, "status": s.status,
                        "detail": s.detail} for s in executions.steps(execution_id)]}
+
+
+def _list_arguments(args) -> tuple[str | None, str | None, int]:
+    """GET /executions' filters, each checked: ValueError (400) saying what to send."""
+    status, limit = args.get("status") or None, args.get("limit", "50")
+    if status is not None and status not in STATES:
+        raise ValueError(f"status must be one of {', '.join(STATES)}, not {status[:40]!r}")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        raise ValueError(f"limit must be a whole number from 1 to 500, not {limit[:20]!r}")
+    return status, args.get("job_type") or None, int(limit)
 
 
 def _json(status: int, body: dict[str, Any]):

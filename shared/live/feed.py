@@ -131,6 +131,10 @@ class SimClock:
         return datetime.fromtimestamp(self.seconds(), tz=timezone.utc)
 
 
+class ReplayFileInvalid(ValueError):
+    """A --replay file that is not a live replay."""
+
+
 class LiveFeed:
     def __init__(self, matches: list[FeedMatch], clock: SimClock, *, chaos: int | None = None):
         self.matches = {m.match_id: m for m in matches}
@@ -161,15 +165,21 @@ class LiveFeed:
 
     @classmethod
     def replay(cls, path: Path, clock: SimClock, *, chaos: int | None = None) -> "LiveFeed":
-        """A JSON file {"matches": [diary entries], "events": [{match_id, at, status_id, home, away, kickoff_ts?}]}."""
-        body = json.loads(Path(path).read_text())
-        events: dict[str, list[ScriptedEvent]] = {}
-        for e in body["events"]:
-            events.setdefault(e["match_id"], []).append(
-                ScriptedEvent(int(e["at"]), int(e["status_id"]), int(e.get("home", 0)), int(e.get("away", 0)),
-                              e.get("kickoff_ts")))
-        return cls([FeedMatch(d, _strictly_increasing(events.get(d["match_id"], []))) for d in body["matches"]],
-                   clock, chaos=chaos)
+        """A JSON file {"matches": [diary entries], "events": [{match_id, at, status_id, home, away, kickoff_ts?}]};
+        a file of another shape is a ReplayFileInvalid naming it."""
+        try:
+            body = json.loads(Path(path).read_text())
+            events: dict[str, list[ScriptedEvent]] = {}
+            for e in body["events"]:
+                events.setdefault(e["match_id"], []).append(
+                    ScriptedEvent(int(e["at"]), int(e["status_id"]), int(e.get("home", 0)), int(e.get("away", 0)),
+                                  e.get("kickoff_ts")))
+            matches = [FeedMatch(d, _strictly_increasing(events.get(d["match_id"], []))) for d in body["matches"]]
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as error:
+            raise ReplayFileInvalid(f"{path} is not a live replay file ({type(error).__name__}: {error}): it must be "
+                                    'JSON {"matches": [diary entries], "events": [{"match_id", "at", "status_id", '
+                                    '"home", "away"}]}') from None
+        return cls(matches, clock, chaos=chaos)
 
     # --- what the provider knows now -----------------------------------------------------
     def _advance(self, now: int) -> list[tuple[FeedMatch, ScriptedEvent]]:

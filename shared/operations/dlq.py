@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from shared.contracts.envelope import Envelope
-from shared.ports.documents import DocumentStore
+from shared.ports.documents import DocumentStore, is_document_id
 from shared.runtime.dead_letters import COLLECTION, date_of_original
 
 REPLAYS = "dead_letter_replays"
@@ -85,7 +85,7 @@ def list_letters(documents: DocumentStore, *, topic: str | None = None, since: d
 
 def show_letter(documents: DocumentStore, letter_id: str) -> dict[str, Any]:
     """One letter in full: its record, the decoded original message, its replays."""
-    document = documents.get(f"{COLLECTION}/{letter_id}")
+    document = documents.get(f"{COLLECTION}/{letter_id}") if is_document_id(letter_id) else None
     if document is None:
         raise DeadLetterNotFound(f"no dead letter {letter_id!r}: `sportsflow dlq list` shows the ids")
     letter = Letter(document.id, document.data)

@@ -16,6 +16,12 @@ Filter = tuple[str, FilterOp, Any]
 MAX_BATCH_WRITES = 500  # Firestore's limit of writes in one transaction or batch
 
 
+def is_document_id(value: str) -> bool:
+    """Whether a caller-given id names one document of a collection (no "/", not "." or ".."):
+    ids typed by a person or sent over HTTP are checked with this before a path is built from them."""
+    return bool(value) and "/" not in value and value not in (".", "..")
+
+
 class DocumentStoreError(Exception):
     """Base of document-store errors."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.evidence_log.log import EvidenceLog, canonical_json
-from shared.ports.documents import DocumentStore
+from shared.ports.documents import DocumentStore, is_document_id
 from shared.ports.evidence import EvidenceStore
 from shared.validation import records
 
@@ -44,7 +44,7 @@ class ReviewQueue:
             raise ReviewError("a reason is required: say why (it is kept with the evidence)")
         if not actor.strip():
             raise ReviewError("who decides is required (--by)")
-        decision = self.documents.get(f"{records.DECISIONS}/{decision_key}")
+        decision = self.documents.get(f"{records.DECISIONS}/{decision_key}") if is_document_id(decision_key) else None
         if decision is None:
             raise ReviewError(f"no decision {decision_key!r}: see `sportsflow validation review list`")
         now = self.documents.now()
