@@ -261,14 +261,15 @@ def page_latency(services: "Services") -> list[tuple[str, float]]:
     from datetime import datetime, timedelta, timezone
     from statistics import median
 
-    from shared.metrics import metrics_for
+    from shared.metrics.recorder import process_metrics
 
     if services.settings.backend != "local":
         return []
     now = datetime.now(timezone.utc)  # the metrics store's clock
     by_page: dict[str, list[float]] = {}
-    for point in metrics_for(services.settings).points("function_latency_ms", now - timedelta(hours=1), now):
-        by_page.setdefault(point.labels.get("page", "?"), []).append(point.value)
+    for point in process_metrics(services.settings).points("function_latency_ms", now - timedelta(hours=1), now):
+        if "page" in point.labels:  # the console's page renders, not its HttpFunction invocations
+            by_page.setdefault(point.labels["page"], []).append(point.value)
     return sorted(((page, round(median(values), 1)) for page, values in by_page.items()), key=lambda kv: -kv[1])
 
 

@@ -157,14 +157,15 @@ def test_the_overview_charts_the_recorded_dead_letters(invoker, seeded) -> None:
 def test_each_page_render_is_recorded_through_the_metrics_interface(invoker, seeded) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from shared.metrics import metrics_for
+    from shared.metrics.recorder import process_metrics
 
     invoker.get("/live")
     invoker.get("/validations/no-such-decision")
-    store = metrics_for(seeded.services.settings)
+    store = process_metrics(seeded.services.settings)  # the process's recorder: its buffer is read too
     now = datetime.now(timezone.utc)
     latency = store.points("function_latency_ms", now - timedelta(minutes=5), now + timedelta(seconds=1))
     outcomes = store.points("function_outcome", now - timedelta(minutes=5), now + timedelta(seconds=1))
-    assert {"/live", "/validations/{decision_key}"} <= {p.labels["page"] for p in latency}
+    assert {"/live", "/validations/{decision_key}"} <= {p.labels.get("page") for p in latency}
+    assert {"function": "console", "outcome": "ok", "trigger": "http"} in [p.labels for p in latency]
     assert {"function": "console", "page": "/validations/{decision_key}", "status": 404} in [p.labels for p in outcomes]
     assert "median render in the last hour" in invoker.get("/health").get_data(as_text=True)
