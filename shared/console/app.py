@@ -114,6 +114,8 @@ def pipeline(services, request):
     context["chart"] = charts.bar_chart("fan-in progress (processors of Phases 2-4 done)",
                                         [(r["date"], r["done"] / r["total"] if r["total"] else 0.0) for r in rows],
                                         unit="%", maximum=1.0)
+    context["latency_chart"] = charts.line_chart("pipeline function latency, last 24 h (ms, per 15 min)",
+                                                 views.pipeline_latency(services), unit=" ms")
     return _page(request, "pipeline.html", context)
 
 
