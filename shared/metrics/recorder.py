@@ -70,6 +70,10 @@ def _checked(name: str) -> str:
     return name
 
 
+def _encoded(labels: dict[str, Any]) -> str:
+    return json.dumps(labels, sort_keys=True, default=str)
+
+
 class LocalMetricsStore:
     """SQLite, one row per point, written in batches: `record` only appends to an in-memory buffer;
     the buffer is written (one connection, one transaction) when it holds `max_buffered` points,
@@ -82,7 +86,7 @@ class LocalMetricsStore:
         self._path = path
         self._clock = clock
         self._lock = threading.Lock()
-        self._buffer: list[tuple[str, float, float, str]] = []
+        self._buffer: list[tuple[str, float, float, dict[str, Any]]] = []
         self._flush_every_s = flush_every_s
         self._max_buffered = max_buffered
         self._timer: threading.Thread | None = None
@@ -101,8 +105,7 @@ class LocalMetricsStore:
         return conn
 
     def record(self, name: str, value: float = 1.0, *, at: datetime | None = None, **labels: Any) -> None:
-        point = (_checked(name), (at or self._clock()).timestamp(), float(value),
-                 json.dumps(labels, sort_keys=True, default=str))
+        point = (_checked(name), (at or self._clock()).timestamp(), float(value), labels)  # encoded when written
         with self._lock:
             self._buffer.append(point)
             full = len(self._buffer) >= self._max_buffered or self._closed.is_set()
@@ -117,7 +120,8 @@ class LocalMetricsStore:
             batch, self._buffer = self._buffer, []
             if batch:
                 with self._connect() as conn:
-                    conn.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", batch)
+                    conn.executemany("INSERT INTO points VALUES (?, ?, ?, ?)",
+                                     [(name, at, value, _encoded(labels)) for name, at, value, labels in batch])
                 conn.close()
         return len(batch)
 
@@ -141,8 +145,10 @@ class LocalMetricsStore:
             rows = conn.execute("SELECT at, value, labels FROM points WHERE name = ? AND at > ? AND at <= ? "
                                 "ORDER BY at", (name, low, high)).fetchall()
         conn.close()
-        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, json.loads(labels))
-                for at, value, labels in sorted(rows + buffered, key=lambda row: row[0])]
+        stored = [(at, value, json.loads(labels)) for at, value, labels in rows]
+        buffered = [(at, value, json.loads(_encoded(labels))) for at, value, labels in buffered]  # as stored
+        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, labels)
+                for at, value, labels in sorted(stored + buffered, key=lambda row: row[0])]
 
     def close(self) -> None:
         self._closed.set()
