@@ -78,8 +78,9 @@ class LocalMetricsStore:
     """SQLite, one row per point, written in batches: `record` only appends to an in-memory buffer;
     the buffer is written (one connection, one transaction) when it holds `max_buffered` points,
     every `flush_every_s` seconds by a daemon timer, on `flush`/`close`, and at a normal interpreter
-    exit; `points` reads the stored points and this process's buffer. A crash (SIGKILL, power loss) loses at most the last `flush_every_s` seconds
-    of points of this process — acceptable for metrics, never for the pipeline's own records."""
+    exit; `points` reads the stored points and this process's buffer. A crash (SIGKILL, power loss)
+    loses at most the last `flush_every_s` seconds of points of this process — acceptable for
+    metrics, never for the pipeline's own records."""
 
     def __init__(self, path: Path, *, clock=lambda: datetime.now(timezone.utc), flush_every_s: float = 1.0,
                  max_buffered: int = 1000):

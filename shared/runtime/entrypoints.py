@@ -109,7 +109,8 @@ class HttpFunction:
                 caller = self._verifier_for(services).verify(request.headers)
             except auth.AuthError as refused:
                 log.warning("caller refused", extra={"fields": {"status": refused.status, "reason": str(refused)}})
-                return _json_error(refused.status, str(refused), authenticate=refused.status == 401), invocations.REFUSED
+                refusal_response = _json_error(refused.status, str(refused), authenticate=refused.status == 401)
+                return refusal_response, invocations.REFUSED
             refusal = self._refusal(request, caller)
             if refusal is not None:
                 log.warning("request refused", extra={"fields": {"status": refusal.status,

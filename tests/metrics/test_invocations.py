@@ -19,8 +19,7 @@ from shared.bootstrap import Services
 from shared.config import Settings
 from shared.contracts import AnalyticsCompleted, encode
 from shared.metrics.recorder import INVOCATION, LocalMetricsStore, LogMetrics, process_metrics
-from shared.runtime import Delivery, PermanentError, PubSubFunction
-from shared.runtime import auth
+from shared.runtime import Delivery, PermanentError, PubSubFunction, auth
 from shared.runtime.entrypoints import HttpFunction
 from shared.topology import TOPOLOGY
 
@@ -31,7 +30,8 @@ FUNCTION = TOPOLOGY.function("phase3_to_phase4_orchestrator")
 def _invocations(settings: Settings) -> list[dict]:
     now = datetime.now(timezone.utc)
     return [p.labels | {"latency_ms": p.value}
-            for p in process_metrics(settings).points(INVOCATION, now - timedelta(minutes=5), now + timedelta(seconds=1))]
+            for p in process_metrics(settings).points(INVOCATION, now - timedelta(minutes=5),
+                                                      now + timedelta(seconds=1))]
 
 
 @pytest.fixture
@@ -46,8 +46,9 @@ def services(tmp_path):
 
 def _delivery(data: bytes | None = None) -> Delivery:
     if data is None:
-        data = encode(AnalyticsCompleted(processor_name="player_game_summary", analysis_date=date(2025, 1, 15), success=True),
-                      run_id="r1", correlation_id="c1").data
+        completed = AnalyticsCompleted(processor_name="player_game_summary", analysis_date=date(2025, 1, 15),
+                                       success=True)
+        data = encode(completed, run_id="r1", correlation_id="c1").data
     return Delivery(data=data, attributes={})
 
 
