@@ -262,15 +262,25 @@ def _type_rank_sql() -> str:
             "ELSE CASE WHEN json_type(data, ?) = 'text' THEN 3 ELSE 6 END END")
 
 
-def _order_sql(order_field: str | None, descending: bool) -> tuple[str, list[Any], str, list[Any]]:
+def _order_sql(order_field: str | None, descending: bool, filters: Sequence[Filter] = ()
+               ) -> tuple[str, list[Any], str, list[Any]]:
     """(WHERE guard, its params, ORDER BY, its params): ordering by a field skips documents lacking it."""
     direction = "DESC" if descending else "ASC"
     if order_field is None:
         return "", [], f"path {direction}", []
     path = _field_path(order_field)
+    if _one_type(order_field, filters):  # every match ranks alike: order as the field's index does
+        return "", [], f"json_extract(data, {_literal(path)}) {direction}, path {direction}", []
     stamp_path = path + '."' + _DATETIME_KEY + '"'
     order = f"{_type_rank_sql()} {direction}, json_extract(data, ?) {direction}, path {direction}"
     return " AND json_type(data, ?) IS NOT NULL", [path], order, [path, stamp_path, path]
+
+
+def _one_type(field: str, filters: Sequence[Filter]) -> bool:
+    """Whether a filter on `field` admits only text or only numbers (so Firestore's cross-type rank is
+    the same for every match, and the order is the field's value alone)."""
+    return any(name == field and (op in _RANGES or op == "==") and isinstance(value, (str, int, float))
+               and not isinstance(value, bool) for name, op, value in filters)
 
 
 def _implicit_order_field(filters: Sequence[Filter]) -> str | None:
@@ -496,7 +506,8 @@ class SqliteDocumentStore:
         if descending and order_by is None:
             raise ValueError("descending needs order_by")
         where, params = _where_sql(collection, filters)
-        guard, guard_params, order, order_params = _order_sql(order_by or _implicit_order_field(filters), descending)
+        guard, guard_params, order, order_params = _order_sql(order_by or _implicit_order_field(filters), descending,
+                                                              filters)
         sql = (f"SELECT path, data, version, create_time, update_time FROM documents "
                f"WHERE {where}{guard} ORDER BY {order}")
         params = [*params, *guard_params, *order_params]
