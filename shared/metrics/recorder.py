@@ -133,6 +133,10 @@ class LocalMetricsStore:
                     self.flush()
                 except sqlite3.Error:  # a locked or full disk: the points stay lost, the process goes on
                     log.warning("metric points not written", exc_info=True)
+                with self._lock:  # idle: the thread ends; the next record starts another
+                    if not self._buffer:
+                        self._timer = None
+                        return
 
         self._timer = threading.Thread(target=flush_periodically, name="metrics-flush", daemon=True)
         self._timer.start()
