@@ -69,6 +69,11 @@ locals {
       filter      = "jsonPayload.message=\"settlement effect checksum mismatch\""
       labels      = []
     }
+    function_invocations = {
+      description = "Function invocations by function and outcome (ok, retried, dead_lettered, refused)."
+      filter      = "jsonPayload.message=\"function invocation\""
+      labels      = ["function", "outcome"]
+    }
   }
 
   # Fire on the first occurrence within a 5-minute window.
@@ -150,6 +155,38 @@ resource "google_logging_metric" "event" {
   }
 
   label_extractors = { for label in each.value.labels : label => "EXTRACT(jsonPayload.${label})" }
+}
+
+# Latency of each function invocation (the same "function invocation" lines), as a distribution.
+resource "google_logging_metric" "function_latency" {
+  name            = "sportsflow/function_latency"
+  description     = "Function invocation latency in ms by function and outcome."
+  filter          = "jsonPayload.message=\"function invocation\""
+  value_extractor = "EXTRACT(jsonPayload.value)"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "DISTRIBUTION"
+    unit        = "ms"
+
+    dynamic "labels" {
+      for_each = ["function", "outcome"]
+      content {
+        key        = labels.value
+        value_type = "STRING"
+      }
+    }
+  }
+
+  label_extractors = { for label in ["function", "outcome"] : label => "EXTRACT(jsonPayload.${label})" }
+
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 32
+      growth_factor      = 2
+      scale              = 1
+    }
+  }
 }
 
 resource "google_monitoring_alert_policy" "log_event" {

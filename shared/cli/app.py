@@ -122,6 +122,7 @@ register_dlq_commands(app)
 register_backup_commands(app)
 register_health_command(app)
 register_console_command(app)
+__import__("shared.cli.alerts", fromlist=["register"]).register(app)  # sportsflow alerts
 
 
 def main() -> None:

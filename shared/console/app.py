@@ -114,6 +114,8 @@ def pipeline(services, request):
     context["chart"] = charts.bar_chart("fan-in progress (processors of Phases 2-4 done)",
                                         [(r["date"], r["done"] / r["total"] if r["total"] else 0.0) for r in rows],
                                         unit="%", maximum=1.0)
+    context["latency_chart"] = charts.line_chart("pipeline function latency, last 24 h (ms, per 15 min)",
+                                                 views.pipeline_latency(services), unit=" ms")
     return _page(request, "pipeline.html", context)
 
 
@@ -230,15 +232,11 @@ ROUTES: tuple[tuple["re.Pattern[str]", str, Callable], ...] = tuple(
 
 # --- helpers ---
 
-_metrics: dict[str, Any] = {}
-
-
 def _record(services, path: str, status: int, latency_ms: float) -> None:
     """Each page's latency and outcome through the metrics interface (a page is never failed by it)."""
-    from shared.metrics import metrics_for
+    from shared.metrics.recorder import process_metrics
     try:
-        where = f"{services.settings.backend}:{services.settings.home}"
-        metrics = _metrics.get(where) or _metrics.setdefault(where, metrics_for(services.settings))
+        metrics = process_metrics(services.settings)
         page = _page_name(path)
         metrics.record("function_latency_ms", round(latency_ms, 2), function="console", page=page)
         metrics.record("function_outcome", 1.0, function="console", page=page, status=status)

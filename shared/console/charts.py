@@ -27,3 +27,33 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, unit: str = "", 
                      f'<text x="{LABEL_WIDTH + length + 4:.1f}" y="{y + 13}">{escape(shown)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+LINE_HEIGHT, LINE_LEFT, LINE_BOTTOM = 200, 60, 30
+
+
+def line_chart(title: str, series: dict[str, Sequence[tuple[str, float]]], *, unit: str = "") -> str:
+    """One polyline per named series over shared x labels (the first series' labels, in order)."""
+    labels = [label for label, _ in next(iter(series.values()), ())]
+    if not labels:
+        return f'<p class="empty">{escape(title)}: no data yet</p>'
+    top = max((value for points in series.values() for _, value in points), default=0.0) or 1.0
+    height = LINE_HEIGHT + LINE_BOTTOM + 24
+    span_x, span_y = WIDTH - LINE_LEFT - 90, LINE_HEIGHT
+    step = span_x / max(1, len(labels) - 1)
+    index = {label: i for i, label in enumerate(labels)}
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">',
+             f'<text x="0" y="14" class="chart-title">{escape(title)}</text>',
+             f'<text x="{LINE_LEFT - 6}" y="30" text-anchor="end">{top:g}{unit}</text>',
+             f'<text x="{LINE_LEFT - 6}" y="{24 + span_y}" text-anchor="end">0{unit}</text>',
+             f'<text x="{LINE_LEFT}" y="{height - 6}">{escape(labels[0])}</text>',
+             f'<text x="{LINE_LEFT + span_x}" y="{height - 6}" text-anchor="end">{escape(labels[-1])}</text>']
+    for number, (name, points) in enumerate(series.items()):
+        xy = " ".join(f"{LINE_LEFT + index[label] * step:.1f},{24 + span_y - min(1.0, value / top) * span_y:.1f}"
+                      for label, value in points if label in index)
+        parts.append(f'<polyline points="{xy}" fill="none" class="line line-{number}" stroke-width="2"/>'
+                     f'<text x="{LINE_LEFT + span_x + 6}" y="{40 + 16 * number}" class="line-{number}">'
+                     f'{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -261,15 +261,44 @@ def page_latency(services: "Services") -> list[tuple[str, float]]:
     from datetime import datetime, timedelta, timezone
     from statistics import median
 
-    from shared.metrics import metrics_for
+    from shared.metrics.recorder import process_metrics
 
     if services.settings.backend != "local":
         return []
     now = datetime.now(timezone.utc)  # the metrics store's clock
     by_page: dict[str, list[float]] = {}
-    for point in metrics_for(services.settings).points("function_latency_ms", now - timedelta(hours=1), now):
-        by_page.setdefault(point.labels.get("page", "?"), []).append(point.value)
+    for point in process_metrics(services.settings).points("function_latency_ms", now - timedelta(hours=1), now):
+        if "page" in point.labels:  # the console's page renders, not its HttpFunction invocations
+            by_page.setdefault(point.labels["page"], []).append(point.value)
     return sorted(((page, round(median(values), 1)) for page, values in by_page.items()), key=lambda kv: -kv[1])
+
+
+def pipeline_latency(services: "Services", *, hours: int = 24, bucket_minutes: int = 15
+                     ) -> dict[str, list[tuple[str, float]]]:
+    """p50 and p95 latency (ms) of the pipeline's Pub/Sub function invocations per time bucket, from
+    the stored `function_latency_ms` points (embedded backend; on gcp the `sportsflow/function_latency`
+    distribution in Cloud Monitoring)."""
+    from datetime import datetime, timedelta, timezone
+    from statistics import quantiles
+
+    from shared.metrics.recorder import INVOCATION, process_metrics
+
+    if services.settings.backend != "local":
+        return {}
+    now = datetime.now(timezone.utc)  # the metrics store's clock
+    buckets: dict[datetime, list[float]] = {}
+    for point in process_metrics(services.settings).points(INVOCATION, now - timedelta(hours=hours), now):
+        if point.labels.get("trigger") == "pubsub":
+            at = point.at.replace(second=0, microsecond=0)
+            at -= timedelta(minutes=at.minute % bucket_minutes)
+            buckets.setdefault(at, []).append(point.value)
+    series: dict[str, list[tuple[str, float]]] = {"p50": [], "p95": []}
+    for at, values in sorted(buckets.items()):
+        cuts = quantiles(values, n=20, method="inclusive") if len(values) > 1 else values * 19
+        label = at.strftime("%m-%d %H:%M")
+        series["p50"].append((label, round(cuts[9], 1)))
+        series["p95"].append((label, round(cuts[18], 1)))
+    return series if series["p50"] else {}
 
 
 def health(services: "Services") -> dict[str, Any]:

@@ -10,6 +10,7 @@ letters, fan-in progress, prediction coverage, breaker state, queue backlog.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import sqlite3
@@ -34,10 +35,15 @@ LOG_EVENTS = {
     "prediction_coverage_low": "prediction coverage low",
     "pipeline_date_late": "pipeline date not finished by deadline",
 }
-# The platform's own measurements (logged as "metric" lines on gcp; not alerted by monitoring.tf).
+# The platform's own measurements (logged as "metric" lines on gcp, or as their own line below;
+# counted by monitoring.tf's log-based metrics when they have a line of their own).
 PLATFORM = ("function_latency_ms", "function_outcome", "retry", "dead_letter", "fan_in_progress",
             "prediction_coverage", "breaker_state", "queue_backlog")
 NAMES = frozenset(LOG_EVENTS) | frozenset(PLATFORM)
+# One point per function invocation (labels: function, outcome, trigger); on gcp its log line is
+# the `function_invocations` counter and `function_latency` distribution of infra/monitoring.tf.
+INVOCATION = "function_latency_ms"
+PLATFORM_LINES = {INVOCATION: "function invocation"}
 
 
 @dataclass(frozen=True)
@@ -64,44 +70,102 @@ def _checked(name: str) -> str:
     return name
 
 
-class LocalMetricsStore:
-    """SQLite, one row per point; safe across threads (one connection per call)."""
+def _encoded(labels: dict[str, Any]) -> str:
+    return json.dumps(labels, sort_keys=True, default=str)
 
-    def __init__(self, path: Path, *, clock=lambda: datetime.now(timezone.utc)):
+
+class LocalMetricsStore:
+    """SQLite, one row per point, written in batches: `record` only appends to an in-memory buffer;
+    the buffer is written (one connection, one transaction) when it holds `max_buffered` points,
+    every `flush_every_s` seconds by a daemon timer, on `flush`/`close`, and at a normal interpreter
+    exit; `points` reads the stored points and this process's buffer. A crash (SIGKILL, power loss)
+    loses at most the last `flush_every_s` seconds of points of this process — acceptable for
+    metrics, never for the pipeline's own records."""
+
+    def __init__(self, path: Path, *, clock=lambda: datetime.now(timezone.utc), flush_every_s: float = 1.0,
+                 max_buffered: int = 1000):
         self._path = path
         self._clock = clock
         self._lock = threading.Lock()
+        self._buffer: list[tuple[str, float, float, dict[str, Any]]] = []
+        self._flush_every_s = flush_every_s
+        self._max_buffered = max_buffered
+        self._timer: threading.Thread | None = None
+        self._closed = threading.Event()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("CREATE TABLE IF NOT EXISTS points (name TEXT NOT NULL, at REAL NOT NULL, "
                          "value REAL NOT NULL, labels TEXT NOT NULL)")
             conn.execute("CREATE INDEX IF NOT EXISTS points_by_name_time ON points (name, at)")
+        atexit.register(self.flush)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self._path, timeout=30)
+        conn = sqlite3.connect(self._path, timeout=30)
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per batch (a power cut may lose the last ones)
+        return conn
 
     def record(self, name: str, value: float = 1.0, *, at: datetime | None = None, **labels: Any) -> None:
-        when = (at or self._clock()).timestamp()
-        with self._lock, self._connect() as conn:
-            conn.execute("INSERT INTO points VALUES (?, ?, ?, ?)",
-                         (_checked(name), when, float(value), json.dumps(labels, sort_keys=True, default=str)))
+        point = (_checked(name), (at or self._clock()).timestamp(), float(value), labels)  # encoded when written
+        with self._lock:
+            self._buffer.append(point)
+            full = len(self._buffer) >= self._max_buffered or self._closed.is_set()
+            if self._timer is None and not full:
+                self._start_timer()
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the buffered points; how many were written."""
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+            if batch:
+                with self._connect() as conn:
+                    conn.executemany("INSERT INTO points VALUES (?, ?, ?, ?)",
+                                     [(name, at, value, _encoded(labels)) for name, at, value, labels in batch])
+                conn.close()
+        return len(batch)
+
+    def _start_timer(self) -> None:
+        def flush_periodically() -> None:
+            while not self._closed.wait(self._flush_every_s):
+                try:
+                    self.flush()
+                except sqlite3.Error:  # a locked or full disk: the points stay lost, the process goes on
+                    log.warning("metric points not written", exc_info=True)
+                with self._lock:  # idle: the thread ends; the next record starts another
+                    if not self._buffer:
+                        self._timer = None
+                        return
+
+        self._timer = threading.Thread(target=flush_periodically, name="metrics-flush", daemon=True)
+        self._timer.start()
 
     def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
+        """The stored points and this process's buffered ones (a read never forces a write)."""
+        low, high = since.timestamp(), until.timestamp()
+        with self._lock:
+            buffered = [(at, value, labels) for n, at, value, labels in self._buffer if n == name and low < at <= high]
         with self._connect() as conn:
             rows = conn.execute("SELECT at, value, labels FROM points WHERE name = ? AND at > ? AND at <= ? "
-                                "ORDER BY at", (name, since.timestamp(), until.timestamp())).fetchall()
-        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, json.loads(labels))
-                for at, value, labels in rows]
+                                "ORDER BY at", (name, low, high)).fetchall()
+        conn.close()
+        stored = [(at, value, json.loads(labels)) for at, value, labels in rows]
+        buffered = [(at, value, json.loads(_encoded(labels))) for at, value, labels in buffered]  # as stored
+        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, labels)
+                for at, value, labels in sorted(stored + buffered, key=lambda row: row[0])]
 
     def close(self) -> None:
-        pass
+        self._closed.set()
+        self.flush()
+        atexit.unregister(self.flush)
 
 
 class LogMetrics:
     """gcp: each point is a structured log line; Cloud Logging's log-based metrics count them."""
 
     def record(self, name: str, value: float = 1.0, *, at: datetime | None = None, **labels: Any) -> None:
-        message = LOG_EVENTS.get(_checked(name), "metric")
+        message = LOG_EVENTS.get(_checked(name)) or PLATFORM_LINES.get(name, "metric")
         fields = {**labels, "metric": name, "value": value}
         (log.error if name in LOG_EVENTS and name != "validation_finished" else log.info)(
             message, extra={"fields": fields})
@@ -118,3 +182,17 @@ def metrics_for(settings: "Settings") -> Metrics:
     if settings.backend == "local":
         return LocalMetricsStore(settings.home / "metrics.sqlite")
     return LogMetrics()
+
+
+_process_metrics: dict[tuple[str, str], Metrics] = {}
+_process_lock = threading.Lock()
+
+
+def process_metrics(settings: "Settings") -> Metrics:
+    """The process's one recorder per backend and home (so points share one buffer and timer)."""
+    key = (settings.backend, str(settings.home))
+    with _process_lock:
+        metrics = _process_metrics.get(key)
+        if metrics is None:
+            metrics = _process_metrics[key] = metrics_for(settings)
+        return metrics

@@ -85,6 +85,10 @@ def coverage(services: "Services", day: date) -> Coverage:
 def check_coverage(services: "Services", day: date) -> Coverage:
     """The 7:00 check: log `prediction coverage low` (alerted by infra/monitoring.tf) under the target."""
     report = coverage(services, day)
+    if report.expected and not report.switched_off:  # the gauge the "coverage below target" rule reads
+        from shared.metrics.recorder import process_metrics
+        process_metrics(services.settings).record("prediction_coverage", round(report.ratio, 4),
+                                                  analysis_date=day.isoformat())
     if report.expected and report.ratio < TARGET and not report.switched_off:
         log.error("prediction coverage low", extra={"fields": {
             "analysis_date": day.isoformat(), "coverage": round(report.ratio, 4), "target": TARGET,

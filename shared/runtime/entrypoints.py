@@ -11,6 +11,7 @@ import math
 import os
 import re
 import threading
+import time
 from typing import Callable
 
 import functions_framework
@@ -19,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from shared.bootstrap import Services
 from shared.config import Settings
 from shared.contracts.envelope import new_id
+from shared.metrics import invocations
 from shared.observability.logging import configure_logging, log_context
 from shared.runtime import auth
 from shared.runtime.handlers import resolve_handler
@@ -89,6 +91,15 @@ class HttpFunction:
 
     def __call__(self, request):
         services = self._services_factory()  # the process's: configures logging once per instance
+        started, outcome = time.perf_counter(), invocations.RETRIED  # unless it answers
+        try:
+            response, outcome = self._answer(request, services)
+            return response
+        finally:
+            invocations.record_invocation(self._services_factory, self.spec.name, outcome, started, trigger="http")
+
+    def _answer(self, request, services) -> tuple[object, str]:
+        """The response and the invocation's outcome."""
         trace = _header_id(request.headers.get("X-Cloud-Trace-Context", "").split("/")[0])
         with log_context(function=self.spec.name, run_id=new_id(), trace=trace,
                          correlation_id=_header_id(request.headers.get("X-Correlation-Id")) or new_id()):
@@ -98,20 +109,22 @@ class HttpFunction:
                 caller = self._verifier_for(services).verify(request.headers)
             except auth.AuthError as refused:
                 log.warning("caller refused", extra={"fields": {"status": refused.status, "reason": str(refused)}})
-                return _json_error(refused.status, str(refused), authenticate=refused.status == 401)
+                refusal_response = _json_error(refused.status, str(refused), authenticate=refused.status == 401)
+                return refusal_response, invocations.REFUSED
             refusal = self._refusal(request, caller)
             if refusal is not None:
                 log.warning("request refused", extra={"fields": {"status": refusal.status,
                                                                  "reason": refusal.message[:300]}})
-                return _json_error(refusal.status, refusal.message, headers=refusal.headers)
+                return _json_error(refusal.status, refusal.message, headers=refusal.headers), invocations.REFUSED
             request.environ[auth.CALLER_KEY] = caller
             try:
-                return self._handler(request)
+                response = self._handler(request)
             except auth.AuthError as refused:  # a handler's own check (e.g. an admin route)
-                return _json_error(refused.status, str(refused))
+                return _json_error(refused.status, str(refused)), invocations.REFUSED
             except RequestEntityTooLarge:  # a handler reading past the bound of an undeclared body
                 return _json_error(413, f"the request body is larger than this function accepts "
-                                        f"({self.spec.max_body_bytes} bytes): send a smaller body")
+                                        f"({self.spec.max_body_bytes} bytes): send a smaller body"), invocations.REFUSED
+            return response, invocations.http_outcome(response)
 
     def _refusal(self, request, caller: auth.Caller) -> Refusal | None:
         """Route and method, then the caller's budget, then the body's size (never read whole)."""

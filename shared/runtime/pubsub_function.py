@@ -24,6 +24,7 @@ from shared.contracts import registry
 from shared.contracts.codec import decode, decode_base64, printable_text
 from shared.contracts.envelope import Message
 from shared.contracts.errors import InvalidMessage, InvalidMessageKind
+from shared.metrics import invocations
 from shared.observability.logging import log_context
 from shared.ports.bus import ReceivedMessage
 from shared.runtime.context import FunctionContext
@@ -40,6 +41,9 @@ LOG_ID_CHARS = 200
 class Outcome(str, Enum):
     HANDLED = "handled"
     DEAD_LETTERED = "dead_lettered"
+
+
+_INVOCATION_OUTCOME = {Outcome.HANDLED: invocations.OK, Outcome.DEAD_LETTERED: invocations.DEAD_LETTERED}
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,15 @@ class PubSubFunction:
 
     # --- the core -----------------------------------------------------------------
     def handle(self, delivery: Delivery) -> Outcome:
+        started, outcome = time.perf_counter(), invocations.RETRIED  # unless it returns
+        try:
+            result = self._handle(delivery)
+            outcome = _INVOCATION_OUTCOME[result]
+            return result
+        finally:
+            invocations.record_invocation(self._services_factory, self.spec.name, outcome, started, trigger="pubsub")
+
+    def _handle(self, delivery: Delivery) -> Outcome:
         with log_context(function=self.spec.name, message_id=_log_id(delivery.message_id),
                          delivery_attempt=delivery.delivery_attempt,
                          correlation_id=_log_id(delivery.attributes.get("correlation_id"))):

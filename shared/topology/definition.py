@@ -270,6 +270,10 @@ _FUNCTIONS = (
                          "bigquery:read:nba_precompute", "bigquery:read:nba_predictions", "bigquery:read:ops"),
                  handler="shared.console.app:handle_console_request", publishes=(), timeout_s=60, api=True,
                  description="the operations console: server-rendered pages of stored state; /health deep health"),
+    FunctionSpec(name="alerts_check", phase=6, trigger="http", http_paths=("/",),
+                 handler="shared.metrics.alerting:handle_alerts_check_request", publishes=(), timeout_s=60,
+                 max_instances=1, access=("documents",),
+                 description="evaluates the alert rules on the stored metrics; announces each firing episode once"),
 )
 
 # Job types' own retry policies (SPEC §4: retries with backoff by job type, then the dead letter).
@@ -322,6 +326,9 @@ _SCHEDULER_JOBS = (
     SchedulerJobSpec(name="validation-synthetic-every-5-minutes", schedule="*/5 * * * *",
                      target_function="validation_synthetic", body={},
                      description="synthetic validation through the whole path (SPEC §2)"),
+    SchedulerJobSpec(name="alerts-check-every-5-minutes", schedule="*/5 * * * *", target_function="alerts_check",
+                     time_zone="Etc/UTC", body={},
+                     description="alert rules on the stored metrics; one notice per firing episode"),
 )
 
 _PHASES = (

@@ -36,5 +36,6 @@ def test_the_local_store_keeps_points_by_name_and_window(tmp_path) -> None:
     store.record("retry", at=now, function="phase3_analytics")
     points = store.points("function_latency_ms", now - timedelta(minutes=5), now)
     assert [(p.value, p.labels) for p in points] == [(12.5, {"function": "phase3_analytics"})]
+    store.flush()  # what another process reads: the points written so far
     reopened = LocalMetricsStore(tmp_path / "metrics.sqlite")
     assert len(reopened.points("function_latency_ms", now - timedelta(days=1), now)) == 2

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS documents (
     update_time TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, path);
+{field_indexes}
 CREATE TABLE IF NOT EXISTS version_counter (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     value INTEGER NOT NULL
@@ -162,6 +163,22 @@ def _to_json(data: Mapping[str, Any]) -> str:
     return json.dumps(_encode(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+# Fields the console and the pipeline's status filter on in large collections (run history and data
+# versions by date, decisions by team / outcome / key): an expression index each, partial (documents
+# without the field carry no entry, so other collections' writes pay nothing for it), ending in the
+# path so that an equality filter's results come out in the default (path) order without a sort.
+INDEXED_FIELDS = ("analysis_date", "date", "team", "outcome", "decision_key")
+
+
+def _field_indexes_sql() -> str:
+    statements = []
+    for name in INDEXED_FIELDS:
+        path = _literal(_field_path(name))
+        statements.append(f"CREATE INDEX IF NOT EXISTS documents_by_{name}_path ON documents "
+                          f"(collection, json_extract(data, {path}), path) WHERE json_type(data, {path}) IS NOT NULL;")
+    return "\n".join(statements)
+
+
 # --- filters and ordering ----------------------------------------------------------
 
 def _field_path(field: str) -> str:
@@ -170,38 +187,44 @@ def _field_path(field: str) -> str:
     return '$."' + field.replace('"', '\\"') + '"'
 
 
+def _literal(path: str) -> str:
+    """A JSON path as an SQL string literal. Filters name their field literally (not as a bound
+    parameter) so that SQLite can use the expression indexes of INDEXED_FIELDS for them."""
+    return "'" + path.replace("'", "''") + "'"
+
+
 def _matches_equal(path: str, value: Any) -> tuple[str, list[Any]]:
     """SQL that is true when the field equals `value`, with Firestore's type rules."""
-    kind = "json_type(data, ?)"
-    field = "json_extract(data, ?)"
+    kind = f"json_type(data, {_literal(path)})"
+    field = f"json_extract(data, {_literal(path)})"
     if value is None:
-        return f"{kind} = 'null'", [path]
+        return f"{kind} = 'null'", []
     if isinstance(value, bool):
-        return f"{kind} = ?", [path, "true" if value else "false"]
+        return f"{kind} = ?", ["true" if value else "false"]
     if isinstance(value, (int, float)):
-        return f"({kind} IN ('integer', 'real') AND {field} = ?)", [path, path, value]
+        return f"({kind} IN ('integer', 'real') AND {field} = ?)", [value]
     if isinstance(value, str):
-        return f"({kind} = 'text' AND {field} = ?)", [path, path, value]
+        return f"({kind} = 'text' AND {field} = ?)", [value]
     if isinstance(value, (datetime, Mapping, list, tuple)):
         shape = "array" if isinstance(value, (list, tuple)) else "object"
         encoded = json.dumps(_encode(value), ensure_ascii=False)
-        return f"({kind} = '{shape}' AND {field} = json(?))", [path, path, encoded]
+        return f"({kind} = '{shape}' AND {field} = json(?))", [encoded]
     raise TypeError(f"cannot filter on a value of type {type(value).__name__}")
 
 
 def _matches_range(path: str, op: str, value: Any) -> tuple[str, list[Any]]:
-    kind = "json_type(data, ?)"
-    field = "json_extract(data, ?)"
+    kind = f"json_type(data, {_literal(path)})"
+    field = f"json_extract(data, {_literal(path)})"
     if isinstance(value, datetime):
-        stamp = "json_extract(data, ?)"
-        stamp_path = path + '."' + _DATETIME_KEY + '"'
-        return f"(json_type(data, ?) = 'text' AND {stamp} {op} ?)", [stamp_path, stamp_path, _timestamp_text(value)]
+        stamp_path = _literal(path + '."' + _DATETIME_KEY + '"')
+        return (f"(json_type(data, {stamp_path}) = 'text' AND json_extract(data, {stamp_path}) {op} ?)",
+                [_timestamp_text(value)])
     if isinstance(value, bool):
-        return f"({kind} IN ('true', 'false') AND {field} {op} ?)", [path, path, int(value)]
+        return f"({kind} IN ('true', 'false') AND {field} {op} ?)", [int(value)]
     if isinstance(value, (int, float)):
-        return f"({kind} IN ('integer', 'real') AND {field} {op} ?)", [path, path, value]
+        return f"({kind} IN ('integer', 'real') AND {field} {op} ?)", [value]
     if isinstance(value, str):
-        return f"({kind} = 'text' AND {field} {op} ?)", [path, path, value]
+        return f"({kind} = 'text' AND {field} {op} ?)", [value]
     raise ValueError(f"{op!r} needs a number, string, bool or datetime operand, not {type(value).__name__}")
 
 
@@ -211,7 +234,7 @@ def _filter_sql(field: str, op: str, value: Any) -> tuple[str, list[Any]]:
         return _matches_equal(path, value)
     if op == "!=":
         equal, params = _matches_equal(path, value)
-        return f"(json_type(data, ?) <> 'null' AND NOT {equal})", [path, *params]
+        return f"(json_type(data, {_literal(path)}) <> 'null' AND NOT {equal})", params
     if op == "in":
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)) or not value:
             raise ValueError(f"'in' needs a non-empty list of values for field {field!r}")
@@ -239,15 +262,25 @@ def _type_rank_sql() -> str:
             "ELSE CASE WHEN json_type(data, ?) = 'text' THEN 3 ELSE 6 END END")
 
 
-def _order_sql(order_field: str | None, descending: bool) -> tuple[str, list[Any], str, list[Any]]:
+def _order_sql(order_field: str | None, descending: bool, filters: Sequence[Filter] = ()
+               ) -> tuple[str, list[Any], str, list[Any]]:
     """(WHERE guard, its params, ORDER BY, its params): ordering by a field skips documents lacking it."""
     direction = "DESC" if descending else "ASC"
     if order_field is None:
         return "", [], f"path {direction}", []
     path = _field_path(order_field)
+    if _one_type(order_field, filters):  # every match ranks alike: order as the field's index does
+        return "", [], f"json_extract(data, {_literal(path)}) {direction}, path {direction}", []
     stamp_path = path + '."' + _DATETIME_KEY + '"'
     order = f"{_type_rank_sql()} {direction}, json_extract(data, ?) {direction}, path {direction}"
     return " AND json_type(data, ?) IS NOT NULL", [path], order, [path, stamp_path, path]
+
+
+def _one_type(field: str, filters: Sequence[Filter]) -> bool:
+    """Whether a filter on `field` admits only text or only numbers (so Firestore's cross-type rank is
+    the same for every match, and the order is the field's value alone)."""
+    return any(name == field and (op in _RANGES or op == "==") and isinstance(value, (str, int, float))
+               and not isinstance(value, bool) for name, op, value in filters)
 
 
 def _implicit_order_field(filters: Sequence[Filter]) -> str | None:
@@ -473,7 +506,8 @@ class SqliteDocumentStore:
         if descending and order_by is None:
             raise ValueError("descending needs order_by")
         where, params = _where_sql(collection, filters)
-        guard, guard_params, order, order_params = _order_sql(order_by or _implicit_order_field(filters), descending)
+        guard, guard_params, order, order_params = _order_sql(order_by or _implicit_order_field(filters), descending,
+                                                              filters)
         sql = (f"SELECT path, data, version, create_time, update_time FROM documents "
                f"WHERE {where}{guard} ORDER BY {order}")
         params = [*params, *guard_params, *order_params]
@@ -557,7 +591,7 @@ class SqliteDocumentStore:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA.split(";"):
+    for statement in _SCHEMA.format(field_indexes=_field_indexes_sql()).split(";"):
         if statement.strip():
             conn.execute(statement)
 
