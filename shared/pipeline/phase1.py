@@ -60,7 +60,7 @@ TOPIC = "phase1-scrapers-complete"
 FUNCTION_NAME = "phase1_scrapers"
 PROVIDER_NAME = "nba-stats"
 # The scrapers of a date's games: a date whose schedule lists none runs none of them.
-GAME_SCRAPERS = frozenset({"schedule", "team_boxscores", "player_boxscores", "prop_lines"})
+GAME_SCRAPERS = frozenset({"schedule", "team_boxscores", "player_boxscores", "prop_lines", "injury_report"})
 # The provider's history starts with the 2021-22 season; beyond today it knows a week of schedules.
 FIRST_PROVIDER_DATE = date(2021, 10, 1)
 LOOKAHEAD = timedelta(days=7)
@@ -68,7 +68,7 @@ SCRAPER_PATHS: dict[str, str] = {scraper: path for path, scraper in ROUTES.items
 # Matches the scheduler jobs of the topology: box scores after the night's games, the rest hourly.
 SCRAPER_GROUPS: dict[str, tuple[str, ...]] = {
     "daily": ("player_boxscores", "team_boxscores", "player_registry"),
-    "hourly": ("schedule", "prop_lines"),
+    "hourly": ("schedule", "prop_lines", "injury_report"),
     "all": SCRAPERS,
 }
 # NBA game dates are US Eastern dates: "today" is the league's today.

@@ -46,7 +46,7 @@ EMULATOR_DELIVERY_TIMEOUT_S = 1800.0
 EMULATOR_MAX_PULLERS = 8
 # The registry first: Phase 2 resolves box-score names against it (any order works; this
 # one avoids retries).
-SCRAPE_ORDER = ("player_registry", "schedule", "team_boxscores", "player_boxscores", "prop_lines")
+SCRAPE_ORDER = ("player_registry", "schedule", "team_boxscores", "player_boxscores", "prop_lines", "injury_report")
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,27 @@ class PropLines(Payload):
     rows: tuple[PropLine, ...]
 
 
+InjuryStatus = Literal["out", "doubtful", "questionable", "probable"]
+
+
+class ReportedPlayer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    person_id: int = Field(gt=0, description="NBA.com person id (the league's report names its players by id)")
+    player_name: str = Field(min_length=1)
+    team_abbr: str = Field(min_length=2, max_length=4)
+    status: InjuryStatus
+    reason: str = ""
+
+
+class InjuryReport(Payload):
+    """GET /injuries?date=D — the league's injury report for D's games, as published before
+    tip-off: every listed player of a team playing on D, with his status. Unlisted players are
+    available. Phase 3 and 4 do not expect a player listed "out" to play on D."""
+    PAYLOAD_TYPE = "injury_report"
+    players: tuple[ReportedPlayer, ...]
+
+
 PAYLOADS: dict[str, type[Payload]] = {p.PAYLOAD_TYPE: p for p in
-                                      (Schedule, PlayerBoxScores, TeamBoxScores, PlayerRegistry, PropLines)}
+                                      (Schedule, PlayerBoxScores, TeamBoxScores, PlayerRegistry, PropLines,
+                                       InjuryReport)}
 SCRAPERS: tuple[str, ...] = tuple(PAYLOADS)  # one scraper per payload type, named after it

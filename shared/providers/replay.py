@@ -23,6 +23,14 @@ comes from (see each folder's SOURCE.md):
   `shared.identity.careers`; a person with a current namesake stays without a team). A person
   with a team as of D is active on D; the others keep players.csv's `is_active` (a snapshot
   taken long after the season). Changing D's box scores never changes the registry of D.
+- injury report: the files have none, so it is approximated the same way, from games before D
+  only: a person whose team as of D (the registry's rule above) plays on D, and who missed his
+  team's last `OUT_AFTER_MISSED_GAMES` (3) or more games before D, is listed "out"; one who missed
+  the last one or two is "questionable" (still expected). "Missed" means no box-score row: a
+  healthy scratch (coach's decision) counts as missed too, and a player back on D from a long
+  absence is still listed out (his return is in D's box scores, which are never read). Early in a
+  season (his team has played fewer than 3 games) nobody is out. Changing D's box scores never
+  changes the report of D.
 - prop lines: the prop files' rows with file_date = D.
 
 Each CSV is read once, on first use (or by `check()`), into compact per-date rows; a day's
@@ -45,6 +53,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from shared.providers import teams
 from shared.providers.payloads import (
+    InjuryReport,
     Payload,
     PlayerBoxScore,
     PlayerBoxScores,
@@ -52,6 +61,7 @@ from shared.providers.payloads import (
     PropLine,
     PropLines,
     RegisteredPlayer,
+    ReportedPlayer,
     Schedule,
     ScheduledGame,
     TeamBoxScore,
@@ -66,6 +76,9 @@ PLAYER_GAME_LOGS = "nba-team-game-logs/player_game_logs_2024_25.csv"
 PLAYER_BOX_SCORES = "nba-kbraj9-playerstats-2024-25/player_box_2024_25.csv"
 PLAYERS = "nba-api-static/players.csv"
 PROPS_THREES = "nba-team-game-logs/props_player_threes_2024-25_oct-nov.csv"
+
+# A rostered player who missed his team's last this many games before D is listed out on D.
+OUT_AFTER_MISSED_GAMES = 3
 
 # GAME_ID prefix -> season type; the player box scores cover exactly these games.
 _SEASON_TYPES = {"002": "regular", "006": "cup_final"}
@@ -112,7 +125,7 @@ class ReplaySource:
     def payload(self, scraper: str, day: date) -> Payload:
         builders = {"schedule": self.schedule, "player_boxscores": self.player_boxscores,
                     "team_boxscores": self.team_boxscores, "player_registry": self.player_registry,
-                    "prop_lines": self.prop_lines}
+                    "prop_lines": self.prop_lines, "injury_report": self.injury_report}
         if scraper not in builders:
             raise KeyError(f"unknown scraper {scraper!r}: use one of {', '.join(builders)}")
         with self._load_lock:  # the first request of each kind loads its file; others wait for it
@@ -167,6 +180,23 @@ class ReplaySource:
         rows = tuple(PropLine(**dict(zip(_PROP_FIELDS, values))) for values in self._props.get(day, ()))
         return PropLines(source=self.label, as_of=day, rows=rows)
 
+    def injury_report(self, day: date) -> InjuryReport:
+        """The players of D's teams who missed their team's latest games before D (module docstring)."""
+        playing = {game.row.team_abbr for game in self._team_games.get(day, ())}
+        listed = []
+        for person_id in sorted(self._team_history):  # only people with games can be on a roster
+            roster_spot = self._roster_spot(person_id, day)
+            if roster_spot is None or roster_spot[0] not in playing or person_id not in self._person_by_id:
+                continue
+            team, last_played = roster_spot
+            missed = self._team_games_between(team, last_played, day)
+            if missed:
+                status = "out" if missed >= OUT_AFTER_MISSED_GAMES else "questionable"
+                listed.append(ReportedPlayer(person_id=person_id, player_name=self._person_by_id[person_id].full_name,
+                                             team_abbr=team, status=status,
+                                             reason=f"missed the team's last {missed} game(s)"))
+        return InjuryReport(source=self.label, as_of=day, players=tuple(listed))
+
     # --- loading, once per file ---------------------------------------------------------
     @cached_property
     def _team_games(self) -> dict[date, list[_TeamGame]]:
@@ -202,6 +232,10 @@ class ReplaySource:
         return tuple(_parsed(self.layout.files["players"][0], lambda r: RegisteredPlayer(
             person_id=int(r["id"]), full_name=r["full_name"], first_name=r["first_name"], last_name=r["last_name"],
             is_active=r["is_active"] == "True")))
+
+    @cached_property
+    def _person_by_id(self) -> dict[int, RegisteredPlayer]:
+        return {person.person_id: person for person in self._people}
 
     @cached_property
     def _team_history(self) -> dict[int, tuple[list[date], list[str]]]:
@@ -255,20 +289,45 @@ class ReplaySource:
         return dict(by_day)
 
     def _with_team(self, person: RegisteredPlayer, day: date) -> RegisteredPlayer:
-        history = self._team_history.get(person.person_id)
-        season = next((s for s in self._season_spans if s.first <= day <= s.last), None)
-        if history is None or season is None:
+        roster_spot = self._roster_spot(person.person_id, day)
+        if roster_spot is None:
             return person
+        return person.model_copy(update={"team_abbr": roster_spot[0], "is_active": True})
+
+    def _roster_spot(self, person_id: int, day: date) -> tuple[str, date | None] | None:
+        """(his team as of `day`, the date of his latest game this season before `day` or None),
+        or None when he plays no game of `day`'s season. Never reads a game of `day` itself."""
+        history = self._team_history.get(person_id)
+        season = self._season_of(day)
+        if history is None or season is None:
+            return None
         dates, team_abbrs = history
         before = bisect_left(dates, day)  # games strictly before `day`
         if before and dates[before - 1] >= season.first:
-            team = team_abbrs[before - 1]
-        else:  # not played yet this season: his first team after `day` (never a game on `day` itself)
-            after = bisect_left(dates, day + timedelta(days=1))
-            if after == len(dates) or dates[after] > season.last:
-                return person
-            team = team_abbrs[after]
-        return person.model_copy(update={"team_abbr": team, "is_active": True})
+            return team_abbrs[before - 1], dates[before - 1]
+        # not played yet this season: his first team after `day` (never a game on `day` itself)
+        after = bisect_left(dates, day + timedelta(days=1))
+        if after == len(dates) or dates[after] > season.last:
+            return None
+        return team_abbrs[after], None
+
+    def _team_games_between(self, team: str, last_played: date | None, day: date) -> int:
+        """How many games `team` played after `last_played` (or since its season began) and before `day`."""
+        dates = self._team_game_dates.get(team, [])
+        season = self._season_of(day)
+        start = last_played + timedelta(days=1) if last_played else season.first
+        return bisect_left(dates, day) - bisect_left(dates, start)
+
+    def _season_of(self, day: date) -> Season | None:
+        return next((s for s in self._season_spans if s.first <= day <= s.last), None)
+
+    @cached_property
+    def _team_game_dates(self) -> dict[str, list[date]]:
+        by_team: dict[str, list[date]] = defaultdict(list)
+        for day, games in self._team_games.items():
+            for game in games:
+                by_team[game.row.team_abbr].append(day)
+        return {team: sorted(days) for team, days in by_team.items()}
 
     @cached_property
     def _season_spans(self) -> list[Season]:

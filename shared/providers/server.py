@@ -38,6 +38,7 @@ ROUTES: dict[str, str] = {
     "/boxscores/teams": "team_boxscores",
     "/players": "player_registry",
     "/props": "prop_lines",
+    "/injuries": "injury_report",
 }
 
 

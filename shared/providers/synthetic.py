@@ -17,6 +17,8 @@ What is realistic about it, and what the pipeline relies on:
   different teams) make the name→id resolution of Phase 2 work for its answer.
 - prop lines come from what was knowable before tip-off (player profiles), never from the
   game's box score: no look-ahead.
+- the injury report of D lists, per game, the rostered players ruled out before tip-off
+  ("out": they are not in the box score) and a few "questionable" ones who play as usual.
 
 Determinism: every random draw comes from `random.Random` seeded with a string naming the
 seed and what is drawn (the season, one game's box score, one game's props), so the same
@@ -37,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from shared.providers import teams
 from shared.providers.payloads import (
+    InjuryReport,
     Payload,
     PlayerBoxScore,
     PlayerBoxScores,
@@ -44,6 +47,7 @@ from shared.providers.payloads import (
     PropLine,
     PropLines,
     RegisteredPlayer,
+    ReportedPlayer,
     Schedule,
     ScheduledGame,
     TeamBoxScore,
@@ -58,6 +62,8 @@ RETIRED_PEOPLE = 300
 TRADED_PAIRS = 4
 REGULATION_MINUTES = 240  # 5 players × 48 minutes
 OVERTIME_MINUTES = 25  # 5 players × 5 minutes
+INJURY_RATE = 0.07  # a rostered player is ruled out of a game (and listed "out") with this chance
+QUESTIONABLE_RATE = 0.04  # an available player is listed "questionable" (he plays as usual)
 EASTERN = ZoneInfo("America/New_York")
 
 
@@ -470,6 +476,7 @@ class _GameResult:
     home: list[_Line]
     away: list[_Line]
     team_extras: dict[str, tuple[int, int]]  # abbr -> (offensive rebounds, personal fouls)
+    unavailable: dict[str, tuple[Person, ...]]  # abbr -> rostered players ruled out before tip-off
 
 
 class _GameSimulator:
@@ -482,8 +489,8 @@ class _GameSimulator:
         rng = random.Random(f"{self.seed}:box:{game.game_id}")
         overtimes = 2 if rng.random() < 0.01 else 1 if rng.random() < 0.06 else 0
         total = 100 * (REGULATION_MINUTES + OVERTIME_MINUTES * overtimes)
-        home = self._team_lines(rng, game.home, game.away, game.day, total, home_court=True)
-        away = self._team_lines(rng, game.away, game.home, game.day, total, home_court=False)
+        home, home_out = self._team_lines(rng, game.home, game.away, game.day, total, home_court=True)
+        away, away_out = self._team_lines(rng, game.away, game.home, game.day, total, home_court=False)
         if sum(x.points for x in home) == sum(x.points for x in away):
             side = home if rng.random() < 0.5 else away  # no ties in basketball: one more free throw
             i = max(range(len(side)), key=lambda k: side[k].centiminutes)
@@ -492,18 +499,24 @@ class _GameSimulator:
         for team, lines in ((game.home, home), (game.away, away)):
             rebounds = sum(x.rebounds for x in lines)
             extras[team.abbr] = (round(rebounds * rng.uniform(0.18, 0.30)), extras[team.abbr][1])
-        return _GameResult(game, overtimes, home, away, extras)
+        return _GameResult(game, overtimes, home, away, extras,
+                           {game.home.abbr: home_out, game.away.abbr: away_out})
 
     def _team_lines(self, rng: random.Random, team: Team, opponent: Team, day: date, total: int,
-                    home_court: bool) -> list[_Line]:
-        available = [p for p in self.league.roster(team.abbr, day) if rng.random() >= 0.07]  # injuries
+                    home_court: bool) -> tuple[list[_Line], tuple[Person, ...]]:
+        """The team's lines, and the rostered players ruled out before tip-off (injuries: the
+        injury report lists them)."""
+        roster = self.league.roster(team.abbr, day)
+        fit = [rng.random() >= INJURY_RATE for _ in roster]
+        available = [p for p, ok in zip(roster, fit) if ok]
+        unavailable = tuple(p for p, ok in zip(roster, fit) if not ok)
         rotation, bench = available[:ROTATION_SIZE], available[ROTATION_SIZE:]
         players = rotation + [p for p in bench if rng.random() < 0.35]
         weights = [(p.profile.role_minutes if p in rotation else rng.uniform(1, 6)) * rng.lognormvariate(0, 0.15)
                    for p in players]
         efficiency = self.strength[team.abbr][0] / self.strength[opponent.abbr][1] * (1.015 if home_court else 0.985)
         minutes = _split_exactly(total, weights)
-        return [self._line(rng, p, m, efficiency) for p, m in zip(players, minutes) if m > 0]
+        return [self._line(rng, p, m, efficiency) for p, m in zip(players, minutes) if m > 0], unavailable
 
     @staticmethod
     def _line(rng: random.Random, person: Person, centiminutes: int, efficiency: float) -> _Line:
@@ -561,7 +574,7 @@ class SyntheticSource:
     def payload(self, scraper: str, day: date) -> Payload:
         builders = {"schedule": self.schedule, "player_boxscores": self.player_boxscores,
                     "team_boxscores": self.team_boxscores, "player_registry": self.player_registry,
-                    "prop_lines": self.prop_lines}
+                    "prop_lines": self.prop_lines, "injury_report": self.injury_report}
         if scraper not in builders:
             raise KeyError(f"unknown scraper {scraper!r}: use one of {', '.join(builders)}")
         return builders[scraper](day)
@@ -603,6 +616,23 @@ class SyntheticSource:
     def prop_lines(self, day: date) -> PropLines:
         rows = [line for game in self.games_on(day) for line in self._props(game)]
         return PropLines(source=self.label, as_of=day, rows=tuple(rows))
+
+    def injury_report(self, day: date) -> InjuryReport:
+        """Each game's players ruled out before tip-off ("out": they do not play), and a few
+        available ones listed "questionable" (drawn apart from the game, they play as usual)."""
+        players = []
+        for game in self.games_on(day):
+            result = self._result(game)
+            rng = random.Random(f"{self.seed}:injury-report:{game.game_id}")
+            for team in (game.away, game.home):
+                out = {p.person_id for p in result.unavailable[team.abbr]}
+                for person in self.league.roster(team.abbr, day):
+                    status = "out" if person.person_id in out else \
+                        "questionable" if rng.random() < QUESTIONABLE_RATE else None
+                    if status:
+                        players.append(ReportedPlayer(person_id=person.person_id, player_name=person.full_name,
+                                                      team_abbr=team.abbr, status=status, reason="injury"))
+        return InjuryReport(source=self.label, as_of=day, players=tuple(players))
 
     # --- internals ----------------------------------------------------------------------
     @cached_property

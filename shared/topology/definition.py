@@ -18,6 +18,7 @@ PHASE2_PROCESSORS = (
     "raw_team_boxscores",
     "raw_player_registry",
     "raw_prop_lines",
+    "raw_injury_report",
 )
 
 PHASE3_PROCESSORS = (
@@ -33,7 +34,7 @@ PHASE3_GRAPH: dict[str, tuple[str, ...]] = {
     "player_game_summary": ("raw_schedule", "raw_player_boxscores", "raw_team_boxscores"),
     "team_offense_game_summary": ("raw_schedule", "raw_team_boxscores"),
     "team_defense_game_summary": ("raw_schedule", "raw_team_boxscores"),
-    "upcoming_player_game_context": ("raw_schedule", "raw_player_registry", "raw_prop_lines"),
+    "upcoming_player_game_context": ("raw_schedule", "raw_player_registry", "raw_prop_lines", "raw_injury_report"),
     "upcoming_team_game_context": ("raw_schedule",),
 }
 
@@ -333,7 +334,8 @@ _SCHEDULER_JOBS = (
 
 _PHASES = (
     PhaseSpec(number=1, name="collection", description="scrapers fetch provider payloads and store them raw",
-              processors=("schedule", "player_boxscores", "team_boxscores", "player_registry", "prop_lines")),
+              processors=("schedule", "player_boxscores", "team_boxscores", "player_registry", "prop_lines",
+                          "injury_report")),
     PhaseSpec(number=2, name="raw", description="raw payloads become raw warehouse tables",
               processors=PHASE2_PROCESSORS),
     PhaseSpec(number=3, name="analytics", description="five analytics processors per date",

@@ -147,7 +147,7 @@ def test_nothing_automatic_starts_phase3_for_a_held_date(tmp_path):
         pipeline.recompute(DAY)
         assert FanInLedger(pipeline.services.documents).claims(DAY) == []
         assert set(successes(pipeline)) == {"raw_schedule", "raw_team_boxscores", "raw_player_registry",
-                                            "raw_player_boxscores", "raw_prop_lines"}
+                                            "raw_player_boxscores", "raw_prop_lines", "raw_injury_report"}
         assert pipeline.run_date(DAY).finished  # a run with the switch on is the user releasing it
 
 

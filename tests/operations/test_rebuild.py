@@ -28,7 +28,7 @@ def test_rebuild_from_evidence_of_a_backfilled_week_equals_the_original(backfill
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["equal"] and report["dates"] == [d.isoformat() for d in days(*WEEK)]
-    assert report["payloads"] == 5 * 7 and report["tables_compared"] == 7 * 16
+    assert report["payloads"] == 6 * 7 and report["tables_compared"] == 7 * 17
     original, again = checksums(backfilled_week, days(*WEEK)), checksums(rebuilt, days(*WEEK))
     assert again == original
     assert all(tables["nba_precompute.ml_feature_store_v2"][0] > 0 for tables in again.values())
@@ -42,7 +42,7 @@ def test_the_comparison_names_a_table_that_differs(backfilled_week, tmp_path):
     connection.execute("DELETE FROM nba_raw.prop_lines WHERE rowid IN (SELECT min(rowid) FROM nba_raw.prop_lines)")
     connection.close()
     differences, compared = compare_warehouses(settings_for(backfilled_week), settings_for(other), [WEEK[0]])
-    assert compared == 16 and [d["table"] for d in differences] == ["nba_raw.prop_lines"]
+    assert compared == 17 and [d["table"] for d in differences] == ["nba_raw.prop_lines"]
 
 
 def test_only_the_latest_payload_of_each_scraper_and_date_is_read(backfilled_week):
@@ -54,4 +54,4 @@ def test_only_the_latest_payload_of_each_scraper_and_date_is_read(backfilled_wee
         services.close()
     assert list(payloads) == [WEEK[0]]
     assert sorted(payloads[WEEK[0]]) == sorted(["player_boxscores", "player_registry", "prop_lines", "schedule",
-                                               "team_boxscores"])
+                                               "team_boxscores", "injury_report"])

@@ -15,6 +15,7 @@ RAW: dict[str, TableSpec] = {
     "team_boxscores": raw_tables.TEAM_BOXSCORES,
     "player_registry": raw_tables.PLAYER_REGISTRY,
     "prop_lines": raw_tables.PROP_LINES,
+    "injury_report": raw_tables.INJURY_REPORT,
 }
 TEAMS = ("ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW", "HOU", "IND", "LAC", "LAL",
          "MEM", "MIA", "MIL", "MIN", "NOP", "NYK", "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR",

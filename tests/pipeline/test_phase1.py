@@ -247,6 +247,15 @@ def test_daily_job_scrapes_yesterday(services, client):
     assert [m.game_date for m in messages] == [DAY] * 3
 
 
+def test_hourly_job_scrapes_the_injury_report_over_http(services, client, provider):
+    status, body, _ = call(services, client, json={"scrapers": "hourly", "date": "2025-01-15"})
+    assert status == 200 and body["ok"]
+    assert [r["scraper"] for r in body["results"]] == ["schedule", "prop_lines", "injury_report"]
+    report = next(m for m in announced(services) if m.scraper == "injury_report")
+    assert report.success and report.records == len(SOURCE.injury_report(DAY).players) > 0
+    assert provider.request_counts["/injuries"] == 1
+
+
 def test_a_date_without_games_scrapes_and_announces_nothing_and_says_so(services, client, provider):
     christmas_eve = date(2024, 12, 24)  # no games in the synthetic season
     status, body, _ = call(services, client, json={"scrapers": "daily", "date": christmas_eve.isoformat()})
@@ -340,3 +349,4 @@ def test_replayed_day_end_to_end(services, data_dir, clock, sleeps):
         results = {s: scrape(s, services, client) for s in SCRAPERS}
     assert all(r.success and r.source == f"replay:{data_dir}" for r in results.values())
     assert results["schedule"].records == 11 and results["player_registry"].records == 5198
+    assert results["injury_report"].records > 0  # the stand-in provider serves replay's derived report

@@ -19,6 +19,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.messages import RawProcessed, ScraperCompleted
 from shared.pipeline.phase2 import PROCESSORS, handle_scraper_completed
 from shared.pipeline.phase2.tables import (
+    INJURY_REPORT,
     PLAYER_BOXSCORES,
     PLAYER_IDENTITY_REVIEW,
     PLAYER_REGISTRY,
@@ -28,6 +29,7 @@ from shared.pipeline.phase2.tables import (
 )
 from shared.pipeline.raw_payloads import raw_key_of
 from shared.providers.payloads import (
+    InjuryReport,
     Payload,
     PlayerBoxScores,
     PlayerRegistry,
@@ -319,7 +321,7 @@ def test_a_failed_scrape_is_acknowledged_without_work(services, bus):
 
 
 def test_an_unknown_scraper_is_a_permanent_error(services):
-    message = ScraperCompleted(scraper="injury_report", game_date=D, success=True, payload_uri="x",
+    message = ScraperCompleted(scraper="weather_report", game_date=D, success=True, payload_uri="x",
                                payload_sha256="0" * 64)
     with pytest.raises(PermanentError, match="no raw processor"):
         deliver(services, message)
@@ -403,3 +405,29 @@ def test_an_older_scrape_arriving_late_never_overwrites_a_newer_one(services):
     newest = scraped(services, "player_boxscores", player_boxscores(box("Luka Doncic", "DAL", 41)))
     assert deliver(services, newest).status == "succeeded"
     assert [r["points"] for r in rows(services, PLAYER_BOXSCORES)] == [41]
+
+
+def injury_report(*players: tuple[int, str, str, str], day: date = D) -> InjuryReport:
+    return InjuryReport(source="synthetic", as_of=day, players=tuple(
+        {"person_id": pid, "player_name": name, "team_abbr": team, "status": status, "reason": "ankle"}
+        for pid, name, team, status in players))
+
+
+def test_the_injury_report_becomes_its_raw_table_and_a_newer_report_replaces_it(services, bus):
+    first = injury_report((1629029, "Luka Dončić", "DAL", "out"), (202710, "Jimmy Butler", "MIA", "questionable"))
+    assert deliver(services, scraped(services, "injury_report", first)).records == 2
+    assert [(r["player_id"], r["team_abbr"], r["status"], r["reason"], r["game_date"])
+            for r in rows(services, INJURY_REPORT)] == [(202710, "MIA", "questionable", "ankle", D),
+                                                        (1629029, "DAL", "out", "ankle", D)]
+    assert [(m.processor_name, m.source_table, m.records_processed) for m in published(bus)] == [
+        ("raw_injury_report", "nba_raw.injury_report", 2)]
+    cleared = injury_report((1629029, "Luka Dončić", "DAL", "questionable"))
+    deliver(services, scraped(services, "injury_report", cleared))
+    assert [(r["player_id"], r["status"]) for r in rows(services, INJURY_REPORT)] == [(1629029, "questionable")]
+
+
+def test_an_injury_report_listing_a_player_twice_is_refused(services):
+    from shared.pipeline.processor import DataQualityError
+    twice = injury_report((1629029, "Luka Dončić", "DAL", "out"), (1629029, "Luka Doncic", "DAL", "questionable"))
+    with pytest.raises(DataQualityError, match="listed twice"):
+        deliver(services, scraped(services, "injury_report", twice))

@@ -151,6 +151,32 @@ def test_upcoming_player_context_roster_rest_and_lines(two_days):
     assert laker["roster_source"] == "history" and laker["opponent_abbr"] == "MIA" and laker["prop_bookmakers"] == 0
 
 
+def injury_row(day, team: str, slot: int, status: str) -> dict:
+    pid = player_id(team, slot)
+    return {"game_date": day, "player_id": pid, "player_name": f"Player {pid}", "team_abbr": team,
+            "status": status, "reason": "knee"}
+
+
+def test_players_reported_out_are_not_expected_in_phase3_or_phase4(runner):
+    """The registry star of BOS and the history-rostered Laker are reported out on DAY2: neither
+    is expected (no upcoming row, no Phase 4 row); the questionable BOS bench player still is.
+    An out listing of another date changes nothing on DAY2."""
+    from shared.pipeline.phase4 import PROCESSORS as PHASE4
+    raw1, raw2 = day1(), day2()
+    raw1.rows["injury_report"] = [injury_row(DAY1, "BOS", 1, "out")]
+    raw2.rows["injury_report"] = [injury_row(DAY2, "BOS", 0, "out"), injury_row(DAY2, "LAL", 0, "out"),
+                                  injury_row(DAY2, "BOS", 1, "questionable")]
+    for raw in (raw1, raw2):
+        raw.load(runner.services.warehouse)
+        runner.run(PROCESSORS, raw.day)
+        runner.run(PHASE4, raw.day)
+    assert set(by(runner.rows(UPCOMING_PLAYER_GAME_CONTEXT, DAY2), "player_id")) == {player_id("BOS", 1)}
+    for processor in PHASE4.values():
+        if "player_id" in {f.name for f in processor.output.fields}:
+            players = {row["player_id"] for row in runner.rows(processor.output, DAY2)}
+            assert players <= {player_id("BOS", 1)}, f"{processor.name} has players reported out: {players}"
+
+
 def test_a_single_date_on_an_empty_warehouse_fills_every_table(runner):
     day2().load(runner.services.warehouse)
     records = runner.run(PROCESSORS, DAY2)

@@ -8,6 +8,8 @@ rows the sums of their players' rows. No id-bearing player logs: rosters come fr
 scores. One person on D is in no registry ("Nobody Known"), so the identity review has a row.
 Prop lines are offered on D only. `box_score_change` changes D's box scores only: more points
 for everyone, and a debut (a registered person who plays on D and never before or after).
+`absences` (player name -> dates) leaves a player out of his team's box scores on those dates,
+his 30 minutes going to three teammates (the team rows stay the sums of the player rows).
 """
 from __future__ import annotations
 
@@ -46,7 +48,8 @@ def player_name(team: str, k: int) -> str:
     return f"{_FIRST[k]} {_LAST[TEAMS.index(team)]}"
 
 
-def write_made_up_season(folder: Path, *, box_score_change: tuple[date, int] | None = None) -> Path:
+def write_made_up_season(folder: Path, *, box_score_change: tuple[date, int] | None = None,
+                         absences: dict[str, tuple[date, ...]] | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(2031)
     team_rows, box_rows, prop_rows = [], [], []
@@ -60,6 +63,9 @@ def write_made_up_season(folder: Path, *, box_score_change: tuple[date, int] | N
                 lines[home][-1] = {**lines[home][-1], "name": UNKNOWN_PLAYER}
                 if box_score_change:
                     lines[away][-1] = {**lines[away][-1], "name": DEBUTANT}
+            offered = {team: lines[team][:3] for team in lines}  # the props do not know who sits out
+            for team in lines:
+                lines[team] = _without_absent(lines[team], day, absences or {})
             points = {team: sum(p["PTS"] for p in lines[team]) for team in lines}
             if points[home] == points[away]:
                 lines[home][0]["PTS"] += 1
@@ -72,7 +78,7 @@ def write_made_up_season(folder: Path, *, box_score_change: tuple[date, int] | N
                                            points[team] - points[opponent]))
                 box_rows += [_box_row(p, day, team, opponent, is_home, won) for p in lines[team]]
                 if day == D:
-                    prop_rows += [_prop_row(p, day, away, home, rng) for p in lines[team][:3]]
+                    prop_rows += [_prop_row(p, day, away, home, rng) for p in offered[team]]
     names = {"people": "people.csv", "teams": "games_by_team.csv", "box": "box.csv", "lines": "lines.csv"}
     _write(folder / names["teams"], TEAM_COLUMNS, team_rows)
     _write(folder / names["box"], BOX_COLUMNS, box_rows)
@@ -107,6 +113,14 @@ def _player_lines(rng: random.Random, team: str, day: date, change: tuple[date, 
             line["PTS"] += bonus
         lines.append(line)
     return lines
+
+
+def _without_absent(lines: list[dict], day: date, absences: dict[str, tuple[date, ...]]) -> list[dict]:
+    kept = [line for line in lines if day not in absences.get(line["name"], ())]
+    for _ in range(len(lines) - len(kept)):  # the absent player's 30 minutes, 10 each to three others
+        for line in sorted(kept, key=lambda line: line["MP"])[:3]:
+            line["MP"] += 10.0
+    return kept
 
 
 def _team_row(team, opponent, is_home, won, game_id, day, lines, margin) -> dict:

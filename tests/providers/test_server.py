@@ -44,11 +44,11 @@ def test_every_route_serves_its_payload_as_json(server):
 
 
 def test_unknown_route_is_404_and_bad_date_is_400(server):
-    assert get(server, "/injuries", date="2025-01-15").status_code == 404
+    assert get(server, "/weather", date="2025-01-15").status_code == 404
     assert get(server, "/schedule", date="15/01/2025").status_code == 400
     missing = get(server, "/schedule")
     assert missing.status_code == 400 and "date=YYYY-MM-DD" in missing.json()["error"]
-    assert server.request_counts == {"/injuries": 1, "/schedule": 2}
+    assert server.request_counts == {"/weather": 1, "/schedule": 2}
 
 
 def test_scripted_failures_hit_only_their_route_then_stop(server, faults):

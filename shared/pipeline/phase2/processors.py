@@ -25,6 +25,7 @@ from shared.identity import PlayerResolver, Resolution
 from shared.pipeline import holds
 from shared.pipeline.data_versions import Input
 from shared.pipeline.phase2.tables import (
+    INJURY_REPORT,
     PLAYER_BOXSCORES,
     PLAYER_IDENTITY_REVIEW,
     PLAYER_REGISTRY,
@@ -41,6 +42,7 @@ from shared.pipeline.processor import (
 from shared.pipeline.raw_payloads import read_raw_payload, stored_raw_payload
 from shared.providers.payloads import (
     PAYLOADS,
+    InjuryReport,
     Payload,
     PlayerBoxScore,
     PlayerBoxScores,
@@ -287,5 +289,27 @@ class RawPropLines(RawProcessor):
                  **provenance} for row in payload.rows]
 
 
+class RawInjuryReport(RawProcessor):
+    """The injury report of D: one row per listed player (ids as the report gives them)."""
+
+    name = "raw_injury_report"
+    scraper = "injury_report"
+    output = INJURY_REPORT
+
+    def transform(self, ctx: ProcessorContext, extracted: InjuryReport) -> list[dict[str, Any]]:
+        provenance = self.provenance(ctx, extracted)
+        return [{"game_date": ctx.analysis_date, "player_id": player.person_id, "player_name": player.player_name,
+                 "team_abbr": player.team_abbr, "status": player.status, "reason": player.reason, **provenance}
+                for player in extracted.players]
+
+    def validate(self, ctx: ProcessorContext, rows: Sequence[Mapping[str, Any]]) -> None:
+        super().validate(ctx, rows)
+        repeated = [pid for pid, n in Counter(row["player_id"] for row in rows).items() if n > 1]
+        if repeated:
+            raise DataQualityError(f"{self.name}: players listed twice on the {ctx.analysis_date} report: "
+                                   f"{repeated[:10]}")
+
+
 PROCESSORS: dict[str, RawProcessor] = {p.scraper: p for p in (
-    RawSchedule(), RawPlayerBoxScores(), RawTeamBoxScores(), RawPlayerRegistry(), RawPropLines())}
+    RawSchedule(), RawPlayerBoxScores(), RawTeamBoxScores(), RawPlayerRegistry(), RawPropLines(),
+    RawInjuryReport())}

@@ -101,5 +101,15 @@ PROP_LINES = _raw_table(
     _required("under_odds", "INT64"),
 )
 
+INJURY_REPORT = _raw_table(
+    "injury_report", "game_date", "the injury report for each date's games, as published before tip-off",
+    _required("game_date", "DATE"),
+    _required("player_id", "INT64", "NBA person id, as the report gives it"),
+    _required("player_name", "STRING"),
+    _required("team_abbr", "STRING"),
+    _required("status", "STRING", "out | doubtful | questionable | probable; 'out' is not expected to play"),
+    _required("reason", "STRING"),
+)
+
 RAW_TABLES: tuple[TableSpec, ...] = (SCHEDULE, PLAYER_BOXSCORES, PLAYER_IDENTITY_REVIEW, TEAM_BOXSCORES,
-                                     PLAYER_REGISTRY, PROP_LINES)
+                                     PLAYER_REGISTRY, PROP_LINES, INJURY_REPORT)

@@ -25,7 +25,8 @@ scheduled AS (
 # The players expected on D, shared by Phase 3 (upcoming_player_game_context) and Phase 4 so
 # both agree on who plays: the active players of the latest registry partition ≤ D whose team
 # plays on D ('registry'); for a team playing on D the registry lists nobody for, the players
-# whose latest game this season before D was for that team ('history'). Reads only raw tables
+# whose latest game this season before D was for that team ('history'); in both cases without
+# the players D's injury report (published before tip-off) lists "out". Reads only raw tables
 # and history before D. Produces expected(player_id, player_name, team_abbr, roster_source,
 # game_id): one row per player, game_id being his team's game on D.
 EXPECTED_PLAYERS_CTES = f"""{SCHEDULED_TEAMS_CTE},
@@ -56,11 +57,13 @@ expected AS (
     SELECT player_id, player_name, team_abbr, 'history' AS roster_source FROM history_roster
   ) AS r
   JOIN scheduled AS g ON g.team_abbr = r.team_abbr
+  WHERE NOT EXISTS (SELECT 1 FROM nba_raw.injury_report AS i
+                    WHERE i.game_date = @d AND i.player_id = r.player_id AND i.status = 'out')
 )"""
 
 # What EXPECTED_PLAYERS_CTES reads, for the processors' provenance.
 EXPECTED_PLAYERS_READS = (Input("raw_schedule"), Input("raw_player_registry", "through"),
-                          Input("player_game_summary", "before"))
+                          Input("player_game_summary", "before"), Input("raw_injury_report"))
 
 # Each team's season before D: sums to turn into ratings, recency for rest and form.
 TEAM_SEASON_CTE = """

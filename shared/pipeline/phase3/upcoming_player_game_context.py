@@ -3,8 +3,8 @@
 Expected players (history.EXPECTED_PLAYERS_CTES, shared with Phase 4): the active players of
 the latest registry partition ≤ D whose team plays on D; for a team playing on D that the
 registry lists nobody for, the players whose latest game this season (before D) was for that
-team. Rest, recent form and the opponent come from games strictly before D; the prop lines are
-the ones offered on D (pre-game by nature)."""
+team; never a player D's injury report lists "out". Rest, recent form and the opponent come
+from games strictly before D; the prop lines are the ones offered on D (pre-game by nature)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
