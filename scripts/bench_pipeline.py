@@ -28,10 +28,11 @@ OPENING_NIGHT = SEASON[0]
 REPO = Path(__file__).resolve().parents[1]
 
 
-def timed(code: Path, args: list[str], home: str | None = None) -> tuple[float, float]:
+def timed(code: Path, args: list[str], home: str | None = None, env_extra: dict[str, str] | None = None
+          ) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of the CLI of checkout `code` run in a child process."""
     with tempfile.TemporaryDirectory(prefix="sportsflow-bench-") as fresh:
-        env = {**os.environ, "SPORTSFLOW_HOME": home or fresh, "PYTHONPATH": str(code)}
+        env = {**os.environ, "SPORTSFLOW_HOME": home or fresh, "PYTHONPATH": str(code), **(env_extra or {})}
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "shared.cli.app", *args], env=env, cwd=code,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,17 +59,22 @@ def main() -> None:
     parser.add_argument("--day-runs", type=int, default=5)
     parser.add_argument("--skip-season", action="store_true")
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with, interleaved")
+    parser.add_argument("--no-predictions", action="store_true",
+                        help="days through Phase 4 only (SPORTSFLOW_PREDICTIONS=off, which baselines read too)")
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"replay data not found at {args.data}: pass --data")
     source = f"replay:{args.data}"
     codes = [REPO] + ([args.baseline.resolve()] if args.baseline else [])
+    phases = {"SPORTSFLOW_PREDICTIONS": "off"} if args.no_predictions else {}
     for label, day in (("one day", DAY), ("opening night", OPENING_NIGHT)):
         runs: dict[Path, list[float]] = {code: [] for code in codes}
         for _ in range(args.day_runs):
             for code in codes:
-                runs[code].append(timed(code, ["run", "--date", day, "--source", source, "--json"])[0])
-        report(f"{label} ({day}, replay, embedded, CLI)", runs[REPO], runs[codes[1]] if args.baseline else [])
+                runs[code].append(timed(code, ["run", "--date", day, "--source", source, "--json"], env_extra=phases)[0])
+        through = "Phases 1-4" if args.no_predictions else "Phases 1-5"
+        report(f"{label} ({day}, {through}, replay, embedded, CLI, load {os.getloadavg()[0]:.1f})", runs[REPO],
+               runs[codes[1]] if args.baseline else [])
     if args.skip_season:
         return
     walls, peaks, resumed = {}, {}, {}
