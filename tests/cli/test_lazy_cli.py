@@ -58,3 +58,24 @@ def test_an_unknown_command_is_an_error_naming_it():
     result = CliRunner().invoke(app, ["no-such-command"])
     assert result.exit_code != 0
     assert "no-such-command" in result.output
+
+
+def test_an_eager_registration_still_works_beside_the_lazy_ones():
+    from shared.cli.lazy import lazy_typer, mount
+
+    root = lazy_typer(no_args_is_help=True)
+
+    @root.callback()
+    def _root():
+        pass
+
+    def hello():
+        """Say hello."""
+        typer.echo("hello")
+
+    root.command()(hello)                     # the old two-line style: register(app) at import
+    mount(root, "shared.cli.health", "health")
+    result = CliRunner().invoke(root, ["hello"])
+    assert result.exit_code == 0 and "hello" in result.output
+    listing = CliRunner().invoke(root, ["--help"], terminal_width=200)
+    assert "hello" in listing.output and "health" in listing.output
