@@ -71,7 +71,8 @@ def main() -> None:
         runs: dict[Path, list[float]] = {code: [] for code in codes}
         for _ in range(args.day_runs):
             for code in codes:
-                runs[code].append(timed(code, ["run", "--date", day, "--source", source, "--json"], env_extra=phases)[0])
+                args_of_run = ["run", "--date", day, "--source", source, "--json"]
+                runs[code].append(timed(code, args_of_run, env_extra=phases)[0])
         through = "Phases 1-4" if args.no_predictions else "Phases 1-5"
         report(f"{label} ({day}, {through}, replay, embedded, CLI, load {os.getloadavg()[0]:.1f})", runs[REPO],
                runs[codes[1]] if args.baseline else [])
