@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 SEASON = ("2024-10-22", "2025-04-13")
 DAY = "2025-01-15"
@@ -28,20 +29,30 @@ OPENING_NIGHT = SEASON[0]
 REPO = Path(__file__).resolve().parents[1]
 
 
-def timed(code: Path, args: list[str], home: str | None = None, env_extra: dict[str, str] | None = None
-          ) -> tuple[float, float]:
+class Timing(NamedTuple):
+    wall: float       # seconds, process start included
+    peak_mib: float   # the child's own peak RSS
+    cpu: float        # the child's user + system CPU seconds: far less sensitive than wall to a loaded machine
+
+
+def timed(code: Path, args: list[str], home: str | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of the CLI of checkout `code` run in a child process."""
+    timing = run_cli(code, args, home)
+    return timing.wall, timing.peak_mib
+
+
+def run_cli(code: Path, args: list[str], home: str | None = None, env_extra: dict[str, str] | None = None) -> Timing:
     with tempfile.TemporaryDirectory(prefix="sportsflow-bench-") as fresh:
         env = {**os.environ, "SPORTSFLOW_HOME": home or fresh, "PYTHONPATH": str(code), **(env_extra or {})}
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "shared.cli.app", *args], env=env, cwd=code,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS and CPU time
         wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         sys.exit(f"{' '.join(args)} failed in {code} (exit {child.returncode})")
-    return wall, usage.ru_maxrss / 1024
+    return Timing(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def report(label: str, ours: list[float], theirs: list[float], unit: str = "s") -> None:
@@ -68,14 +79,15 @@ def main() -> None:
     codes = [REPO] + ([args.baseline.resolve()] if args.baseline else [])
     phases = {"SPORTSFLOW_PREDICTIONS": "off"} if args.no_predictions else {}
     for label, day in (("one day", DAY), ("opening night", OPENING_NIGHT)):
-        runs: dict[Path, list[float]] = {code: [] for code in codes}
+        runs: dict[Path, list[Timing]] = {code: [] for code in codes}
         for _ in range(args.day_runs):
             for code in codes:
-                args_of_run = ["run", "--date", day, "--source", source, "--json"]
-                runs[code].append(timed(code, args_of_run, env_extra=phases)[0])
+                runs[code].append(run_cli(code, ["run", "--date", day, "--source", source, "--json"], env_extra=phases))
         through = "Phases 1-4" if args.no_predictions else "Phases 1-5"
-        report(f"{label} ({day}, {through}, replay, embedded, CLI, load {os.getloadavg()[0]:.1f})", runs[REPO],
-               runs[codes[1]] if args.baseline else [])
+        title = f"{label} ({day}, {through}, replay, embedded, CLI, load {os.getloadavg()[0]:.1f})"
+        baseline = runs[codes[1]] if args.baseline else []
+        report(f"{title} wall", [t.wall for t in runs[REPO]], [t.wall for t in baseline])
+        report(f"{title} cpu", [t.cpu for t in runs[REPO]], [t.cpu for t in baseline], unit="cpu-s")
     if args.skip_season:
         return
     walls, peaks, resumed = {}, {}, {}
