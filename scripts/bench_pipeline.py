@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 SEASON = ("2024-10-22", "2025-04-13")
 DAY = "2025-01-15"
@@ -28,19 +29,30 @@ OPENING_NIGHT = SEASON[0]
 REPO = Path(__file__).resolve().parents[1]
 
 
+class Timing(NamedTuple):
+    wall: float       # seconds, process start included
+    peak_mib: float   # the child's own peak RSS
+    cpu: float        # the child's user + system CPU seconds: far less sensitive than wall to a loaded machine
+
+
 def timed(code: Path, args: list[str], home: str | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of the CLI of checkout `code` run in a child process."""
+    timing = run_cli(code, args, home)
+    return timing.wall, timing.peak_mib
+
+
+def run_cli(code: Path, args: list[str], home: str | None = None, env_extra: dict[str, str] | None = None) -> Timing:
     with tempfile.TemporaryDirectory(prefix="sportsflow-bench-") as fresh:
-        env = {**os.environ, "SPORTSFLOW_HOME": home or fresh, "PYTHONPATH": str(code)}
+        env = {**os.environ, "SPORTSFLOW_HOME": home or fresh, "PYTHONPATH": str(code), **(env_extra or {})}
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "shared.cli.app", *args], env=env, cwd=code,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS and CPU time
         wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         sys.exit(f"{' '.join(args)} failed in {code} (exit {child.returncode})")
-    return wall, usage.ru_maxrss / 1024
+    return Timing(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def report(label: str, ours: list[float], theirs: list[float], unit: str = "s") -> None:
@@ -58,17 +70,24 @@ def main() -> None:
     parser.add_argument("--day-runs", type=int, default=5)
     parser.add_argument("--skip-season", action="store_true")
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with, interleaved")
+    parser.add_argument("--no-predictions", action="store_true",
+                        help="days through Phase 4 only (SPORTSFLOW_PREDICTIONS=off, which baselines read too)")
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"replay data not found at {args.data}: pass --data")
     source = f"replay:{args.data}"
     codes = [REPO] + ([args.baseline.resolve()] if args.baseline else [])
+    phases = {"SPORTSFLOW_PREDICTIONS": "off"} if args.no_predictions else {}
     for label, day in (("one day", DAY), ("opening night", OPENING_NIGHT)):
-        runs: dict[Path, list[float]] = {code: [] for code in codes}
+        runs: dict[Path, list[Timing]] = {code: [] for code in codes}
         for _ in range(args.day_runs):
             for code in codes:
-                runs[code].append(timed(code, ["run", "--date", day, "--source", source, "--json"])[0])
-        report(f"{label} ({day}, replay, embedded, CLI)", runs[REPO], runs[codes[1]] if args.baseline else [])
+                runs[code].append(run_cli(code, ["run", "--date", day, "--source", source, "--json"], env_extra=phases))
+        through = "Phases 1-4" if args.no_predictions else "Phases 1-5"
+        title = f"{label} ({day}, {through}, replay, embedded, CLI, load {os.getloadavg()[0]:.1f})"
+        baseline = runs[codes[1]] if args.baseline else []
+        report(f"{title} wall", [t.wall for t in runs[REPO]], [t.wall for t in baseline])
+        report(f"{title} cpu", [t.cpu for t in runs[REPO]], [t.cpu for t in baseline], unit="cpu-s")
     if args.skip_season:
         return
     walls, peaks, resumed = {}, {}, {}

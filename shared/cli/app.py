@@ -8,29 +8,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shared.cli.backup import register as register_backup_commands
-from shared.cli.console import register as register_console_command
-from shared.cli.dev import register as register_dev_commands
-from shared.cli.dlq import register as register_dlq_commands
-from shared.cli.emulators import app as emulators_app
-from shared.cli.evaluate import register as register_evaluate_command
-from shared.cli.evidence import register as register_evidence_commands
-from shared.cli.executions import register as register_executions_commands
-from shared.cli.health import register as register_health_command
-from shared.cli.ingest import register as register_ingest_command
-from shared.cli.live import register as register_live_commands
-from shared.cli.models import app as models_app
-from shared.cli.package import register as register_package_command
-from shared.cli.pipeline import register as register_pipeline_commands
-from shared.cli.serve import register as register_serve_command
-from shared.cli.validation import register as register_validation_commands
+from shared.cli.lazy import lazy_typer, mount, mount_group
 from shared.config import BACKENDS, ConfigError, Settings
-from shared.observability.logging import configure_logging
-from shared.runtime.handlers import is_implemented
-from shared.topology import TOPOLOGY, render
 
-app = typer.Typer(help="sportsflow: event-driven sports data pipelines on Google Cloud serverless.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = lazy_typer(help="sportsflow: event-driven sports data pipelines on Google Cloud serverless.",
+                 no_args_is_help=True, pretty_exceptions_show_locals=False)
 console = Console()
 Backend = Enum("Backend", {b: b for b in BACKENDS}, type=str)
 
@@ -54,6 +36,8 @@ def _log_to_file(ctx: typer.Context, path: Path) -> None:
     """Structured JSON logs go to a file (stdout stays for results, stderr for progress)."""
     if ctx.resilient_parsing or ctx.invoked_subcommand in (None, "topology"):
         return
+    from shared.observability.logging import configure_logging
+
     configure_logging(stream=ctx.with_resource(_OpenedOnFirstWrite(path)))
 
 
@@ -93,6 +77,9 @@ class TopologyFormat(str, Enum):
 def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format", "-f",
                                                 help="table, mermaid, json, or tfvars (Terraform variables)")):
     """Print the one topology: topics, subscriptions, functions, schedules, the Phase 4 graph."""
+    from shared.runtime.handlers import is_implemented
+    from shared.topology import TOPOLOGY, render
+
     if fmt is TopologyFormat.table:
         implemented = {fn.name: is_implemented(fn) for fn in TOPOLOGY.functions}
         console.print(render.as_tables(TOPOLOGY, implemented))
@@ -106,23 +93,27 @@ def topology(fmt: TopologyFormat = typer.Option(TopologyFormat.table, "--format"
         typer.echo(json.dumps(render.as_terraform_variables(TOPOLOGY), indent=2, sort_keys=True))
 
 
-register_pipeline_commands(app)
-register_serve_command(app)
-register_package_command(app)
-register_validation_commands(app)
-register_evidence_commands(app)
-app.add_typer(emulators_app, name="emulators", help="Start, stop and inspect the local Google emulators.")
-register_live_commands(app)
-app.add_typer(models_app, name="models", help="Train, list and inspect the prediction systems' model versions.")
-register_evaluate_command(app)
-register_executions_commands(app)
-register_ingest_command(app)
-register_dev_commands(app)
-register_dlq_commands(app)
-register_backup_commands(app)
-register_health_command(app)
-register_console_command(app)
-__import__("shared.cli.alerts", fromlist=["register"]).register(app)  # sportsflow alerts
+# Every command group is imported only when it runs (shared/cli/lazy.py): mount a module with ONE line,
+# `mount(app, "shared.cli.<yours>", "<command>", ...)` naming every command its `register(app)` adds,
+# or `mount_group(app, "<name>", "shared.cli.<yours>", help=...)` for a module-level typer `app`.
+# An eager `register_x(app)` still works but makes every command pay for importing it.
+mount(app, "shared.cli.pipeline", "run", "backfill", "status", "reconcile", "release")
+mount(app, "shared.cli.serve", "serve")
+mount(app, "shared.cli.package", "package")
+mount(app, "shared.cli.validation", "validate", "validation")
+mount(app, "shared.cli.evidence", "evidence")
+mount_group(app, "emulators", "shared.cli.emulators", help="Start, stop and inspect the local Google emulators.")
+mount(app, "shared.cli.live", "live")
+mount_group(app, "models", "shared.cli.models", help="Train, list and inspect the prediction systems' model versions.")
+mount(app, "shared.cli.evaluate", "evaluate")
+mount(app, "shared.cli.executions", "executions", "leaderboard")
+mount(app, "shared.cli.ingest", "ingest")
+mount(app, "shared.cli.dev", "dev")
+mount(app, "shared.cli.dlq", "dlq")
+mount(app, "shared.cli.backup", "backup", "rebuild")
+mount(app, "shared.cli.health", "health")
+mount(app, "shared.cli.console", "console")
+mount(app, "shared.cli.alerts", "alerts")
 
 
 def main() -> None:

@@ -40,9 +40,14 @@ def run(ctx: typer.Context,
                                                          "failures and provider faults, seeded"),
         seed: int = typer.Option(0, help="seed of the synthetic season"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object (tables, checksums, triggers, "
-                                                            "dead letters)")):
+                                                            "dead letters)"),
+        predictions: bool = typer.Option(True, "--predictions/--no-predictions",
+                                         help="run Phase 5 (off: the date is run through Phase 4; a later "
+                                              "`run --date D` predicts it)")):
     """Run the pipeline for one date: scrape, then Phases 2–5 (predictions), then report every table."""
     settings = _settings(ctx, backend)
+    if not predictions:
+        settings = replace(settings, predictions_enabled=False)
     options = RunOptions(source=_checked_source(source), seed=seed, chaos_seed=chaos)
     with _failures_explained(), err.status(f"running {day.date()} on {settings.backend}") as spinner:
         with Pipeline(settings, options, progress=lambda m: spinner.update(m)) as pipeline:

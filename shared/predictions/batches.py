@@ -20,6 +20,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Iterable
 
 from shared.pipeline import data_versions
@@ -62,7 +63,7 @@ class Batch:
         return cls(batch_id=data["batch_id"], game_date=date.fromisoformat(data["game_date"]),
                    generation=int(data["generation"]), feature_data_version=data["feature_data_version"],
                    model_versions=dict(data["model_versions"]),
-                   players=[_player(entry) for entry in data["players"]],
+                   players=list(_roster(tuple(data["players"]))),
                    published_upto=int(data["published_upto"]), fanned_out=bool(data["fanned_out"]),
                    created_by=data.get("created_by", ""), created_at=data.get("created_at"),
                    lease_holder=data.get("lease_holder"), lease_until=data.get("lease_until"),
@@ -240,6 +241,13 @@ class BatchLedger:
 
 class LeaseLost(RuntimeError):
     """Another caller took over this fan-out (ours ran out): stop; it continues from the recorded chunk."""
+
+
+@lru_cache(maxsize=8)
+def _roster(entries: tuple[str, ...]) -> tuple[Player, ...]:
+    """A stored roster parsed once per process: every worker and readiness message of a slate
+    reads the batch, and parsing its hundreds of players each time made the fan-in quadratic."""
+    return tuple(_player(entry) for entry in entries)
 
 
 def _player(entry: str) -> Player:

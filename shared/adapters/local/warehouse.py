@@ -14,6 +14,7 @@ import json
 import re
 import threading
 from datetime import date, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -33,6 +34,9 @@ DUCKDB_TYPES = {
     "JSON": "JSON",
 }
 _LEDGER = "_sportsflow.applied_batches"
+# One statement both checks and records the batch: no row back means it was applied before.
+_CLAIM_BATCH = (f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING RETURNING 1")
 _TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
 
 
@@ -80,15 +84,10 @@ class DuckDBWarehouse:
     def append_rows(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, batch_id: str) -> int:
         conformed = conform_rows(spec, rows)
         with self._lock, self._transaction():
-            already = self._connection.execute(
-                f"SELECT 1 FROM {_LEDGER} WHERE table_name = ? AND batch_id = ?",
-                [spec.qualified_name, batch_id]).fetchone()
-            if already:
-                return 0
+            claimed = self._connection.execute(_CLAIM_BATCH, [spec.qualified_name, batch_id, len(conformed)]).fetchone()
+            if not claimed:
+                return 0  # applied before: the ledger row is the one written with its rows
             self._insert(spec, conformed)
-            self._connection.execute(
-                f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) VALUES (?, ?, ?)",
-                [spec.qualified_name, batch_id, len(conformed)])
         return len(conformed)
 
     def append_unique(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]) -> int:
@@ -141,10 +140,7 @@ class DuckDBWarehouse:
     def _insert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        names = ", ".join(f'"{f.name}"' for f in spec.fields)
-        columns = ", ".join(f"UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[]))" for f in spec.fields)
-        values = [[_to_duckdb_value(f, row[f.name]) for row in rows] for f in spec.fields]
-        self._connection.execute(f"INSERT INTO {_table(spec)} ({names}) SELECT {columns}", values)
+        self._connection.execute(_insert_sql(spec), _columns_of(spec, rows))
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._connection)
@@ -171,6 +167,19 @@ class _Transaction:
 
 def _table(spec: TableSpec) -> str:
     return f'"{checked_identifier(spec.dataset)}"."{checked_identifier(spec.name)}"'
+
+
+@lru_cache(maxsize=None)
+def _insert_sql(spec: TableSpec) -> str:
+    """Rows go in column-wise: one list parameter per column, unnested side by side."""
+    names = ", ".join(f'"{f.name}"' for f in spec.fields)
+    columns = ", ".join(f"UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[]))" for f in spec.fields)
+    return f"INSERT INTO {_table(spec)} ({names}) SELECT {columns}"
+
+
+def _columns_of(spec: TableSpec, rows: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[_to_duckdb_value(f, row[f.name]) for row in rows] if f.type == "JSON" else [row[f.name] for row in rows]
+            for f in spec.fields]
 
 
 def _to_duckdb_value(field: FieldSpec, value: Any) -> Any:

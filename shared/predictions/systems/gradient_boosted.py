@@ -10,15 +10,16 @@ the leaf each row lands in (`pred_leaf`, as fast as a prediction) and a per-leaf
 at load, so a batch costs a few array gathers — TreeSHAP (`pred_contrib`) was ~50× slower."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm
 import numpy as np
-from scipy import sparse
 
 from shared.pipeline.phase4.features import FEATURE_NAMES
 from shared.predictions.systems.base import MarketEstimate
 from shared.predictions.systems.data import CONTRIBUTION_NAMES, MARKETS, FeatureBatch, History
+
+if TYPE_CHECKING:  # LightGBM and SciPy load (~0.5 s) only when a trained version is fitted or loaded
+    import lightgbm
 
 TRAINING_PARAMETERS: dict[str, Any] = {
     # L1: predictions are judged on absolute error; small trees, large leaves: ~15k games a season
@@ -37,6 +38,8 @@ class GradientBoosted:
         return None
 
     def fit(self, history: History) -> dict[str, Any]:
+        import lightgbm
+
         models = {}
         for market in MARKETS:
             target = history.outcomes[market]
@@ -55,6 +58,8 @@ class GradientBoostedModel:
     def __init__(self, params: dict[str, Any]):
         if params.get("format") != "lightgbm-text":
             raise ValueError(f"gradient_boosted artifact format {params.get('format')!r} is not lightgbm-text")
+        import lightgbm
+
         self.markets = {market: _PathAttribution(lightgbm.Booster(model_str=text))
                         for market, text in params["models"].items()}
 
@@ -78,6 +83,8 @@ class _PathAttribution:
                     self.table[offset + leaf_index, feature] += amount
 
     def estimate(self, batch: FeatureBatch) -> MarketEstimate:
+        from scipy import sparse
+
         contributions = np.zeros((len(batch), len(CONTRIBUTION_NAMES)))
         if len(batch) == 0:
             return MarketEstimate(np.zeros(0), contributions)

@@ -136,8 +136,10 @@ def _columns(batch: FeatureBatch, estimates: dict[str, dict[str, MarketEstimate]
     for b, (market, system) in enumerate(blocks):
         estimate = estimates[system][market]
         block_low, block_high = interval_bounds(estimate.values, loaded[system].intervals[market])
-        values[b], low[b], high[b] = np.round(estimate.values, 3), np.round(block_low, 3), np.round(block_high, 3)
+        values[b], low[b], high[b] = estimate.values, block_low, block_high
         top_contributions(estimate.contributions, top_indices[b], top_amounts[b])
+    for rounded in (values, low, high):  # elementwise: the same as block by block, one call each
+        np.round(rounded, 3, out=rounded)
     return PredictionColumns(
         game_dates=batch.game_dates, game_ids=batch.game_ids, player_ids=batch.player_ids,
         markets=tuple(m for m, _ in blocks), systems=tuple(s for _, s in blocks),

@@ -8,6 +8,7 @@ estimates in several threads share it: it is set by the first to enter and the o
 come back when the last one leaves."""
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +21,13 @@ _holders = 0
 _limiter = None
 
 
-@cache
 def _controller() -> ThreadpoolController:
-    return ThreadpoolController()   # lazily: after numpy and LightGBM have loaded their libraries
+    return _controller_for("lightgbm" in sys.modules)
+
+
+@cache
+def _controller_for(lightgbm_loaded: bool) -> ThreadpoolController:
+    return ThreadpoolController()   # lazily: after numpy and (once it is imported) LightGBM load their libraries
 
 
 @contextmanager
