@@ -34,8 +34,10 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 EVIDENCE_DIR = "evidence"
 RAW_DIR = "raw"  # the raw payload store (Phase 1's payloads)
 KINDS = ("documents", "tables", "evidence", "raw", "files", "object_properties")  # the last: emulator backups
-# not backed up: logs, the endpoints of running emulators, the home's lock (its holder's PID)
-NOT_STATE = ("logs", "emulators.env", "sportsflow.lock", MANIFEST)
+# not backed up: logs, the endpoints of running emulators, the home's lock (its holder's PID), and the
+# metrics store (telemetry every command appends to, like the logs; alert episodes are documents)
+NOT_STATE = ("logs", "emulators.env", "sportsflow.lock", MANIFEST, "metrics.sqlite", "metrics.sqlite-wal",
+             "metrics.sqlite-shm")
 
 
 class BackupError(Exception):

@@ -12,7 +12,10 @@ from shared.operations import dlq
 from shared.orchestration.fan_in import FanInLedger
 from shared.pipeline import run_history
 from shared.pipeline.status import is_finished
+from shared.providers.payloads import SCRAPERS
 from tests.operations.states import backfill, checksums, home_with_dead_letters, settings_for
+
+TRIGGERS = len(SCRAPERS)  # one scraper-complete trigger per scraper of the date
 
 DAY = date(2025, 1, 3)
 
@@ -48,25 +51,25 @@ def test_replaying_every_dead_letter_twice_finishes_the_date_and_doubles_nothing
     assert not _finished(home, DAY)
 
     listed = json.loads(_cli(home, "dlq", "list", "--json").output)
-    assert len(listed) == 5 and {letter["source_topic"] for letter in listed} == {"phase1-scrapers-complete"}
+    assert len(listed) == TRIGGERS and {letter["source_topic"] for letter in listed} == {"phase1-scrapers-complete"}
     assert all(letter["error_kind"] == "max_delivery_attempts_exceeded" for letter in listed)
     assert {letter["analysis_date"] for letter in listed} == {DAY.isoformat()}
 
     dry = json.loads(_cli(home, "dlq", "replay", "--dry-run", "--json").output)
-    assert len(dry["replayed"]) == 5 and not _finished(home, DAY)
+    assert len(dry["replayed"]) == TRIGGERS and not _finished(home, DAY)
 
     first = json.loads(_cli(home, "dlq", "replay", "--topic", "phase1-scrapers-complete", "--json").output)
-    assert len(first["replayed"]) == 5 and first["new_letters"] == 0
+    assert len(first["replayed"]) == TRIGGERS and first["new_letters"] == 0
     assert _finished(home, DAY)
     after_first = checksums(home, [DAY])
     runs_after_first = _successful_runs(home, DAY)
 
     again = json.loads(_cli(home, "dlq", "replay", "--json").output)
-    assert again["replayed"] == [] and len(again["skipped"]) == 5
+    assert again["replayed"] == [] and len(again["skipped"]) == TRIGGERS
     assert all("already replayed 1x" in skipped["reason"] for skipped in again["skipped"])
 
     forced = json.loads(_cli(home, "dlq", "replay", "--force", "--json").output)
-    assert [entry["replay_number"] for entry in forced["replayed"]] == [2] * 5 and forced["new_letters"] == 0
+    assert [entry["replay_number"] for entry in forced["replayed"]] == [2] * TRIGGERS and forced["new_letters"] == 0
     assert checksums(home, [DAY]) == after_first
     assert _successful_runs(home, DAY) == runs_after_first
     assert checksums(home, [DAY])[DAY.isoformat()]["nba_raw.player_boxscores"][0] > 0

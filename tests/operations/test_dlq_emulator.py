@@ -20,6 +20,7 @@ from shared.pipeline.report import table_results
 from shared.pipeline.runner import Pipeline, RunOptions
 from shared.pipeline.status import is_finished
 from shared.pipeline.tables import pipeline_tables
+from shared.providers.payloads import SCRAPERS
 from tests.operations.states import phase2_unavailable
 
 pytestmark = pytest.mark.emulator
@@ -76,7 +77,7 @@ def test_dead_letters_of_the_pubsub_emulator_are_listed_shown_and_replayed_exact
     letters = json.loads(cli("dlq", "list", "--json"))
     exhausted = [letter for letter in letters if letter["error_kind"] == "max_delivery_attempts_exceeded"]
     others = [letter for letter in letters if letter not in exhausted]
-    assert len(exhausted) == 5 and len(others) == 1, letters
+    assert len(exhausted) == len(SCRAPERS) and len(others) == 1, letters
     [poison] = others
     assert {letter["source_topic"] for letter in letters} == {TOPIC}
     assert all(letter["delivery_attempt"] >= 5 for letter in exhausted)  # the subscription's max attempts
@@ -111,7 +112,7 @@ def test_dead_letters_of_the_pubsub_emulator_are_listed_shown_and_replayed_exact
     tables, _, claims, finished = finished_state
     assert finished and claims >= 1 and tables["nba_raw.player_boxscores"][0] > 0
     again = json.loads(cli("dlq", "replay", "--force", "--json"))
-    assert len(again["replayed"]) == 5 and again["new_letters"] == 0
+    assert len(again["replayed"]) == len(SCRAPERS) and again["new_letters"] == 0
     assert _applied(settings) == finished_state
     history = json.loads(cli("dlq", "show", one))["replay_history"]
     assert [entry["replay_number"] for entry in history] == [1, 2, 3]

@@ -19,6 +19,7 @@ from shared.operations.emulator_backup import DOCUMENTS_EXPORT, TABLES_DIR, buck
 from shared.pipeline.report import table_results
 from shared.pipeline.runner import RunOptions, run_dates
 from shared.pipeline.tables import pipeline_tables
+from shared.providers.payloads import SCRAPERS
 
 pytestmark = pytest.mark.emulator
 DAY = date(2024, 10, 24)  # four games: the whole pipeline, kept short on the emulators
@@ -75,7 +76,7 @@ def test_backup_wipe_restore_on_the_emulators_gives_identical_checksums_document
     source, backup, summary, emulators_env = backed_up
     monkeypatch.setenv("SPORTSFLOW_EMULATOR_ENV", emulators_env)
     assert summary["backend"] == "emulator" and summary["documents"] > 50 and summary["tables"] >= 17
-    assert summary["raw"] == 5 and summary["files"] == 1  # five scrapers' payloads; the home's key
+    assert summary["raw"] == len(SCRAPERS) and summary["files"] == 1  # one payload per scraper; the home's key
     original, original_tables, original_properties = _state(source)
     assert original_tables["nba_raw.player_boxscores"][0] > 0
 
