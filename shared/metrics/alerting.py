@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.metrics.notify import ALERT_LINE
+from shared.metrics.notify import announce
 from shared.metrics.rules import RULES, Alert, PointSource, evaluate
-from shared.ports.notifier import Notice, NotificationFailed, Notifier
+from shared.ports.notifier import Notice, Notifier
 
 if TYPE_CHECKING:
     from shared.ports.documents import DocumentStore, Transaction
@@ -56,13 +56,7 @@ def check_alerts(documents: "DocumentStore", source: PointSource, notifier: Noti
         if episode["announced"]:
             continue
         notice = _notice(alert, episode["notice_id"])
-        log.error(ALERT_LINE, extra={"fields": {"rule": alert.rule, "severity": alert.severity,
-                                                "detail": alert.detail, "notice_id": notice.notice_id}})
-        try:
-            notifier.announce(notice)
-        except NotificationFailed as failed:
-            log.error("alert notification failed", extra={"fields": {"notice_id": notice.notice_id,
-                                                                     "reason": str(failed)}})
+        if not announce(notice, alert, notifier):
             result.failed.append(notice.notice_id)
             continue
         documents.update(path, {"announced": True, "announced_at": now})

@@ -22,16 +22,18 @@ def notice_of(alert: Alert) -> Notice:
 
 def notify(alerts: list[Alert], notifier: Notifier) -> list[str]:
     """Announce each alert; the notice ids sent. A notifier that fails is logged, never raised."""
-    sent = []
-    for alert in alerts:
-        notice = notice_of(alert)
-        log.error(ALERT_LINE, extra={"fields": {"rule": alert.rule, "severity": alert.severity,
-                                                "detail": alert.detail, "notice_id": notice.notice_id}})
-        try:
-            notifier.announce(notice)
-        except NotificationFailed as failed:
-            log.error("alert notification failed", extra={"fields": {"notice_id": notice.notice_id,
-                                                                     "reason": str(failed)}})
-            continue
-        sent.append(notice.notice_id)
-    return sent
+    notices = [(notice_of(alert), alert) for alert in alerts]
+    return [notice.notice_id for notice, alert in notices if announce(notice, alert, notifier)]
+
+
+def announce(notice: Notice, alert: Alert, notifier: Notifier) -> bool:
+    """Log the alert line and send its notice; False (logged, never raised) when the notifier fails."""
+    log.error(ALERT_LINE, extra={"fields": {"rule": alert.rule, "severity": alert.severity,
+                                            "detail": alert.detail, "notice_id": notice.notice_id}})
+    try:
+        notifier.announce(notice)
+    except NotificationFailed as failed:
+        log.error("alert notification failed", extra={"fields": {"notice_id": notice.notice_id,
+                                                                 "reason": str(failed)}})
+        return False
+    return True
