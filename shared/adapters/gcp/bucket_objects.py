@@ -54,3 +54,20 @@ def is_empty(client: storage.Client, bucket: storage.Bucket) -> bool:
     if not bucket.exists():
         return True
     return next(iter(client.list_blobs(bucket, max_results=1)), None) is None
+
+
+class WholeObjects:
+    """The backup side of a bucket store (`sportsflow backup` on the emulators), for a store that keeps
+    its client in `_client` and its bucket in `_bucket`: whole objects, properties included."""
+
+    _client: storage.Client
+    _bucket: storage.Bucket
+
+    def all_objects(self) -> Iterator[StoredObject]:
+        return read_objects(self._client, self._bucket)
+
+    def restore_object(self, stored: StoredObject) -> None:
+        write_object(self._bucket, stored)
+
+    def is_empty(self) -> bool:
+        return is_empty(self._client, self._bucket)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Iterator
 
 from google.api_core import exceptions as gexc
 from google.cloud import storage
 
-from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
+from shared.adapters.gcp.bucket_objects import WholeObjects
 from shared.adapters.gcp.clients import storage_client
 from shared.ports.raw_payload_rules import checked_put, checked_read, content_sha256
 from shared.ports.raw_payloads import RawObject, RawPayloadNotFound
@@ -19,7 +18,7 @@ from shared.ports.raw_payloads import RawObject, RawPayloadNotFound
 log = logging.getLogger("sportsflow.raw_payloads")
 
 
-class GcsRawPayloadStore:
+class GcsRawPayloadStore(WholeObjects):
     def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None,
                  endpoint: str | None = None) -> None:
         self._owns_client = client is None
@@ -57,17 +56,6 @@ class GcsRawPayloadStore:
 
     def list(self, prefix: str = "") -> list[RawObject]:
         return [_to_object(blob) for blob in self._client.list_blobs(self._bucket, prefix=prefix)]
-
-    # backups (sportsflow backup on the emulators): whole objects, properties included
-
-    def all_objects(self) -> Iterator[StoredObject]:
-        return read_objects(self._client, self._bucket)
-
-    def restore_object(self, stored: StoredObject) -> None:
-        write_object(self._bucket, stored)
-
-    def is_empty(self) -> bool:
-        return is_empty(self._client, self._bucket)
 
     def close(self) -> None:
         if self._owns_client:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Iterator, Mapping
+from typing import Mapping
 
 from google.api_core import exceptions as gexc
 from google.cloud import storage
 from google.cloud.storage.exceptions import DataCorruption
 
-from shared.adapters.gcp.bucket_objects import StoredObject, is_empty, read_objects, write_object
+from shared.adapters.gcp.bucket_objects import WholeObjects
 from shared.adapters.gcp.clients import storage_client
 from shared.ports.evidence import (
     EvidenceConflict,
@@ -52,7 +52,7 @@ def create_evidence_bucket(client: storage.Client, name: str, *, location: str =
     return client.create_bucket(name, location=location, enable_object_retention=True)
 
 
-class GcsEvidenceStore:
+class GcsEvidenceStore(WholeObjects):
     """EvidenceStore on a Cloud Storage bucket created with object retention enabled."""
 
     def __init__(self, bucket: str, *, project: str, client: storage.Client | None = None,
@@ -110,17 +110,6 @@ class GcsEvidenceStore:
     def list(self, prefix: str = "") -> list[EvidenceObject]:
         blobs = self._client.list_blobs(self._bucket, prefix=prefix or None)
         return sorted((_to_object(blob) for blob in blobs), key=lambda obj: obj.key)
-
-    # backups (sportsflow backup on the emulators): whole objects, properties included
-
-    def all_objects(self) -> Iterator[StoredObject]:
-        return read_objects(self._client, self._bucket)
-
-    def restore_object(self, stored: StoredObject) -> None:
-        write_object(self._bucket, stored)
-
-    def is_empty(self) -> bool:
-        return is_empty(self._client, self._bucket)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         blob = self._bucket.blob(validate_key(key))
