@@ -12,7 +12,7 @@
    bodies back to back (1 client: one instance with concurrency 1, as deployed) — updates/s.
 
     python scripts/bench_live.py [--matches 300] [--clients 100] [--requests 20] [--pushes 1000]
-                                 [--workers 1] [--threads 32] [--revalidate] [--sequential 200]
+                                 [--workers 1] [--threads N] [--revalidate] [--sequential 200]
 """
 from __future__ import annotations
 
@@ -52,14 +52,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(function: str, signature: str, home: Path, threads: int = 8,
+def serve(function: str, signature: str, home: Path, threads: int | None = None,
           workers: int = 1) -> tuple[subprocess.Popen, str]:
-    """functions-framework (gunicorn) with `workers` processes of `threads` request threads (WORKERS, THREADS)."""
+    """functions-framework (gunicorn) with `workers` processes of `threads` request threads (WORKERS,
+    THREADS; None: the framework's default, 4 per CPU, as a deployed instance runs)."""
     port = free_port()
     env = {**os.environ, "SPORTSFLOW_BACKEND": "local", "SPORTSFLOW_HOME": str(home), "PYTHONPATH": str(REPO),
-           "THREADS": str(threads), "WORKERS": str(workers), "SPORTSFLOW_DEV_TOKEN": TOKEN,
+           "WORKERS": str(workers), "SPORTSFLOW_DEV_TOKEN": TOKEN,
            # the 100 clients share the one development identity; in production each is its own caller
            "SPORTSFLOW_RATE_LIMIT_PER_MINUTE": "0"}
+    env.pop("THREADS", None)
+    if threads is not None:
+        env["THREADS"] = str(threads)
     process = subprocess.Popen([sys.executable, "-m", "functions_framework", "--source",
                                 str(REPO / f"functions/{function}/main.py"), "--target", "handle",
                                 "--signature-type", signature, "--host", "127.0.0.1", "--port", str(port)],
@@ -253,7 +257,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--requests", type=int, default=20, help="requests per client")
     parser.add_argument("--pushes", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=32, help="request threads per read API worker")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="request threads per read API worker (default: functions-framework's, 4 per CPU)")
     parser.add_argument("--workers", type=int, default=1, help="read API worker processes (one instance: 1)")
     parser.add_argument("--revalidate", action="store_true", help="clients send If-None-Match with their last ETag")
     parser.add_argument("--update-rate", type=float, default=300,
@@ -284,7 +289,7 @@ def main() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
     print(json.dumps({"matches": args.matches, "clients": args.clients, "requests": args.clients * args.requests,
-                      "workers": args.workers, "threads": args.threads, "revalidate": args.revalidate,
+                      "workers": args.workers, "threads": args.threads or f"default ({(os.cpu_count() or 1) * 4})", "revalidate": args.revalidate,
                       "errors": latencies["errors"][0], "statuses": latencies["statuses"],
                       "not_modified_304": latencies["not_modified"][0],
                       "seconds": round(elapsed, 1),

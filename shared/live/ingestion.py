@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from shared.live.http import json_response, services_or_process
 from shared.live.lifecycle import announce
 from shared.live.model import LiveProviderUpdate
 from shared.live.provider import LiveProvider, ProviderNotConfigured, live_provider_url
 from shared.live.store import MatchStore, UnknownMatch, WriteOutcome
+from shared.observability.rate_log import RateLog
 from shared.resilience import ProviderError
 from shared.runtime.dead_letters import publish_dead_letter
 from shared.runtime.errors import PermanentError
@@ -35,39 +34,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sportsflow.live.ingestion")
 TOPIC = "live-provider-events"
-RATE_EVERY_MESSAGES = 100
-RATE_EVERY_SECONDS = 30.0
 
 
-class RateMeter:
-    """Counts messages by verdict; logs one aggregated line every 100 messages or 30 s."""
-
-    def __init__(self, name: str, *, every_messages: int = RATE_EVERY_MESSAGES,
-                 every_seconds: float = RATE_EVERY_SECONDS, clock: Callable[[], float] = time.monotonic):
-        self.name, self.every_messages, self.every_seconds, self._clock = name, every_messages, every_seconds, clock
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-        self._since = clock()
-        self.totals: Counter[str] = Counter()
-
-    def record(self, verdict: str) -> None:
-        with self._lock:
-            self._counts[verdict] += 1
-            self.totals[verdict] += 1
-            window = self._clock() - self._since
-            if sum(self._counts.values()) < self.every_messages and window < self.every_seconds:
-                return
-            counts, self._counts, self._since = dict(self._counts), Counter(), self._clock()
-        log.info("live.ingest.rate", extra={"fields": {
-            "source": self.name, "messages_since_last": sum(counts.values()), "window_sec": round(window, 3),
-            "per_second": round(sum(counts.values()) / window, 2) if window > 0 else None, "verdicts": counts}})
+def RateMeter(name: str, **options: Any) -> RateLog:
+    """The verdicts of one ingestion source (push | poll), logged as "live.ingest.rate"."""
+    return RateLog(log, "live.ingest.rate", counts_field="verdicts", source=name, **options)
 
 
 PUSH_RATE = RateMeter("push")
 POLL_RATE = RateMeter("poll")
 
 
-def apply_update(store: MatchStore, update: LiveProviderUpdate, meter: RateMeter) -> WriteOutcome:
+def apply_update(store: MatchStore, update: LiveProviderUpdate, meter: RateLog) -> WriteOutcome:
     try:
         outcome = store.apply(update)
     except UnknownMatch:

@@ -22,6 +22,7 @@ from shared.config import Settings
 from shared.contracts.envelope import new_id
 from shared.metrics import invocations
 from shared.observability.logging import configure_logging, log_context
+from shared.observability.rate_log import RateLog
 from shared.runtime import auth
 from shared.runtime.handlers import resolve_handler
 from shared.runtime.http_limits import Refusal, Routes, body_refusal
@@ -88,6 +89,9 @@ class HttpFunction:
         self._routes = Routes(spec)
         per_minute = rate_limit_per_minute(spec)
         self._rate_limit = CallerRateLimit(per_minute) if per_minute else None
+        self._invocations_log = (RateLog(logging.getLogger("sportsflow.runtime"), "invocations",
+                                         counts_field="outcomes", function=spec.name)
+                                 if spec.invocation_log == "aggregated" else None)
 
     def __call__(self, request):
         services = self._services_factory()  # the process's: configures logging once per instance
@@ -97,6 +101,8 @@ class HttpFunction:
             return response
         finally:
             invocations.record_invocation(self._services_factory, self.spec.name, outcome, started, trigger="http")
+            if self._invocations_log is not None:
+                self._invocations_log.record(outcome)
 
     def _answer(self, request, services) -> tuple[object, str]:
         """The response and the invocation's outcome."""
@@ -104,7 +110,9 @@ class HttpFunction:
         with log_context(function=self.spec.name, run_id=new_id(), trace=trace,
                          correlation_id=_header_id(request.headers.get("X-Correlation-Id")) or new_id()):
             log = logging.getLogger("sportsflow.runtime")
-            log.info("started", extra={"fields": {"http_method": request.method[:16], "path": request.path[:200]}})
+            started_level = logging.INFO if self._invocations_log is None else logging.DEBUG
+            log.log(started_level, "started",
+                    extra={"fields": {"http_method": request.method[:16], "path": request.path[:200]}})
             try:  # who is calling comes first: an unauthenticated caller learns nothing, not even the routes
                 caller = self._verifier_for(services).verify(request.headers)
             except auth.AuthError as refused:

@@ -220,7 +220,7 @@ _FUNCTIONS = (
                  http_methods={"/matches/live": ("GET",), "/matches/diary": ("GET",), "/matches/{match_id}": ("GET",)},
                  rate_limit_per_minute=1200, max_body_bytes=0,
                  timeout_s=30, max_instances=20, concurrency=80, memory_mb=512, api=True,
-                 handler="shared.live.read_api:handle_read_request",
+                 invocation_log="aggregated", handler="shared.live.read_api:handle_read_request",
                  access=("documents",),
                  description="live, diary and match reads from stored state only"),
     FunctionSpec(name="executions_admin", phase=6, trigger="http",

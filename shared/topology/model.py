@@ -70,6 +70,10 @@ class FunctionSpec(_Frozen):
                                 "the grants Terraform gives its service account: 'documents', "
                                 "'bigquery:read:<dataset>', 'bigquery:write:<dataset>', 'evidence:read', "
                                 "'evidence:write', 'raw:read', 'raw:write' (shared/topology/grants.py)")
+    invocation_log: Literal["each", "aggregated"] = Field(
+        default="each", description="each: an INFO 'started' line per invocation; aggregated: those lines at "
+                                    "DEBUG and one INFO 'invocations' line every 100 invocations or 30 s, "
+                                    "by outcome (functions called hundreds of times a second)")
     rate_limit_per_minute: int | None = Field(
         default=120, ge=1, description="requests per caller identity per instance; None = no limit "
                                        "(functions only the platform's push and scheduler identities call)")
