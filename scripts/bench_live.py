@@ -265,7 +265,11 @@ def main() -> None:
                         help="provider updates a second meanwhile (0: flat out); one live_ingest instance does ~200")
     parser.add_argument("--sequential", type=int, default=200, help="sequential GETs per path for the per-request cost")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as scratch:
+        run(args, Path(scratch))
+
+
+def run(args: argparse.Namespace, home: Path) -> None:
     _, day = seed_matches(home, args.matches)
     process, url = serve("live_read_api", "http", home, threads=args.threads, workers=args.workers)
     stop, applied = multiprocessing.Event(), multiprocessing.Value("l", 0)
@@ -289,7 +293,8 @@ def main() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
     print(json.dumps({"matches": args.matches, "clients": args.clients, "requests": args.clients * args.requests,
-                      "workers": args.workers, "threads": args.threads or f"default ({(os.cpu_count() or 1) * 4})", "revalidate": args.revalidate,
+                      "workers": args.workers, "threads": args.threads or f"default ({(os.cpu_count() or 1) * 4})",
+                      "revalidate": args.revalidate,
                       "errors": latencies["errors"][0], "statuses": latencies["statuses"],
                       "not_modified_304": latencies["not_modified"][0],
                       "seconds": round(elapsed, 1),
