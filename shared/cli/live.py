@@ -43,6 +43,8 @@ def live(ctx: typer.Context,
         if documents is not None:
             documents.close()
     typer.echo(json.dumps(summary, indent=2))
+    for warning in summary["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
     if summary["not_converged"] or summary["still_live"]:
         raise typer.Exit(1)
 

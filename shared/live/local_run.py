@@ -82,6 +82,7 @@ def run_local(home: Path, feed: LiveFeed, *, faults: ProviderFaults | None = Non
     watchdog_counts: Counter[str] = Counter()
     poll_verdicts: Counter[str] = Counter()
     minute_writes = 0
+    lag = _LoopLag()
     started = time.monotonic()
     with LiveProviderServer(feed, faults=faults) as url:
         client = ProviderClient("live-feed", url, registry=ProviderRegistry())
@@ -95,6 +96,7 @@ def run_local(home: Path, feed: LiveFeed, *, faults: ProviderFaults | None = Non
                 services.bus.publish(TOPIC, encoded.data, encoded.attributes)
             services.bus.drain(max_seconds=3600)
             now = feed.clock.seconds()
+            lag.observe(now)
             if ticks.ready(now):
                 minute_writes += tick(store).written
             if polls.ready(now):
@@ -114,8 +116,36 @@ def run_local(home: Path, feed: LiveFeed, *, faults: ProviderFaults | None = Non
         client.close()
     summary = _summary(feed, store, diary, PUSH_RATE.totals, poll_verdicts, watchdog_counts, minute_writes,
                        services, time.monotonic() - started)
+    summary |= lag.summary()
     documents.close()
     return summary
+
+
+class _LoopLag:
+    """How far the simulated clock ran between two turns of the loop. A turn longer than a minute
+    tick (a high --speed on a busy machine) skips minute ticks, polls or watchdog passes, so the
+    run would not have exercised them: the summary says so instead of passing quietly."""
+
+    def __init__(self) -> None:
+        self.previous: float | None = None
+        self.max_gap = 0.0
+        self.skipped_ticks = 0
+
+    def observe(self, now: float) -> None:
+        if self.previous is not None:
+            gap = now - self.previous
+            self.max_gap = max(self.max_gap, gap)
+            self.skipped_ticks += max(0, int(gap // TICK_SECONDS) - 1)
+        self.previous = now
+
+    def summary(self) -> dict[str, Any]:
+        warnings = []
+        if self.skipped_ticks:
+            warnings.append(f"the simulated clock outran the loop: up to {self.max_gap:.0f} simulated seconds between "
+                            f"turns (a minute tick is {TICK_SECONDS:g} s), {self.skipped_ticks} minute tick(s) "
+                            f"skipped; rerun with a lower --speed for every tick, poll and watchdog pass")
+        return {"max_loop_gap_sim_seconds": round(self.max_gap, 1), "skipped_minute_ticks": self.skipped_ticks,
+                "warnings": warnings}
 
 
 def _retrying(call: Callable[[], Any], attempts: int = 5) -> Any:

@@ -47,3 +47,23 @@ def test_a_chaotic_run_into_the_firestore_emulator_converges_on_the_feed_clock(t
         assert documents.count(COLLECTION) == 3
     finally:
         documents.close()
+
+
+def test_a_clock_faster_than_the_loop_is_reported_not_passed_quietly(tmp_path):
+    """At a speed where one turn of the loop spans several 15 s minute ticks, the summary says how
+    many ticks were skipped and warns (the run would otherwise look as if every rule had been exercised)."""
+    clock = SimClock(start=1_767_000_000, speed=20_000)
+    summary = run_local(tmp_path, LiveFeed.synthetic(2, clock, seed=2), max_real_seconds=60)
+    assert summary["skipped_minute_ticks"] > 0 and summary["max_loop_gap_sim_seconds"] > 30
+    assert "lower --speed" in summary["warnings"][0]
+
+
+def test_a_loop_keeping_up_with_the_clock_warns_of_nothing():
+    from shared.live.local_run import _LoopLag
+
+    lag = _LoopLag()
+    for now in range(0, 600, 12):  # a turn every 12 simulated seconds: every 15 s tick is seen
+        lag.observe(float(now))
+    assert lag.summary() == {"max_loop_gap_sim_seconds": 12.0, "skipped_minute_ticks": 0, "warnings": []}
+    lag.observe(700.0)  # a 112 s turn skips six ticks
+    assert lag.summary()["skipped_minute_ticks"] == 6
