@@ -9,14 +9,30 @@ from pathlib import Path
 import typer
 
 from shared.bootstrap import Services
+from shared.ports.documents import is_document_id
 from shared.tournaments.leaderboard import Board, Leaderboards
+from shared.tournaments.store import tournament_path
 
 app = typer.Typer(help="Leaderboards: rebuild and check the projections, read pages, run a season.",
                   no_args_is_help=True)
 
 
-def _boards(leaderboards: Leaderboards, tournament: str, league: str | None) -> list[Board]:
-    return [Board(tournament, league)] if league else leaderboards.boards_of(tournament)
+def _boards(services: Services, tournament: str, league: str | None) -> list[Board]:
+    """The boards asked for; an unknown tournament or league is a usage error (exit 2), not an empty board."""
+    if not is_document_id(tournament) or services.documents.get(tournament_path(tournament)) is None:
+        known = sorted(d.id for d in services.documents.query("tournaments", limit=20))
+        typer.echo(f"error: no tournament {tournament!r} in this home (known: {', '.join(known) or 'none'}); "
+                   f"`sportsflow leaderboard season` creates one", err=True)
+        raise typer.Exit(2)
+    boards = Leaderboards(services.documents).boards_of(tournament)
+    if league is None:
+        return boards
+    if Board(tournament, league) not in boards:
+        leagues = sorted(b.league_id for b in boards if b.league_id)
+        typer.echo(f"error: tournament {tournament!r} has no league {league!r} (its leagues: "
+                   f"{', '.join(leagues) or 'none'})", err=True)
+        raise typer.Exit(2)
+    return [Board(tournament, league)]
 
 
 @app.command()
@@ -26,7 +42,7 @@ def rebuild(ctx: typer.Context, tournament: str = typer.Option(..., "--tournamen
     services = Services(ctx.obj)
     try:
         leaderboards = Leaderboards(services.documents)
-        for board in _boards(leaderboards, tournament, league):
+        for board in _boards(services, tournament, league):
             typer.echo(json.dumps(leaderboards.rebuild(board)))
     finally:
         services.close()
@@ -39,7 +55,7 @@ def check(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament"
     services = Services(ctx.obj)
     try:
         leaderboards = Leaderboards(services.documents)
-        results = [leaderboards.check(board) for board in _boards(leaderboards, tournament, league)]
+        results = [leaderboards.check(board) for board in _boards(services, tournament, league)]
     finally:
         services.close()
     for result in results:
@@ -56,7 +72,8 @@ def show(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament",
     """One page of a board (degraded reads from the standings are flagged with the reason)."""
     services = Services(ctx.obj)
     try:
-        typer.echo(json.dumps(Leaderboards(services.documents).read(Board(tournament, league), page, page_size)
+        board = _boards(services, tournament, league)[0]  # the tournament's own board first
+        typer.echo(json.dumps(Leaderboards(services.documents).read(board, page, page_size)
                               .as_dict(), indent=1))
     finally:
         services.close()

@@ -151,10 +151,13 @@ def status(ctx: typer.Context,
         from shared.pipeline.status import predictions_finished
         predictions_done = predictions_finished(services.documents, day.date())
         no_games = no_games_on(services.documents, day.date())
+        ran_dates = _dates_run(services)
         services.close()
+    ran = (no_games is not None or day.date() in ran_dates or state.dead_letters
+           or any(p.done or p.failed for p in state.phases) or any(t.claimed_at for t in state.triggers))
     if as_json:
-        typer.echo(json.dumps({**state.as_json(), "predictions": predictions.as_json(), "no_games": no_games},
-                              indent=2, default=str))
+        typer.echo(json.dumps({**state.as_json(), "predictions": predictions.as_json(), "no_games": no_games,
+                               "ran": ran}, indent=2, default=str))
         return
     if no_games:
         out.print(f"no scheduled games on {day.date()} in {no_games['source']} (checked {no_games['checked_at']}): "
@@ -180,6 +183,11 @@ def status(ctx: typer.Context,
     for processor, reasons in state.stale.items():
         out.print(f"[yellow]stale[/yellow] {processor}: {'; '.join(reasons)} — `sportsflow backfill --stale "
                   f"--start {day.date()} --end {day.date()}` recomputes it")
+    if not ran:
+        held = f"{len(ran_dates)} date(s), {min(ran_dates)}..{max(ran_dates)}" if ran_dates else "no dates"
+        out.print(f"finished: no — nothing has run for {day.date()} in this home (it holds {held}): `sportsflow run "
+                  f"--date {day.date()} --source ...` runs it if the date is inside one of the source's seasons")
+        return
     out.print(_predictions_line(predictions.as_json()))
     out.print(f"finished: {'yes' if state.finished else 'no'}" + (
         "" if state.finished or predictions_done else " — Phase 5 predictions are not complete for the current "
@@ -187,6 +195,16 @@ def status(ctx: typer.Context,
     out.print(f"dead letters: {len(state.dead_letters)}")
     for letter in state.dead_letters:
         out.print(f"  {letter['source_topic']} · {letter['error_kind']} · {letter['reason']}")
+
+
+def _dates_run(services) -> list:
+    """The dates anything has run for in this home: the fan-in ledger's and those without games."""
+    from datetime import date
+
+    from shared.orchestration.fan_in import FanInLedger
+    from shared.pipeline import no_games
+    without_games = {date.fromisoformat(d.id) for d in services.documents.query(no_games.COLLECTION)}
+    return sorted(set(FanInLedger(services.documents).dates()) | without_games)
 
 
 def reconcile(ctx: typer.Context,

@@ -50,6 +50,10 @@ def test_a_date_without_games_says_so_and_fires_no_trigger(tmp_path):
     assert all(table["rows"] == 0 for table in report["tables"].values())
     status = invoke(tmp_path, "status", "--date", NO_GAMES)
     assert f"no scheduled games on {NO_GAMES} in synthetic" in status.stdout
+    never_run = invoke(tmp_path, "status", "--date", "1999-01-01")
+    assert never_run.exit_code == 0 and "nothing has run for 1999-01-01 in this home (it holds 1 date(s)" \
+        in " ".join(never_run.stdout.split()) and "predicts the date again" not in never_run.stdout
+    assert json.loads(invoke(tmp_path, "status", "--date", "1999-01-01", "--json").stdout)["ran"] is False
     assert json.loads(invoke(tmp_path, "status", "--date", NO_GAMES, "--json").stdout)["no_games"]["source"] \
         == "synthetic"
 
