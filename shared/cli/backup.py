@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from shared.bootstrap import Services
+from shared.cli.errors import failures_explained, home_held
 from shared.config import Settings
 from shared.operations.backup import KINDS, BackupError, create_backup, restore_backup, verify_backup
 from shared.operations.emulator_backup import create_emulator_backup, restore_emulator_backup
@@ -56,7 +57,7 @@ def create(ctx: typer.Context, destination: Path = typer.Argument(..., help="a n
     backend = _backend(ctx)
     home = ctx.obj.home
     try:
-        with _home_held(home):  # a run of this home meanwhile would make the copy inconsistent
+        with home_held(home):  # a run of this home meanwhile would make the copy inconsistent
             if backend == "emulator":
                 with _emulator_services(ctx) as services:
                     manifest = create_emulator_backup(services, destination)
@@ -94,7 +95,7 @@ def restore(ctx: typer.Context, backup: Path = typer.Argument(..., help="a backu
     home = ctx.obj.home
     moved_aside = None
     try:
-        with _home_held(home):  # never restore under (or move a home aside from) a process working on it
+        with home_held(home):  # never restore under (or move a home aside from) a process working on it
             if backend == "emulator":
                 with _emulator_services(ctx) as services:
                     comparison = restore_emulator_backup(backup, services)
@@ -120,14 +121,16 @@ def rebuild(ctx: typer.Context,
     """Rebuild Phases 2–4 into a fresh home from this home's raw payloads, then compare every table
     of every date with this home's (exit 1 if any differs)."""
     from shared.operations.rebuild import rebuild_from_evidence
+    from shared.pipeline.home import require_used_home
 
     if not from_evidence:
         raise typer.BadParameter("say what to rebuild from: --from-evidence")
     settings: Settings = ctx.obj
     into_settings = replace(settings, backend="local", home=into)
     try:
-        _require_used_home(settings.home)
-        with _home_held(settings.home):  # the payloads and the tables compared must be of one moment
+        with failures_explained():
+            require_used_home(settings.home)
+        with home_held(settings.home):  # the payloads and the tables compared must be of one moment
             with err.status("rebuilding") as spinner:
                 report = rebuild_from_evidence(settings, into_settings, start=start and start.date(),
                                                end=end and end.date(), progress=spinner.update)
@@ -149,35 +152,6 @@ def rebuild(ctx: typer.Context,
                       f"{difference['rebuilt_rows']}")
     if not report.equal:
         raise typer.Exit(1)
-
-
-class _home_held:
-    """The home's lock for the command's duration; another process holding it is exit 2 naming it."""
-
-    def __init__(self, home: Path):
-        from shared.pipeline.home import HomeLock
-        self._lock = HomeLock(home)
-
-    def __enter__(self):
-        from shared.pipeline.home import HomeInUse
-        try:
-            self._lock.acquire()
-        except HomeInUse as error:
-            err.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(2)
-        return self
-
-    def __exit__(self, *exc):
-        self._lock.release()
-
-
-def _require_used_home(home: Path) -> None:
-    from shared.pipeline.home import HomeNotFound, require_used_home
-    try:
-        require_used_home(home)
-    except HomeNotFound as error:
-        err.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2)
 
 
 def _counts(manifest: dict) -> dict[str, int]:

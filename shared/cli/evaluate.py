@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.bootstrap import Services
-from shared.cli.pipeline import _checked_source, _failures_explained, _settings
+from shared.cli.errors import failures_explained
+from shared.cli.pipeline import _checked_source, _settings
 from shared.pipeline.formulas import season_start
 from shared.pipeline.runner import Pipeline, RunOptions
 
@@ -65,7 +66,7 @@ def evaluate_command(ctx: typer.Context,
 
 def _backfill(settings, source: str, first: date, last: date) -> None:
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    with _failures_explained(), Progress(*_COLUMNS, console=err) as bar:
+    with failures_explained(), Progress(*_COLUMNS, console=err) as bar:
         task = bar.add_task("backfill", total=len(days))
         with Pipeline(settings, RunOptions(source=source)) as pipeline:
             for day in days:

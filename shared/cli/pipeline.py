@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from shared.config import BACKENDS, ConfigError, Settings
+from shared.cli.errors import failures_explained, home_held
+from shared.config import BACKENDS, Settings
 from shared.pipeline.report import RunReport
 from shared.pipeline.runner import Pipeline, RunOptions
 
@@ -49,7 +50,7 @@ def run(ctx: typer.Context,
     if not predictions:
         settings = replace(settings, predictions_enabled=False)
     options = RunOptions(source=_checked_source(source), seed=seed, chaos_seed=chaos)
-    with _failures_explained(), err.status(f"running {day.date()} on {settings.backend}") as spinner:
+    with failures_explained(), err.status(f"running {day.date()} on {settings.backend}") as spinner:
         with Pipeline(settings, options, progress=lambda m: spinner.update(m)) as pipeline:
             report = pipeline.run_date(day.date())
     if as_json:
@@ -85,7 +86,7 @@ def backfill(ctx: typer.Context,
     began = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
-    with _failures_explained(), Progress(*columns, console=err) as bar:
+    with failures_explained(), Progress(*columns, console=err) as bar:
         task = bar.add_task("backfill", total=len(days))
         with Pipeline(settings, RunOptions(source=_checked_source(source), seed=seed)) as pipeline:
             pipeline.check_dates(days)  # the home's source, and every date in a season, before any runs
@@ -135,15 +136,15 @@ def status(ctx: typer.Context,
            as_json: bool = typer.Option(False, "--json")):
     """Per phase what is done and missing, when each trigger was claimed, and the dead letters."""
     from shared.bootstrap import Services
-    from shared.pipeline.home import HomeLock, require_used_home
+    from shared.pipeline.home import require_used_home
     from shared.pipeline.status import date_status
     from shared.predictions.coverage import coverage
 
     settings = _settings(ctx, backend)
-    with _failures_explained():
+    with failures_explained():
         if settings.backend == "local":
             require_used_home(settings.home)
-    with _failures_explained(), HomeLock(settings.home):
+    with home_held(settings.home):
         services = Services(settings)
         state = date_status(services.documents, day.date())
         predictions = coverage(services, day.date())
@@ -215,7 +216,7 @@ def reconcile(ctx: typer.Context,
     """One reconciler pass: publish orphaned claims, fire ready fan-ins, re-drive crashed or
     failed runs and dead-lettered triggers, flag late dates; then deliver what it re-drove."""
     settings = _settings(ctx, backend)
-    with _failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
+    with failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
         report = pipeline.reconcile([day.date()] if day else None)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2, default=str))
@@ -242,7 +243,7 @@ def release(ctx: typer.Context,
     first, last = (day, day) if day else (start, end)
     days = [first.date() + timedelta(days=i) for i in range((last.date() - first.date()).days + 1)]
     settings = _settings(ctx, backend)
-    with _failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
+    with failures_explained(), Pipeline(settings, RunOptions()) as pipeline:
         for one in days:
             with pipeline.delivering():
                 was_held = release_date(pipeline.services, one)
@@ -280,36 +281,6 @@ def _checked_source(source: str) -> str:
             raise typer.BadParameter(f"replay data folder {path} does not exist (e.g. replay:../shared/data)")
         return f"replay:{path}"
     raise typer.BadParameter(f"unknown source {source!r}: use synthetic or replay:PATH")
-
-
-class _failures_explained:
-    """Known failures as one line saying what to do next, instead of a traceback."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, tb):
-        from shared.adapters.local.warehouse import WarehouseInUse
-        from shared.pipeline.home import HomeNotFound, HomeSourceMismatch
-        from shared.ports.warehouse import WarehouseError
-        from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing
-        from shared.providers.seasons import OutOfSeason
-        from shared.resilience import ProviderError
-
-        usage_errors = (WarehouseInUse, HomeSourceMismatch, HomeNotFound, ReplayDataMissing, ReplayDataInvalid,
-                        OutOfSeason)
-        if isinstance(error, usage_errors):  # what the command was asked to do cannot be done: exit 2
-            err.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(2)
-        if isinstance(error, (ConfigError, ProviderError)):
-            err.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1)
-        if isinstance(error, WarehouseError):
-            err.print(f"[red]error:[/red] the warehouse cannot answer: {error}\n"
-                      "If its file was lost, restore the home (`sportsflow backup restore DIR`) or re-derive it "
-                      "from the raw payloads (`sportsflow rebuild --from-evidence --into DIR`).")
-            raise typer.Exit(1)
-        return False
 
 
 def _print_where(settings: Settings) -> None:
