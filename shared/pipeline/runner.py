@@ -178,6 +178,7 @@ class Pipeline:
         if not self._has_games(day):
             return self._no_games_report(day, since, started)
         self._release_if_switched_on(day)
+        orphaned = self.settings.backend == "local" and self._unpublished_claims(day)
         if self.crashes is not None:
             crash_points.install(self.crashes)
         try:
@@ -187,6 +188,8 @@ class Pipeline:
                 self._request_predictions_if_missing(day, correlation_id)
             if self._chaotic:
                 self._reconcile_until_repaired(day)
+            elif orphaned and not self.is_finished(day):
+                self._heal_a_crashed_run(day)
         finally:
             if self.crashes is not None:
                 crash_points.install(None)
@@ -282,6 +285,18 @@ class Pipeline:
         with self.delivering():
             report = reconciler_for(self.services, nothing_in_flight=self.settings.backend == "local").run(days)
         return report
+
+    def _unpublished_claims(self, day: date) -> bool:
+        return any(not claim["published"] for claim in FanInLedger(self.services.documents).claims(day))
+
+    def _heal_a_crashed_run(self, day: date) -> None:
+        """The date started this run with fan-in claims an earlier run of this home never published
+        (it was killed between claim and publish) and is still unfinished after the deliveries.
+        This process holds the home, so every lease that run left is a dead one: one reconciler
+        pass repairs it now, as `sportsflow reconcile` would, so a plain re-run heals at every
+        crash point."""
+        report = self.reconcile([day])
+        self.repairs += report.repairs
 
     def _reconcile_until_repaired(self, day: date, passes: int = 6) -> None:
         """After chaos: let every lease a crash left run out, then reconcile until the date has

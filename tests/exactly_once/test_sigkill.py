@@ -63,3 +63,22 @@ def test_killed_and_started_again(tmp_path, clean, kill_at):
         assert successes(pipeline) == runs, kill_at
     again = sportsflow(tmp_path, "reconcile", "--date", DAY.isoformat(), "--json")
     assert json.loads(again.stdout)["repairs"] == []
+
+
+@pytest.mark.parametrize("kill_at", [f"{crash_points.FANIN_CLAIMED}:1", f"{crash_points.FANIN_CLAIMED}:3",
+                                     f"{crash_points.PROCESSOR_RECORDED}:2"])
+def test_a_plain_rerun_heals_every_kill_point_without_reconcile(tmp_path, clean, kill_at):
+    """The embedded home admits one process, so the re-run knows every lease the killed run left is
+    dead: it repairs them itself (one reconciler pass) and finishes equal to a clean run."""
+    tables, runs = clean
+    killed = sportsflow(tmp_path, "run", "--date", DAY.isoformat(), kill_at=kill_at)
+    assert killed.returncode == -signal.SIGKILL, (kill_at, killed.returncode, killed.stderr[-2000:])
+    rerun = sportsflow(tmp_path, "run", "--date", DAY.isoformat(), "--json")
+    assert rerun.returncode == 0, (kill_at, rerun.stderr[-2000:])
+    report = json.loads(rerun.stdout)
+    assert report["finished"] and report["tables"] == tables, kill_at
+    with open_pipeline(tmp_path) as pipeline:
+        assert successes(pipeline) == runs, kill_at
+    again = sportsflow(tmp_path, "reconcile", "--date", DAY.isoformat(), "--json")
+    assert json.loads(again.stdout)["repairs"] == []
+
