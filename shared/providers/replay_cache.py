@@ -1,7 +1,7 @@
 """A persistent cache of what `ReplaySource.check()` read: a second process on the same files
 loads the parsed, checked rows instead of parsing every CSV of the season again.
 
-    cache = ReplayCache.default()      # $SPORTSFLOW_CACHE_DIR, else $XDG_CACHE_HOME/sportsflow, else ~/.cache/sportsflow
+    cache = ReplayCache.default()      # $SPORTSFLOW_REPLAY_CACHE, else ~/.cache/sportsflow/replay
     key = files_key(files)             # files: (kind, path) of every replay file
     loaded = cache.load(files, key)    # None when absent, stale or unreadable
     cache.store(files, key, loaded)    # only after every file passed its checks
@@ -14,7 +14,8 @@ paths), overwritten when the key changes. A file is written whole to a temporary
 and carries a digest of its payload: a torn, truncated or unreadable entry is logged and rebuilt,
 never trusted. Entries hold pickles: the cache directory is the user's own, like pip's.
 
-Clear it with `rm -rf ~/.cache/sportsflow/replay` (or the directory of `SPORTSFLOW_CACHE_DIR`).
+The directory: `$SPORTSFLOW_REPLAY_CACHE`, else `$XDG_CACHE_HOME/sportsflow/replay`, else
+`~/.cache/sportsflow/replay`. Clearing it is always safe: `rm -rf ~/.cache/sportsflow/replay`.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import pydantic
 
 log = logging.getLogger("sportsflow.providers")
 
-CACHE_DIR_VARIABLE = "SPORTSFLOW_CACHE_DIR"
+CACHE_DIR_VARIABLE = "SPORTSFLOW_REPLAY_CACHE"
 ENTRY_FORMAT = 1  # bump when the entry's own layout changes
 PICKLE_PROTOCOL = 5
 # Every `shared` module that parsing and checking the files imports, so any edit to them is a
@@ -48,8 +49,8 @@ PARSING_MODULES = ("shared.providers", "shared.providers.replay", "shared.provid
 
 def default_cache_dir() -> Path:
     if override := os.environ.get(CACHE_DIR_VARIABLE):
-        return Path(override)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sportsflow"
+        return Path(override).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sportsflow" / "replay"
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +79,7 @@ class ReplayCache:
 
     @classmethod
     def default(cls) -> "ReplayCache":
-        return cls(default_cache_dir() / "replay")
+        return cls(default_cache_dir())
 
     def entry_path(self, files: Sequence[tuple[str, Path]]) -> Path:
         where = hashlib.blake2b("\n".join(f"{kind}={path.resolve()}" for kind, path in files).encode(),

@@ -148,13 +148,13 @@ def test_an_unwritable_cache_only_costs_the_parse(made_up, tmp_path, caplog):
 
 
 def test_the_cache_lives_where_a_user_expects_one(monkeypatch, tmp_path):
-    monkeypatch.delenv("SPORTSFLOW_CACHE_DIR", raising=False)
+    monkeypatch.delenv("SPORTSFLOW_REPLAY_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "sportsflow"
+    assert default_cache_dir() == tmp_path / "xdg" / "sportsflow" / "replay"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_cache_dir() == Path.home() / ".cache" / "sportsflow"
-    monkeypatch.setenv("SPORTSFLOW_CACHE_DIR", str(tmp_path / "mine"))
-    assert ReplayCache.default().directory == tmp_path / "mine" / "replay"
+    assert default_cache_dir() == Path.home() / ".cache" / "sportsflow" / "replay"
+    monkeypatch.setenv("SPORTSFLOW_REPLAY_CACHE", str(tmp_path / "mine"))
+    assert ReplayCache.default().directory == tmp_path / "mine"
 
 
 def test_the_cache_key_covers_every_module_that_parses(made_up, tmp_path):
