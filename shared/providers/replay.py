@@ -255,8 +255,9 @@ class ReplaySource:
         """person id -> (game dates ascending, team abbreviation of each game): the id-bearing
         game logs, and for the people not in them their box-score games by a unique name."""
         games: dict[int, list[tuple[date, str]]] = defaultdict(list)
+        days: dict[str, date] = {}  # one object per date: the cache entry holds each date once
         for path in self.layout.files["player_game_logs"]:
-            for person_id, day, team in _parsed(path, lambda r: (int(r["player_id"]), date.fromisoformat(r["date"]),
+            for person_id, day, team in _parsed(path, lambda r: (int(r["player_id"]), _day(days, r["date"]),
                                                                  r["matchup"][:3])):
                 games[person_id].append((day, team))
         with_logs = set(games)
@@ -345,6 +346,13 @@ class ReplaySource:
     @cached_property
     def _season_spans(self) -> list[Season]:
         return self.seasons()
+
+
+def _day(days: dict[str, date], text: str) -> date:
+    day = days.get(text)
+    if day is None:
+        day = days[text] = date.fromisoformat(text)
+    return day
 
 
 def _season_label(game_id: str) -> str:
