@@ -167,3 +167,14 @@ def test_the_cache_key_covers_every_module_that_parses(made_up, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     imported = set(json.loads(out.stdout))
     assert imported <= set(PARSING_MODULES), f"add to PARSING_MODULES: {sorted(imported - set(PARSING_MODULES))}"
+
+
+def test_the_real_season_served_from_the_cache_is_the_parsed_one(data_dir, cache):
+    from datetime import date
+    parsed = _checked(data_dir, None)
+    _checked(data_dir, cache)
+    cached = _checked(data_dir, cache)
+    for day in (date(2024, 10, 22), date(2024, 11, 15), date(2025, 1, 15)):
+        for scraper in SCRAPERS:
+            assert cached.payload(scraper, day) == parsed.payload(scraper, day), (scraper, day)
+    assert cached.seasons() == parsed.seasons() and cached.game_days() == parsed.game_days()
