@@ -6,6 +6,10 @@ process with its own fresh SPORTSFLOW_HOME, process start included:
 - the whole 2024-25 regular season as a `backfill`: target < 60 s wall, < 400 MiB peak RSS;
   then the same backfill again on the same home (resumed, every date finished): target < 2 s.
 
+The replay cache (`~/.cache/sportsflow/replay`, README "Performance") is filled by the first run
+of a tree that has one, so the medians are of warm runs; `scripts/bench_replay.py` times
+`ReplaySource.check()` cold and warm on its own.
+
 `--baseline DIR` runs every measurement also with the code of another checkout (e.g. main),
 interleaved A B A B so both see the same machine, and prints the ratios this/baseline.
 

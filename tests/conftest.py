@@ -31,6 +31,14 @@ def emulators() -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _replay_cache_of_this_session(tmp_path_factory):
+    """The replay cache (shared/providers/replay_cache.py) of every test and the CLI processes
+    they start is one fresh directory: tests never read or fill the user's ~/.cache/sportsflow/replay."""
+    os.environ["SPORTSFLOW_REPLAY_CACHE"] = str(tmp_path_factory.mktemp("replay-cache"))
+    yield
+
+
 @pytest.fixture
 def unique_name() -> str:
     """A fresh name for topics, collections, datasets, buckets: tests never share emulator state."""

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import click
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:  # typer carries its own click (typer._click): importing click itself only costs time
+    import click
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ from shared.providers.payloads import (
     TeamBoxScore,
     TeamBoxScores,
 )
+from shared.providers.replay_cache import ReplayCache, files_key
 from shared.providers.replay_layout import ReplayDataInvalid, ReplayDataMissing, ReplayLayout
 from shared.providers.seasons import Season
 
@@ -82,6 +83,9 @@ OUT_AFTER_MISSED_GAMES = 3
 
 # GAME_ID prefix -> season type; the player box scores cover exactly these games.
 _SEASON_TYPES = {"002": "regular", "006": "cup_final"}
+
+# What `check()` loads, and so what the cache holds.
+_CACHED = ("_team_games", "_player_box", "_people", "_team_history", "_props")
 
 __all__ = ["ReplaySource", "ReplayDataMissing", "ReplayDataInvalid"]
 
@@ -108,19 +112,28 @@ class _TeamGame:
 class ReplaySource:
     """Payloads of real seasons; thread-safe (the provider server is threaded)."""
 
-    def __init__(self, data_dir: Path | str) -> None:
+    def __init__(self, data_dir: Path | str, cache: ReplayCache | None | Literal["default"] = "default") -> None:
         self.data_dir = Path(data_dir)
         self.layout = ReplayLayout.discover(self.data_dir)
         self.label = f"replay:{self.data_dir}"
         self._load_lock = threading.Lock()
+        self._cache = ReplayCache.default() if cache == "default" else cache
 
     def check(self) -> None:
         """Read and parse every file now, before any scraper asks: a missing column, an unreadable
-        row or an unknown team is a `ReplayDataInvalid` naming the file (and line)."""
+        row or an unknown team is a `ReplayDataInvalid` naming the file (and line). Files checked
+        before, unchanged, by the same code, are loaded from the cache instead (`replay_cache`)."""
         self.layout.check_headers()
         with self._load_lock:
-            for loaded in ("_team_games", "_player_box", "_people", "_team_history", "_props"):
-                getattr(self, loaded)
+            files = [(kind, path) for kind, paths in sorted(self.layout.files.items()) for path in paths]
+            key = files_key(files) if self._cache else None
+            cached = self._cache.load(files, key) if self._cache else None
+            if cached is not None and set(cached) == set(_CACHED):
+                self.__dict__.update(cached)  # what each cached_property would have computed
+                return
+            loaded = {name: getattr(self, name) for name in _CACHED}
+            if self._cache:
+                self._cache.store(files, key, loaded)
 
     def payload(self, scraper: str, day: date) -> Payload:
         builders = {"schedule": self.schedule, "player_boxscores": self.player_boxscores,
@@ -242,8 +255,9 @@ class ReplaySource:
         """person id -> (game dates ascending, team abbreviation of each game): the id-bearing
         game logs, and for the people not in them their box-score games by a unique name."""
         games: dict[int, list[tuple[date, str]]] = defaultdict(list)
+        days: dict[str, date] = {}  # one object per date: the cache entry holds each date once
         for path in self.layout.files["player_game_logs"]:
-            for person_id, day, team in _parsed(path, lambda r: (int(r["player_id"]), date.fromisoformat(r["date"]),
+            for person_id, day, team in _parsed(path, lambda r: (int(r["player_id"]), _day(days, r["date"]),
                                                                  r["matchup"][:3])):
                 games[person_id].append((day, team))
         with_logs = set(games)
@@ -332,6 +346,13 @@ class ReplaySource:
     @cached_property
     def _season_spans(self) -> list[Season]:
         return self.seasons()
+
+
+def _day(days: dict[str, date], text: str) -> date:
+    day = days.get(text)
+    if day is None:
+        day = days[text] = date.fromisoformat(text)
+    return day
 
 
 def _season_label(game_id: str) -> str:

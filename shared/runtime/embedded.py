@@ -1,9 +1,11 @@
 """The topology deployed in process: what Terraform does for Google.
 
 Every topic and subscription of the topology is created on the bus; every push
-subscription is routed to its function's PubSubFunction; every dead-letter sink to a
-DeadLetterRecorder, so dead letters end up in the document store. The embedded bus gets the
-routes attached (it pushes); on the Pub/Sub emulator a PullDispatcher delivers them.
+subscription is routed to its function's PubSubFunction (a topic function's handler module is
+imported on its first message: a run that never reaches it does not pay for it); every
+dead-letter sink to a DeadLetterRecorder, so dead letters end up in the document store. The
+embedded bus gets the routes attached (it pushes); on the Pub/Sub emulator a PullDispatcher
+delivers them.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Callable, Mapping
 
 from shared.bootstrap import Services
 from shared.runtime.dead_letters import DEAD_LETTER_SUFFIX, DeadLetterRecorder
-from shared.runtime.handlers import HandlerNotImplemented, resolve_handler, resolve_push_route
+from shared.runtime.handlers import DeferredHandler, HandlerNotImplemented, resolve_push_route
 from shared.runtime.pubsub_function import Handler, PubSubFunction
 from shared.topology.model import SubscriptionSpec
 
@@ -70,7 +72,7 @@ class EmbeddedDeployment:
             handler = override
         else:
             try:
-                handler = resolve_push_route(spec, push_path) if push_path is not None else resolve_handler(spec)
+                handler = resolve_push_route(spec, push_path) if push_path is not None else DeferredHandler(spec)
             except HandlerNotImplemented as err:
                 self.not_implemented.append(spec.name)
                 log.info("function not deployed", extra={"fields": {"function": spec.name, "reason": str(err)}})

@@ -1,5 +1,10 @@
 """The topology on the embedded bus: functions wired, dead letters of both kinds recorded, nothing lost."""
+import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +94,50 @@ def test_an_http_functions_push_routes_are_delivered_like_pubsub_push(services):
     coordinator_routes = {s.name for s in TOPOLOGY.subscriptions if s.push_function == "phase5_coordinator"}
     assert coordinator_routes and coordinator_routes <= set(deployment.routes)
     assert "phase5_coordinator" in deployment.deployed
+
+
+def test_a_topic_handler_is_imported_on_its_first_message_only(tmp_path, monkeypatch):
+    from shared.runtime.handlers import DeferredHandler
+    from shared.topology.model import FunctionSpec
+    (tmp_path / "deferred_made_up_handler.py").write_text(
+        "CALLS = []\n\ndef handle(message, ctx):\n    CALLS.append((message, ctx))\n    return 'done'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = FunctionSpec(name="made_up", phase=2, description="d", trigger="topic", trigger_topic="t",
+                        handler="deferred_made_up_handler:handle")
+    handler = DeferredHandler(spec)
+    assert "deferred_made_up_handler" not in sys.modules
+    assert handler("m", "c") == "done"
+    assert sys.modules["deferred_made_up_handler"].CALLS == [("m", "c")]
+    monkeypatch.delitem(sys.modules, "deferred_made_up_handler")
+
+
+def test_a_missing_handler_module_is_not_implemented_at_deploy_time():
+    from shared.runtime.handlers import DeferredHandler, HandlerNotImplemented
+    from shared.topology.model import FunctionSpec
+    for handler in ("shared.no_such_package.worker:handle", "shared.pipeline.no_such_module:handle"):
+        spec = FunctionSpec(name="made_up", phase=2, description="d", trigger="topic", trigger_topic="t",
+                            handler=handler)
+        with pytest.raises(HandlerNotImplemented, match="does not exist yet"):
+            DeferredHandler(spec)
+
+
+def test_deploying_imports_no_topic_handler(tmp_path):
+    """`sportsflow run` deploys every function but pays only for the handlers its messages reach."""
+    script = (
+        "import json, sys\nfrom pathlib import Path\n"
+        "from shared.adapters.local.bus import LocalBus\nfrom shared.adapters.local.documents import "
+        "SqliteDocumentStore\nfrom shared.bootstrap import Services\nfrom shared.config import Settings\n"
+        "from shared.runtime.embedded import EmbeddedDeployment\nfrom shared.topology import TOPOLOGY\n"
+        f"home = Path({str(tmp_path)!r})\n"
+        "services = Services.with_adapters(Settings(home=home), bus=LocalBus(), "
+        "documents=SqliteDocumentStore(home / 'docs.sqlite'))\n"
+        "deployment = EmbeddedDeployment(services).deploy()\n"
+        "topic_handlers = {f.handler.partition(':')[0] for f in TOPOLOGY.functions if f.trigger == 'topic'}\n"
+        "print(json.dumps(sorted(m for m in topic_handlers if m in sys.modules)))\n"
+        "print(json.dumps(sorted(f.name for f in TOPOLOGY.functions if f.trigger == 'topic' and f.name not in "
+        "deployment.deployed)))\nservices.close()\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    imported, undeployed = map(json.loads, out.stdout.splitlines())
+    assert imported == []
+    assert undeployed == []  # every topic function is still deployed
