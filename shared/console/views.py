@@ -388,7 +388,7 @@ def fan_in_progress(services: "Services", days: list[date]) -> list[tuple[str, f
 def breaker_states(services: "Services") -> Series:
     """Each provider's breaker state per 15 minutes over the last 24 h (0 closed, 1 half-open, 2 open):
     a state holds until its next transition."""
-    from shared.metrics.breakers import STATE_VALUES, BREAKER_STATE
+    from shared.metrics.breakers import BREAKER_STATE, STATE_VALUES
     from shared.resilience.circuit_breaker import BreakerState
 
     def before(point) -> float:

@@ -122,9 +122,8 @@ def handle_alerts_check_request(request) -> Any:
 
     import flask
 
-    from shared.runtime.entrypoints import process_services
-
     from shared.metrics.recorder import stores_points
+    from shared.runtime.entrypoints import process_services
 
     services = process_services()
     if not stores_points(services.settings):  # gcp: Cloud Monitoring's policies do it; a 5xx would retry forever

@@ -80,8 +80,8 @@ def test_the_emulator_backend_keeps_its_points_in_the_home_and_logs_them(tmp_pat
         metrics.record("pipeline_date_late", at=now, analysis_date="2025-01-15")
     metrics.flush()
     assert [r.getMessage() for r in caplog.records] == ["pipeline date not finished by deadline"]
-    stored = LocalMetricsStore(tmp_path / "metrics.sqlite").points("pipeline_date_late", datetime(2020, 1, 1,
-                                                                                                  tzinfo=timezone.utc), now)
+    since = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    stored = LocalMetricsStore(tmp_path / "metrics.sqlite").points("pipeline_date_late", since, now)
     assert [p.labels for p in stored] == [{"analysis_date": "2025-01-15"}]
 
 
