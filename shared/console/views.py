@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.orchestration.fan_in import FanInLedger
 from shared.pipeline.no_games import no_games_on
-from shared.pipeline.status import date_status
+from shared.pipeline.status import date_status, date_statuses
 
 if TYPE_CHECKING:
     from shared.bootstrap import Services
@@ -42,8 +42,7 @@ def date_page(services: "Services", page: int) -> tuple[list[date], int]:
 def pipeline_dates(services: "Services", days: list[date]) -> list[dict[str, Any]]:
     """Each date's state in brief (staleness is on the date's own page: it reads every input version)."""
     rows = []
-    for day in days:
-        status = date_status(services.documents, day, with_stale=False, with_dead_letters=False)
+    for day, status in zip(days, date_statuses(services.documents, days, with_stale=False, with_dead_letters=False)):
         done = sum(len(p.done) for p in status.phases)
         total = done + sum(len(p.missing) for p in status.phases)
         rows.append({"date": day.isoformat(), "finished": status.finished, "held": status.held,
