@@ -429,7 +429,7 @@ resource "google_monitoring_alert_policy" "prediction_coverage" {
   }
 
   documentation {
-    content   = "Prediction coverage of a date is below 90% (SPEC §1). `sportsflow` console /coverage?date=D names the missing players and why."
+    content   = "Prediction coverage of a date is below 90% (SPEC §1). The operations page /coverage?date=D names the missing players and why."
     mime_type = "text/markdown"
   }
 }
