@@ -74,6 +74,22 @@ locals {
       filter      = "jsonPayload.message=\"function invocation\""
       labels      = ["function", "outcome"]
     }
+    # The platform's own points (shared/metrics/recorder.py PLATFORM): "metric" lines named by jsonPayload.metric.
+    retry = {
+      description = "Deliveries a function failed transiently (nacked: Pub/Sub redelivers), by function."
+      filter      = "jsonPayload.message=\"metric\" AND jsonPayload.metric=\"retry\""
+      labels      = ["function", "error"]
+    }
+    dead_letter = {
+      description = "Messages a function dead-lettered (bad input, permanent error), by function and kind."
+      filter      = "jsonPayload.message=\"metric\" AND jsonPayload.metric=\"dead_letter\""
+      labels      = ["function", "error_kind"]
+    }
+    breaker_state = {
+      description = "Circuit breaker transitions by provider and the state entered (closed, open, half_open)."
+      filter      = "jsonPayload.message=\"metric\" AND jsonPayload.metric=\"breaker_state\""
+      labels      = ["provider", "state"]
+    }
   }
 
   # Fire on the first occurrence within a 5-minute window.
@@ -336,6 +352,84 @@ resource "google_monitoring_alert_policy" "function_errors" {
 
   documentation {
     content   = "A function answers 5xx to more than the threshold of its requests (Pub/Sub will redeliver, then dead-letter)."
+    mime_type = "text/markdown"
+  }
+}
+
+# The gauges of the platform's "metric" lines: their value as a distribution, by label.
+locals {
+  prediction_coverage_target = 0.9 # SPEC §1; COVERAGE_TARGET in shared/metrics/rules.py
+
+  metric_gauges = {
+    prediction_coverage = {
+      description = "Prediction coverage (0-1) recorded by the 7:00 status check, by date."
+      labels      = ["analysis_date"]
+    }
+    fan_in_progress = {
+      description = "Parts of a fan-in completed (of jsonPayload.expected), by orchestrator and date."
+      labels      = ["orchestrator", "analysis_date"]
+    }
+  }
+}
+
+resource "google_logging_metric" "gauge" {
+  for_each = local.metric_gauges
+
+  name            = "sportsflow/${each.key}"
+  description     = each.value.description
+  filter          = "jsonPayload.message=\"metric\" AND jsonPayload.metric=\"${each.key}\""
+  value_extractor = "EXTRACT(jsonPayload.value)"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "DISTRIBUTION"
+    unit        = "1"
+
+    dynamic "labels" {
+      for_each = each.value.labels
+      content {
+        key        = labels.value
+        value_type = "STRING"
+      }
+    }
+  }
+
+  label_extractors = { for label in each.value.labels : label => "EXTRACT(jsonPayload.${label})" }
+
+  bucket_options {
+    linear_buckets {
+      num_finite_buckets = 20
+      width              = 0.05
+      offset             = 0
+    }
+  }
+}
+
+# shared/metrics/rules.py "prediction coverage below target": the coverage recorded in the last
+# hour (the 7:00 check records one point per date) is below the target.
+resource "google_monitoring_alert_policy" "prediction_coverage" {
+  display_name          = "sportsflow: prediction coverage below target"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "prediction_coverage below ${local.prediction_coverage_target}"
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.gauge["prediction_coverage"].name}\""
+      comparison      = "COMPARISON_LT"
+      threshold_value = local.prediction_coverage_target
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "3600s"
+        per_series_aligner   = "ALIGN_PERCENTILE_50"
+        cross_series_reducer = "REDUCE_MIN"
+      }
+    }
+  }
+
+  documentation {
+    content   = "Prediction coverage of a date is below 90% (SPEC §1). The operations page /coverage?date=D names the missing players and why."
     mime_type = "text/markdown"
   }
 }

@@ -24,6 +24,10 @@ class Services:
     topology: Topology = TOPOLOGY
     _overrides: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        from shared.metrics.breakers import record_breaker_transitions
+        record_breaker_transitions(self.settings)  # a breaker knows no home: the latest Services' one
+
     @classmethod
     def with_adapters(cls, settings: Settings, **adapters) -> "Services":
         """Services with some adapters given (tests, the embedded pipeline runner)."""
@@ -36,7 +40,8 @@ class Services:
     def bus(self) -> MessageBus:
         if self.settings.backend == "local":
             from shared.adapters.local.bus import LocalBus
-            return LocalBus()
+            from shared.metrics.backlog import BacklogRecorder
+            return LocalBus(backlog_observer=BacklogRecorder(self.settings))
         from shared.adapters.gcp.pubsub import PubSubBus
         endpoint = self._endpoint("pubsub")
         return PubSubBus(self.settings.project, endpoint=endpoint)

@@ -1,5 +1,8 @@
 """`sportsflow alerts check [--json]`: every alert rule on the stored metrics over its window; each
-firing episode announced once through the notifier; exits 1 when any rule fires."""
+firing episode announced once through the notifier; exits 1 when any rule fires.
+
+local and emulator backends keep their points in the home's metrics store; on gcp Cloud Monitoring
+evaluates the same rules as the alert policies of infra/monitoring.tf: exit 2, naming them."""
 from __future__ import annotations
 
 import json
@@ -9,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.bootstrap import Services
-from shared.metrics.alerting import check_stored_alerts
+from shared.config import ConfigError
+from shared.metrics.alerting import check_stored_alerts, cloud_monitoring_policies
+from shared.metrics.recorder import stores_points
 
 out = Console()
 app = typer.Typer(help="Evaluate the alert rules on the stored metrics (shared/metrics/rules.py).")
@@ -22,9 +27,15 @@ def register(root: typer.Typer) -> None:
 @app.command()
 def check(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print one JSON object")):
     """Evaluate every rule; announce new firing episodes (once each); exit 1 when any fires."""
+    if not stores_points(ctx.obj):
+        typer.echo(cloud_monitoring_policies(), err=True)
+        raise typer.Exit(2)
     services = Services(ctx.obj)
     try:
         result = check_stored_alerts(services)
+    except ConfigError as err:  # the emulator backend without running emulators
+        typer.echo(f"cannot check the alerts: {err}", err=True)
+        raise typer.Exit(2) from None
     finally:
         services.close()
     if as_json:

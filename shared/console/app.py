@@ -100,7 +100,12 @@ def handle_console_request(request: "flask.Request", *, services: "Services | No
 def overview(services, request):
     letters = views.dead_letters_by_function(services)
     chart = charts.bar_chart("dead letters of the last 7 days, by function", list(letters.items()))
-    return _page(request, "overview.html", {"health": views.health(services), "dead_letters": chart})
+    over_time = charts.line_chart("dead letters per hour, last 24 h, by kind",
+                                  views.metric_over_time(services, "dead_letter", by="error_kind"))
+    retries = charts.line_chart("retries (transient failures, redelivered) per hour, last 24 h, by function",
+                                views.metric_over_time(services, "retry", by="function"))
+    return _page(request, "overview.html", {"health": views.health(services), "dead_letters": chart,
+                                            "dead_letters_over_time": over_time, "retries": retries})
 
 
 def pipeline(services, request):
@@ -116,6 +121,11 @@ def pipeline(services, request):
                                         unit="%", maximum=1.0)
     context["latency_chart"] = charts.line_chart("pipeline function latency, last 24 h (ms, per 15 min)",
                                                  views.pipeline_latency(services), unit=" ms")
+    context["phase_chart"] = charts.bar_chart("fan-in progress by phase (parts completed of expected)",
+                                              views.fan_in_progress(services, days), unit="%", maximum=1.0)
+    context["backlog_chart"] = charts.line_chart(
+        "queue backlog: messages pending per subscription at each drain, last 24 h (per 15 min)",
+        views.metric_over_time(services, "queue_backlog", by="subscription", bucket_minutes=15, combine="last"))
     return _page(request, "pipeline.html", context)
 
 
@@ -205,7 +215,10 @@ def health(services, request):
     report = views.health(services)
     latency = views.page_latency(services)
     chart = charts.bar_chart("console pages, median render in the last hour (ms)", latency) if latency else ""
-    return _page(request, "health.html", {"health": report, "latency": chart}, 200 if report["ok"] else 503)
+    breakers = charts.line_chart("circuit breaker state per provider, last 24 h (0 closed, 1 half-open, 2 open)",
+                                 views.breaker_states(services))
+    return _page(request, "health.html", {"health": report, "latency": chart, "breakers": breakers},
+                 200 if report["ok"] else 503)
 
 
 def health_json(services, request):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.orchestration.fan_in import FanInLedger
 from shared.pipeline.no_games import no_games_on
-from shared.pipeline.status import date_status
+from shared.pipeline.status import date_status, date_statuses
 
 if TYPE_CHECKING:
     from shared.bootstrap import Services
@@ -42,8 +42,7 @@ def date_page(services: "Services", page: int) -> tuple[list[date], int]:
 def pipeline_dates(services: "Services", days: list[date]) -> list[dict[str, Any]]:
     """Each date's state in brief (staleness is on the date's own page: it reads every input version)."""
     rows = []
-    for day in days:
-        status = date_status(services.documents, day, with_stale=False, with_dead_letters=False)
+    for day, status in zip(days, date_statuses(services.documents, days, with_stale=False, with_dead_letters=False)):
         done = sum(len(p.done) for p in status.phases)
         total = done + sum(len(p.missing) for p in status.phases)
         rows.append({"date": day.isoformat(), "finished": status.finished, "held": status.held,
@@ -261,9 +260,9 @@ def page_latency(services: "Services") -> list[tuple[str, float]]:
     from datetime import datetime, timedelta, timezone
     from statistics import median
 
-    from shared.metrics.recorder import process_metrics
+    from shared.metrics.recorder import process_metrics, stores_points
 
-    if services.settings.backend != "local":
+    if not stores_points(services.settings):
         return []
     now = datetime.now(timezone.utc)  # the metrics store's clock
     by_page: dict[str, list[float]] = {}
@@ -281,9 +280,9 @@ def pipeline_latency(services: "Services", *, hours: int = 24, bucket_minutes: i
     from datetime import datetime, timedelta, timezone
     from statistics import quantiles
 
-    from shared.metrics.recorder import INVOCATION, process_metrics
+    from shared.metrics.recorder import INVOCATION, process_metrics, stores_points
 
-    if services.settings.backend != "local":
+    if not stores_points(services.settings):
         return {}
     now = datetime.now(timezone.utc)  # the metrics store's clock
     buckets: dict[datetime, list[float]] = {}
@@ -299,6 +298,108 @@ def pipeline_latency(services: "Services", *, hours: int = 24, bucket_minutes: i
         series["p50"].append((label, round(cuts[9], 1)))
         series["p95"].append((label, round(cuts[18], 1)))
     return series if series["p50"] else {}
+
+
+# --- the platform's metric points over time (shared/metrics: retry, dead_letter, breaker_state, ...) --
+
+Series = dict[str, list[tuple[str, float]]]
+MOST_SERIES = 5  # a chart stays readable: the busiest five, the rest summed as "other"
+
+
+def metric_over_time(services: "Services", name: str, *, by: str, hours: int = 24, bucket_minutes: int = 60,
+                     combine: str = "sum", carry: bool = False, start_of=None) -> Series:
+    """Points of `name` per time bucket, one series per value of the label `by` (embedded and emulator
+    backends: the home's metrics store; on gcp these are in Cloud Monitoring and this is empty).
+
+    combine: "sum" (events: dead letters, retries) or "last" (gauges: backlog, breaker state);
+    carry: a bucket without points keeps the previous bucket's value (a state holds until it changes),
+    else it is 0; start_of(first point): the value before a series' first point (default 0)."""
+    from datetime import datetime, timezone
+
+    from shared.metrics.recorder import process_metrics, stores_points
+
+    if not stores_points(services.settings):
+        return {}
+    now = datetime.now(timezone.utc)  # the metrics store's clock
+    found = process_metrics(services.settings).points(name, now - timedelta(hours=hours), now)
+    if not found:
+        return {}
+    step = timedelta(minutes=bucket_minutes)
+    first = _bucket_of(found[0].at, bucket_minutes)
+    buckets = [first + i * step for i in range(int((now - first) / step) + 1)]
+    values: dict[str, dict[datetime, float]] = {}
+    starts: dict[str, float] = {}
+    for point in found:
+        key = str(point.labels.get(by, "?"))
+        cell = values.setdefault(key, {})
+        at = _bucket_of(point.at, bucket_minutes)
+        cell[at] = cell.get(at, 0.0) + point.value if combine == "sum" else point.value
+        if key not in starts:
+            starts[key] = start_of(point) if start_of else 0.0
+    series = {key: _filled(buckets, cells, carry, starts[key]) for key, cells in values.items()}
+    return _busiest(series)
+
+
+def _bucket_of(at, bucket_minutes: int):
+    at = at.replace(second=0, microsecond=0)
+    minutes = at.hour * 60 + at.minute
+    return at.replace(hour=0, minute=0) + timedelta(minutes=minutes - minutes % bucket_minutes)
+
+
+def _filled(buckets, cells, carry: bool, start: float) -> list[tuple[str, float]]:
+    rows, last = [], start
+    for at in buckets:
+        value = cells.get(at, last if carry else 0.0)
+        last = value
+        rows.append((at.strftime("%m-%d %H:%M"), round(value, 3)))
+    return rows
+
+
+def _busiest(series: Series) -> Series:
+    if len(series) <= MOST_SERIES:
+        return dict(sorted(series.items()))
+    ranked = sorted(series, key=lambda key: -max(value for _, value in series[key]))
+    kept = {key: series[key] for key in ranked[:MOST_SERIES - 1]}
+    rest = [series[key] for key in ranked[MOST_SERIES - 1:]]
+    kept["other"] = [(label, round(sum(s[i][1] for s in rest), 3)) for i, (label, _) in enumerate(rest[0])]
+    return kept
+
+
+def fan_in_progress(services: "Services", days: list[date]) -> list[tuple[str, float]]:
+    """The latest recorded progress (completed / expected) of each orchestrator's fan-in for `days`,
+    from the `fan_in_progress` points of the last week (the ledger itself is on the date's page)."""
+    from datetime import datetime, timezone
+
+    from shared.metrics.recorder import process_metrics, stores_points
+
+    if not stores_points(services.settings) or not days:
+        return []
+    wanted = {day.isoformat() for day in days}
+    now = datetime.now(timezone.utc)
+    latest: dict[tuple[str, str], float] = {}
+    for point in process_metrics(services.settings).points("fan_in_progress", now - timedelta(days=7), now):
+        day, expected = point.labels.get("analysis_date"), point.labels.get("expected") or 0
+        if day in wanted and expected:
+            latest[(day, _phase_of(point.labels.get("orchestrator", "?")))] = point.value / expected
+    return [(f"{day} {phase}", ratio) for (day, phase), ratio in sorted(latest.items(), reverse=True)]
+
+
+def breaker_states(services: "Services") -> Series:
+    """Each provider's breaker state per 15 minutes over the last 24 h (0 closed, 1 half-open, 2 open):
+    a state holds until its next transition."""
+    from shared.metrics.breakers import BREAKER_STATE, STATE_VALUES
+    from shared.resilience.circuit_breaker import BreakerState
+
+    def before(point) -> float:
+        return STATE_VALUES.get(BreakerState(point.labels.get("from_state", "closed")), 0.0)
+
+    return metric_over_time(services, BREAKER_STATE, by="provider", bucket_minutes=15, combine="last", carry=True,
+                            start_of=before)
+
+
+def _phase_of(orchestrator: str) -> str:
+    return {"phase2_to_phase3_orchestrator": "Phase 2→3", "phase3_to_phase4_orchestrator": "Phase 3→4",
+            "phase4_orchestrator": "Phase 4"}.get(orchestrator, orchestrator)
 
 
 def health(services: "Services") -> dict[str, Any]:

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging()
     services = Services(Settings.from_env(backend="emulator", home=args.home))
     sinks = sink_subscriptions(services.topology)
-    recorders = {name: DeadLetterRecorder(services.documents, topic) for name, topic in sinks.items()}
+    recorders = {name: DeadLetterRecorder(services.documents, topic, settings=services.settings)
+                 for name, topic in sinks.items()}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("dead-letter sink started", extra={"fields": {"subscriptions": sorted(sinks)}})

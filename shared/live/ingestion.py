@@ -89,7 +89,7 @@ def poll_once(services: "Services", provider: LiveProvider) -> dict[str, Any]:
 
 def _dead_letter(services: "Services", data: bytes, kind: str, reason: str) -> None:
     publish_dead_letter(services.bus, source_topic=TOPIC, function="live_poll", error_kind=kind, reason=reason,
-                        data=data, attributes={}, delivery_attempt=1)
+                        data=data, attributes={}, delivery_attempt=1, settings=services.settings)
 
 
 def handle_poll_request(request: "flask.Request", *, services: "Services | None" = None,

@@ -5,8 +5,11 @@ Names are the log events infra/monitoring.tf counts (`validation_finished` is th
 letters, fan-in progress, prediction coverage, breaker state, queue backlog.
 
 - embedded (`local`): points in `<home>/metrics.sqlite`, read back by the alert rules;
-- `gcp` / `emulator`: one structured log line per point whose message is the event's log text, so
-  the log-based metrics of infra/monitoring.tf count it (nothing is stored in the process).
+- `gcp`: one structured log line per point whose message is the event's log text, so the log-based
+  metrics of infra/monitoring.tf count it (nothing is stored in the process; Cloud Monitoring
+  evaluates the rules as the alert policies of infra/monitoring.tf);
+- `emulator`: both — the log line, and the point in the home's `metrics.sqlite` (there is no Cloud
+  Monitoring locally, so `sportsflow alerts check` and the console read the points there).
 """
 from __future__ import annotations
 
@@ -178,10 +181,46 @@ class LogMetrics:
         pass
 
 
+class LoggedAndStored:
+    """The emulator backend: each point logged as on gcp and kept in the home's local store."""
+
+    def __init__(self, logged: LogMetrics, stored: LocalMetricsStore):
+        self._logged, self._stored = logged, stored
+
+    def record(self, name: str, value: float = 1.0, *, at: datetime | None = None, **labels: Any) -> None:
+        self._stored.record(name, value, at=at, **labels)
+        self._logged.record(name, value, at=at, **labels)
+
+    def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
+        return self._stored.points(name, since, until)
+
+    def flush(self) -> int:
+        return self._stored.flush()
+
+    def close(self) -> None:
+        self._stored.close()
+
+
 def metrics_for(settings: "Settings") -> Metrics:
     if settings.backend == "local":
         return LocalMetricsStore(settings.home / "metrics.sqlite")
+    if settings.backend == "emulator":
+        return LoggedAndStored(LogMetrics(), LocalMetricsStore(settings.home / "metrics.sqlite"))
     return LogMetrics()
+
+
+def stores_points(settings: "Settings") -> bool:
+    """Whether this backend keeps points this process can read (gcp's are in Cloud Monitoring)."""
+    return settings.backend in ("local", "emulator")
+
+
+def record_quietly(settings: "Settings", name: str, value: float = 1.0, **labels: Any) -> None:
+    """`process_metrics(settings).record(...)` that never fails its caller: a message's handling,
+    a breaker's transition or a drain must not fail because a metric could not be kept."""
+    try:
+        process_metrics(settings).record(name, value, **labels)
+    except Exception:  # noqa: BLE001 - metrics are best effort
+        log.warning("metric not recorded", exc_info=True, extra={"fields": {"metric": name}})
 
 
 _process_metrics: dict[tuple[str, str], Metrics] = {}

@@ -7,6 +7,9 @@ rules infra/monitoring.tf gives Cloud Monitoring, evaluated here on the embedded
   live match stale at the watchdog's `error` step, prediction coverage low, pipeline date late:
   any occurrence in the last 5 min (monitoring.tf's any-occurrence alerts);
 - prediction coverage: the latest coverage recorded in the last 24 h is below 90 %.
+
+Each rule names its alert policy in infra/monitoring.tf (`policy`, a Terraform address): on gcp
+Cloud Monitoring evaluates that policy instead (tests/metrics keeps the two lists in step).
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ class RatioRule:
     bad: Callable[[MetricPoint], bool]
     describe: str
     severity: str = "ERROR"
+    policy: str = ""
 
     def evaluate(self, source: PointSource, now: datetime) -> Alert | None:
         points = source.points(self.metric, now - self.window, now)
@@ -63,6 +67,7 @@ class AnyOccurrenceRule:
     severity: str
     where: Callable[[MetricPoint], bool] = lambda point: True
     window: timedelta = ANY_OCCURRENCE_WINDOW
+    policy: str = ""
 
     def evaluate(self, source: PointSource, now: datetime) -> Alert | None:
         found = [p for p in source.points(self.metric, now - self.window, now) if self.where(p)]
@@ -80,6 +85,7 @@ class BelowRule:
     minimum: float
     window: timedelta
     severity: str = "WARNING"
+    policy: str = ""
 
     def evaluate(self, source: PointSource, now: datetime) -> Alert | None:
         points = source.points(self.metric, now - self.window, now)
@@ -90,19 +96,34 @@ class BelowRule:
         return None
 
 
+def _log_event(key: str) -> str:
+    return f'google_monitoring_alert_policy.log_event["{key}"]'
+
+
+def _log_ratio(key: str) -> str:
+    return f'google_monitoring_alert_policy.log_ratio["{key}"]'
+
+
 RULES = (
     RatioRule("validation latency", "validation_finished", timedelta(minutes=5), VALIDATION_SLOW_RATIO,
-              lambda p: p.labels.get("duration_ms", 0) > VALIDATION_SLOW_MS, "validations took longer than 2 s"),
+              lambda p: p.labels.get("duration_ms", 0) > VALIDATION_SLOW_MS, "validations took longer than 2 s",
+              policy=_log_ratio("validation_latency")),
     RatioRule("validation failures", "validation_finished", timedelta(minutes=15), VALIDATION_FAILURE_RATIO,
-              lambda p: p.labels.get("succeeded") is False, "validations failed"),
-    AnyOccurrenceRule("evidence integrity failure", "evidence_integrity_failure", "CRITICAL"),
-    AnyOccurrenceRule("synthetic validation failed", "synthetic_validation_failed", "ERROR"),
-    AnyOccurrenceRule("source disagreement drift", "source_disagreement_drift", "WARNING"),
+              lambda p: p.labels.get("succeeded") is False, "validations failed",
+              policy=_log_ratio("validation_failures")),
+    AnyOccurrenceRule("evidence integrity failure", "evidence_integrity_failure", "CRITICAL",
+                      policy=_log_event("evidence_integrity_failure")),
+    AnyOccurrenceRule("synthetic validation failed", "synthetic_validation_failed", "ERROR",
+                      policy=_log_event("synthetic_validation_failed")),
+    AnyOccurrenceRule("source disagreement drift", "source_disagreement_drift", "WARNING",
+                      policy=_log_event("source_disagreement_drift")),
     AnyOccurrenceRule("live match stale", "live_match_stale", "ERROR",
-                      where=lambda p: p.labels.get("ladder_step") == "error"),
-    AnyOccurrenceRule("prediction coverage low", "prediction_coverage_low", "WARNING"),
-    AnyOccurrenceRule("pipeline date late", "pipeline_date_late", "ERROR"),
-    BelowRule("prediction coverage below target", "prediction_coverage", COVERAGE_TARGET, timedelta(hours=24)),
+                      where=lambda p: p.labels.get("ladder_step") == "error", policy=_log_event("live_match_stale")),
+    AnyOccurrenceRule("prediction coverage low", "prediction_coverage_low", "WARNING",
+                      policy=_log_event("prediction_coverage_low")),
+    AnyOccurrenceRule("pipeline date late", "pipeline_date_late", "ERROR", policy=_log_event("pipeline_date_late")),
+    BelowRule("prediction coverage below target", "prediction_coverage", COVERAGE_TARGET, timedelta(hours=24),
+              policy="google_monitoring_alert_policy.prediction_coverage"),
 )
 
 

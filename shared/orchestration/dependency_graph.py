@@ -39,6 +39,7 @@ class Evaluation:
     recorded: bool
     published: tuple[str, ...]
     waiting: dict[str, tuple[str, ...]]
+    done: frozenset[str] | None = None  # the parts complete for the date (read when a new part was recorded)
 
 
 class DependencyOrchestrator:
@@ -59,7 +60,8 @@ class DependencyOrchestrator:
             raise PermanentError(f"{self.name} waits for no part named {part!r}; known: {sorted(self.parts)}")
         recorded = self.ledger.record_part(day, part, outcome, message_id=claimant, orchestrator=self.name)
         rules = [r for r in self.rules if part in r.waits_for] if fire and outcome.succeeded else []
-        return self._evaluate(rules, day, claimant, publish, services, recorded)
+        done = self.ledger.parts_done(day, self.parts) if rules or recorded else None
+        return self._evaluate(rules, day, claimant, publish, services, recorded, done)
 
     def evaluate(self, day: date, *, claimant: str, publish: Publish, services: Any = None) -> Evaluation:
         """Fire whatever is ready for `day` on its current inputs (a release, stale dates)."""
@@ -70,16 +72,18 @@ class DependencyOrchestrator:
         """Fire those of `rules` that are ready (the reconciler, for fan-ins left unclaimed)."""
         return self._evaluate(list(rules), day, claimant, publish, services, recorded=False)
 
-    def _evaluate(self, rules, day, claimant, publish, services, recorded) -> Evaluation:
+    def _evaluate(self, rules, day, claimant, publish, services, recorded, done=None) -> Evaluation:
         published, waiting = [], {}
-        done = self.ledger.parts_done(day, self.parts) if rules else set()
+        if done is None and rules:
+            done = self.ledger.parts_done(day, self.parts)
         for rule in rules:
-            missing = rule.waits_for - done
+            missing = rule.waits_for - (done or set())
             if missing:
                 waiting[rule.target] = tuple(sorted(missing))
             elif self._fire(rule, day, claimant, publish, services):
                 published.append(rule.target)
-        return Evaluation(recorded=recorded, published=tuple(published), waiting=waiting)
+        return Evaluation(recorded=recorded, published=tuple(published), waiting=waiting,
+                          done=frozenset(done) if done is not None else None)
 
     def _fire(self, rule: TriggerRule, day: date, claimant: str, publish: Publish, services: Any) -> bool:
         attempt = uuid.uuid4().hex

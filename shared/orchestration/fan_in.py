@@ -63,7 +63,7 @@ class FanInLedger:
                     ) -> bool:
         """True if this call changed the part (a newer outcome); False for a duplicate or an older one."""
         self._index(day)
-        path = _part_path(day, part)
+        path = part_path(day, part)
 
         def record(tx) -> bool:
             current = tx.get(path)
@@ -175,7 +175,7 @@ def claim_id(day: date, target: str, inputs: str) -> str:
     return hashlib.sha256(f"{day.isoformat()}|{target}|{inputs}".encode()).hexdigest()[:24]
 
 
-def _part_path(day: date, part: str) -> str:
+def part_path(day: date, part: str) -> str:
     return f"fanin/{day.isoformat()}/parts/{part}"
 
 

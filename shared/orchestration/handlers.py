@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from shared.contracts.messages import AnalyticsCompleted, PrecomputeProcessorCompleted, RawProcessed
+from shared.metrics.recorder import record_quietly
 from shared.orchestration import rules
 from shared.orchestration.dependency_graph import DependencyOrchestrator, Evaluation
 from shared.orchestration.fan_in import FanInLedger, PartOutcome
@@ -14,6 +15,9 @@ RULES = {
     rules.PHASE3_TO_PHASE4: rules.phase3_to_phase4_rules(),
     rules.PHASE4: rules.phase4_rules(),
 }
+# The parts each orchestrator waits for: the fan-in's "expected".
+RULES_PARTS = {name: frozenset().union(*(rule.waits_for for rule in rules)) for name, rules in RULES.items()}
+FAN_IN_PROGRESS = "fan_in_progress"  # value: parts complete for the date; labels: orchestrator, date, expected
 # The order a date flows through them (the reconciler and `backfill --stale` evaluate in it).
 ORDER = (rules.PHASE2_TO_PHASE3, rules.PHASE3_TO_PHASE4, rules.PHASE4)
 
@@ -32,6 +36,10 @@ def _on_completion(name: str, message, fctx: FunctionContext, *, fire: bool = Tr
         "part": message.processor_name, "analysis_date": message.analysis_date.isoformat(),
         "succeeded": message.success, "error": message.error, "new": evaluation.recorded,
         "held": not fire, "published": list(evaluation.published), "waiting": evaluation.waiting}})
+    if evaluation.recorded and evaluation.done is not None:  # a new part: the fan-in moved (duplicates do not)
+        record_quietly(fctx.services.settings, FAN_IN_PROGRESS, len(evaluation.done), orchestrator=name,
+                       analysis_date=message.analysis_date.isoformat(), expected=len(RULES_PARTS[name]),
+                       part=message.processor_name)
     return evaluation
 
 

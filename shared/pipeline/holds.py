@@ -11,17 +11,21 @@ from shared.ports.documents import DocumentStore
 COLLECTION = "held_dates"
 
 
+def path_of(day: date) -> str:
+    return f"{COLLECTION}/{day.isoformat()}"
+
+
 def hold(documents: DocumentStore, day: date) -> None:
-    documents.create(f"{COLLECTION}/{day.isoformat()}", {"date": day.isoformat(), "held_at": documents.now()})
+    documents.create(path_of(day), {"date": day.isoformat(), "held_at": documents.now()})
 
 
 def is_held(documents: DocumentStore, day: date) -> bool:
-    return documents.get(f"{COLLECTION}/{day.isoformat()}") is not None
+    return documents.get(path_of(day)) is not None
 
 
 def release(documents: DocumentStore, day: date) -> bool:
     """True if the date was held."""
     if not is_held(documents, day):
         return False
-    documents.delete(f"{COLLECTION}/{day.isoformat()}")
+    documents.delete(path_of(day))
     return True

@@ -6,9 +6,9 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 
-from shared.orchestration.fan_in import FanInLedger
+from shared.orchestration.fan_in import FanInLedger, part_path
 from shared.orchestration.handlers import RULES as RULES_BY_ORCHESTRATOR
 from shared.orchestration.reconciler import RELEASE_COMMAND
 from shared.orchestration.rules import PHASE2_TO_PHASE3, PHASE4, PHASE5_TARGET
@@ -70,12 +70,51 @@ def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True,
                 with_dead_letters: bool = True) -> DateStatus:
     """`with_stale=False` leaves out the staleness check (a backfill reports counts only);
     `with_dead_letters=False` the scan of every recorded dead letter (a run reports its own)."""
-    ledger = FanInLedger(documents)
-    parts, claims = ledger.parts(day), ledger.claims(day)
+    return date_statuses(documents, [day], with_stale=with_stale, with_dead_letters=with_dead_letters)[0]
+
+
+def date_statuses(documents: DocumentStore, days: Sequence[date], *, with_stale: bool = True,
+                  with_dead_letters: bool = True) -> list[DateStatus]:
+    """The status of each of `days` (a page of dates) in one pass: the fan-in parts and holds of
+    every date in one `get_all`, the dead letters once; each date's runs, claims and Phase 5 state
+    are its own reads."""
+    days = list(days)
+    if not days:
+        return []
+    shared = _SharedReads.of(documents, days)
+    letters = list_dead_letters(documents) if with_dead_letters else []
+    return [_status_of(documents, day, shared, with_stale, letters) for day in days]
+
+
+@dataclass(frozen=True)
+class _SharedReads:
+    parts: dict[date, dict[str, dict]]
+    held: dict[date, bool]
+    runs: dict[date, dict[str, dict[str, Any]]]
+
+    @classmethod
+    def of(cls, documents: DocumentStore, days: list[date]) -> "_SharedReads":
+        names = sorted(set().union(*(rule.waits_for for rules in RULES_BY_ORCHESTRATOR.values() for rule in rules),
+                                   *(phase.processors for phase in TOPOLOGY.phases if phase.number in (2, 3, 4))))
+        paths = [(day, name) for day in days for name in names]
+        found = documents.get_all([part_path(day, name) for day, name in paths]
+                                  + [holds.path_of(day) for day in days])
+        parts: dict[date, dict[str, dict]] = {day: {} for day in days}
+        for (day, name), document in zip(paths, found):
+            if document is not None:
+                parts[day][name] = document.data
+        held = {day: document is not None for day, document in zip(days, found[len(paths):])}
+        # The runs one equality query a date: it uses the `analysis_date` index, an `in` of dates does not.
+        return cls(parts=parts, held=held, runs={day: run_history.runs_for(documents, day) for day in days})
+
+
+def _status_of(documents: DocumentStore, day: date, shared: _SharedReads, with_stale: bool,
+               letters: list[dict]) -> DateStatus:
+    parts, claims, runs = shared.parts[day], FanInLedger(documents).claims(day), shared.runs[day]
     latest = {c["target"]: c for c in claims}
-    held = holds.is_held(documents, day)
-    status = DateStatus(analysis_date=day, finished=is_finished(documents, day),
-                        stale=stale_processors(documents, day) if with_stale else {},
+    held = shared.held[day]
+    status = DateStatus(analysis_date=day, finished=is_finished(documents, day, runs=runs),
+                        stale=stale_processors(documents, day, runs=runs) if with_stale else {},
                         held=RELEASE_COMMAND.format(day=day.isoformat()) if held else None)
     done = {name for name, p in parts.items() if p.get("succeeded", True)}
     for phase in TOPOLOGY.phases:
@@ -93,20 +132,21 @@ def date_status(documents: DocumentStore, day: date, *, with_stale: bool = True,
                 claimed_at=claim.get("claimed_at"), published=bool(claim.get("published")),
                 published_at=claim.get("published_at"), claims=sum(c["target"] == rule.target for c in claims),
                 held=held and orchestrator == PHASE2_TO_PHASE3 and not claim))
-    if with_dead_letters:
-        status.dead_letters = [
-            {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "reason", "recorded_at")}
-            for letter in list_dead_letters(documents) if _concerns(letter, day)]
+    status.dead_letters = [
+        {k: letter.get(k) for k in ("source_topic", "function", "error_kind", "reason", "recorded_at")}
+        for letter in letters if _concerns(letter, day)]
     return status
 
 
-def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]]:
-    """processor → why its last success for `day` no longer matches its inputs."""
+def stale_processors(documents: DocumentStore, day: date, *, runs: dict[str, dict[str, Any]] | None = None
+                     ) -> dict[str, list[str]]:
+    """processor → why its last success for `day` no longer matches its inputs (`runs`: the date's
+    run documents, if already read)."""
     from shared.pipeline.tables import processors_by_name
 
     processors = processors_by_name()
     stale = {}
-    for name, run in run_history.runs_for(documents, day).items():
+    for name, run in (run_history.runs_for(documents, day) if runs is None else runs).items():
         recorded = run.get("succeeded_provenance")
         if not recorded or name not in processors:
             continue
@@ -123,15 +163,16 @@ def stale_processors(documents: DocumentStore, day: date) -> dict[str, list[str]
     return stale
 
 
-def is_finished(documents: DocumentStore, day: date) -> bool:
+def is_finished(documents: DocumentStore, day: date, *, runs: dict[str, dict[str, Any]] | None = None) -> bool:
     """Phase 4's completion was published for the date's current final version, and none of the
-    date's runs is still running, failed, marked for recomputation or behind a `--redo`."""
+    date's runs is still running, failed, marked for recomputation or behind a `--redo` (`runs`: the
+    date's run documents, if already read)."""
     final = next(rule for rule in RULES_BY_ORCHESTRATOR[PHASE4] if rule.target == PHASE5_TARGET)
     claim = FanInLedger(documents).find_claim(day, final.target, final.inputs(day, documents))
     if not (claim and claim["published"]):
         return False
     redo = data_versions.recompute_requests(documents, day)
-    for run in run_history.runs_for(documents, day).values():
+    for run in (run_history.runs_for(documents, day) if runs is None else runs).values():
         if run.get("status") != "succeeded" or run.get("needs_rerun"):
             return False
         if redo and (run.get("succeeded_provenance") or {}).get("redo") != str(redo):

@@ -42,6 +42,17 @@ class BreakerState(str, Enum):
     HALF_OPEN = "half_open"
 
 
+TransitionListener = Callable[[str, "BreakerState", "BreakerState"], None]  # provider, from, to
+_listeners: list[TransitionListener] = []
+
+
+def on_transition(listener: TransitionListener) -> Callable[[], None]:
+    """Call `listener(provider, from_state, to_state)` on every breaker transition in this process
+    (after the lock is released; a failing listener is logged, never raised). Returns the remover."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
 @dataclass(frozen=True)
 class BreakerSnapshot:
     provider: str
@@ -255,3 +266,8 @@ class CircuitBreaker:
             log.info("provider.circuit.half_open", extra={"fields": fields})
         else:
             log.info("provider.circuit.closed", extra={"fields": fields})
+        for listener in list(_listeners):
+            try:
+                listener(self.provider, transition.from_state, transition.to_state)
+            except Exception:  # noqa: BLE001 - observing a breaker never changes it
+                log.warning("breaker transition listener failed", exc_info=True)

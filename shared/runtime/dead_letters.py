@@ -16,15 +16,19 @@ import hashlib
 import logging
 import re
 from datetime import datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from shared.contracts.codec import PUBSUB_MAX_MESSAGE_BYTES, EncodedMessage, decode, encode, printable_text
 from shared.contracts.envelope import new_id, utc_now
 from shared.contracts.errors import InvalidMessage, InvalidMessageKind
 from shared.contracts.messages import DeadLetter
+from shared.metrics.recorder import record_quietly
 from shared.ports.bus import MessageBus, ReceivedMessage
 from shared.ports.documents import DocumentStore
 from shared.topology.model import DEAD_LETTER_SUFFIX
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 COLLECTION = "dead_letters"
 MAX_ORIGINAL_BYTES = 7_000_000  # base64 grows by 4/3: this still fits one Pub/Sub message
@@ -32,6 +36,7 @@ FALLBACK_ORIGINAL_BYTES = 1_000_000  # when the rest of the letter leaves no roo
 # Pub/Sub's own attribute limits: any real message's attributes are kept whole.
 MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_CHARS, MAX_ATTRIBUTE_VALUE_CHARS = 100, 256, 1024
 MAX_REASON_CHARS = 4000
+MAX_ATTEMPTS_KIND = "max_delivery_attempts_exceeded"  # what Pub/Sub forwarded after its delivery attempts
 _PLAIN_ID = re.compile(r"[\x21-\x7e]{1,128}")
 log = logging.getLogger("sportsflow.runtime.dead_letters")
 
@@ -52,8 +57,9 @@ def dead_letter_topic(topic: str) -> str:
 
 def publish_dead_letter(bus: MessageBus, *, source_topic: str, function: str, error_kind: str, reason: str,
                         data: bytes, attributes: Mapping[str, str], delivery_attempt: int, field: str = "",
-                        correlation_id: str | None = None) -> str:
-    """Publish a DeadLetter to `<source_topic>-dead-letter`; never fails on what the input contained."""
+                        correlation_id: str | None = None, settings: "Settings | None" = None) -> str:
+    """Publish a DeadLetter to `<source_topic>-dead-letter`; never fails on what the input contained.
+    With `settings`, the `dead_letter` metric point is recorded (function, source_topic, error_kind)."""
     kept_attributes, attribute_details = _keepable_attributes(attributes)
     fields = dict(source_topic=printable_text(source_topic, 300), function=printable_text(function, 300),
                   error_kind=printable_text(error_kind, 100), error_field=printable_text(field, 500),
@@ -67,6 +73,9 @@ def publish_dead_letter(bus: MessageBus, *, source_topic: str, function: str, er
                                                    "error_field": fields["error_field"],
                                                    "reason": fields["reason"][:500],
                                                    "dead_letter_message_id": message_id}})
+    if settings is not None:
+        record_quietly(settings, "dead_letter", function=fields["function"], source_topic=fields["source_topic"],
+                       error_kind=fields["error_kind"])
     return message_id
 
 
@@ -121,17 +130,26 @@ def _plain_id(value: Any) -> str | None:
 
 
 class DeadLetterRecorder:
-    """Subscriber for `*-dead-letter` topics: stores each dead letter once (idempotent by content)."""
+    """Subscriber for `*-dead-letter` topics: stores each dead letter once (idempotent by content).
 
-    def __init__(self, documents: DocumentStore, source_topic: str):
+    With `settings`, a letter Pub/Sub forwarded after max delivery attempts is also a `dead_letter`
+    metric point, once, when first stored (the letters a function published were counted by
+    publish_dead_letter; on gcp Pub/Sub's own `subscription/dead_letter_message_count` counts these)."""
+
+    def __init__(self, documents: DocumentStore, source_topic: str, *, settings: "Settings | None" = None):
         self._documents = documents
         self._source_topic = source_topic
+        self._settings = settings
 
     def __call__(self, received: ReceivedMessage) -> None:
         record = self._record_of(received)
         # Keyed by what failed and why, so redelivered or re-published dead letters are stored once.
         identity = f"{record['source_topic']}|{record['error_kind']}|{record['original_data_b64']}"
-        self._documents.create(f"{COLLECTION}/{hashlib.sha256(identity.encode()).hexdigest()[:32]}", record)
+        created = self._documents.create(f"{COLLECTION}/{hashlib.sha256(identity.encode()).hexdigest()[:32]}",
+                                         record)
+        if created and self._settings is not None and record["error_kind"] == MAX_ATTEMPTS_KIND:
+            record_quietly(self._settings, "dead_letter", function=record["function"],
+                           source_topic=record["source_topic"], error_kind=MAX_ATTEMPTS_KIND)
 
     def _record_of(self, received: ReceivedMessage) -> dict[str, Any]:
         attrs, _ = _keepable_attributes(received.attributes)
@@ -146,7 +164,7 @@ class DeadLetterRecorder:
             count = attrs.get("CloudPubSubDeadLetterSourceDeliveryCount", "")
             return {**base, "source_topic": self._source_topic,
                     "function": attrs.get("CloudPubSubDeadLetterSourceSubscription", ""),
-                    "error_kind": "max_delivery_attempts_exceeded",
+                    "error_kind": MAX_ATTEMPTS_KIND,
                     "reason": f"not acknowledged after {count or '?'} delivery attempts",
                     "original_data_b64": base64.b64encode(_as_bytes(received.data)).decode(),
                     "delivery_attempt": int(count) if count.isdigit() and len(count) < 7 else 0}

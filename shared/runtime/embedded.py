@@ -49,7 +49,8 @@ class EmbeddedDeployment:
     def _route(self, subscription: SubscriptionSpec) -> None:
         if subscription.topic.endswith(DEAD_LETTER_SUFFIX):
             source_topic = subscription.topic.removesuffix(DEAD_LETTER_SUFFIX)
-            self.routes[subscription.name] = DeadLetterRecorder(self.services.documents, source_topic)
+            self.routes[subscription.name] = DeadLetterRecorder(self.services.documents, source_topic,
+                                                                settings=self.services.settings)
             return
         if not subscription.push_function:
             return

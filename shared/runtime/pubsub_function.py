@@ -25,6 +25,7 @@ from shared.contracts.codec import decode, decode_base64, printable_text
 from shared.contracts.envelope import Message
 from shared.contracts.errors import InvalidMessage, InvalidMessageKind
 from shared.metrics import invocations
+from shared.metrics.recorder import record_quietly
 from shared.observability.logging import log_context
 from shared.ports.bus import ReceivedMessage
 from shared.runtime.context import FunctionContext
@@ -101,17 +102,20 @@ class PubSubFunction:
                 self._handler(decoded.message, ctx)
             except PermanentError as err:
                 return self._dead_letter(delivery, "permanent_error", str(err))
-            except Exception:
+            except Exception as err:
                 log.exception("failed; will be redelivered", extra={"fields": self._elapsed(started)})
+                record_quietly(ctx.services.settings, "retry", function=self.spec.name, topic=self.topic,
+                               error=type(err).__name__, delivery_attempt=delivery.delivery_attempt)
                 raise
             log.info("finished", extra={"fields": self._elapsed(started)})
             return Outcome.HANDLED
 
     def _dead_letter(self, delivery: Delivery, kind: str, reason: str, *, field: str = "") -> Outcome:
-        publish_dead_letter(self._services_factory().bus, source_topic=self.topic,
+        services = self._services_factory()
+        publish_dead_letter(services.bus, source_topic=self.topic,
                             function=self.spec.name, error_kind=kind, reason=reason, field=field,
                             data=delivery.data, attributes=delivery.attributes,
-                            delivery_attempt=delivery.delivery_attempt)
+                            delivery_attempt=delivery.delivery_attempt, settings=services.settings)
         return Outcome.DEAD_LETTERED
 
     @staticmethod

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.validation import records
-from tests.console.browser import browser_missing, chromium, click_and_wait, screenshot, served, sign_in
+from tests.console.browser import WINDOW, browser_missing, chromium, click_and_wait, screenshot, served, sign_in
 from tests.console.conftest import ADMIN_TOKEN, INVOKER_TOKEN
 from tests.console.seed import PIPELINE_DAY, STALE_MATCH, WRONG_GAME
 
@@ -111,3 +111,22 @@ def test_a_stale_match_shows_data_delayed(driver, base) -> None:
     rows = {row.text.split()[0]: row for row in driver.find_elements(_by().CSS_SELECTOR, "#matches tr")[1:]}
     assert "Data delayed" in rows[STALE_MATCH].text and "67'" in rows[STALE_MATCH].text
     assert "Data delayed" not in rows["fresh-1"].text
+
+
+CHARTS = (("14-chart-dead-letters", "/", "dead-letters-over-time"), ("15-chart-retries", "/", "retries"),
+          ("16-chart-fan-in-phases", "/pipeline", "fan-in-phases"), ("17-chart-backlog", "/pipeline", "backlog"),
+          ("18-chart-breakers", "/health", "breakers"))
+
+
+def test_the_metric_charts_are_drawn_in_the_browser(driver, base, shots) -> None:
+    sign_in(driver, base, INVOKER_TOKEN)
+    for name, path, element_id in CHARTS:
+        driver.get(base + path)
+        chart = driver.find_element(_by().CSS_SELECTOR, f"#{element_id} svg.chart")
+        assert chart.is_displayed() and chart.size["width"] > 300 and chart.size["height"] > 40, name
+        assert chart.find_elements(_by().CSS_SELECTOR, "polyline, rect"), name
+        height = driver.execute_script("return Math.max(document.body.scrollHeight, 600)")
+        driver.set_window_size(WINDOW[0], min(int(height) + 400, 6000))  # the whole chart in view
+        driver.execute_script("arguments[0].scrollIntoView()", chart)
+        chart.screenshot(str(shots / f"{name}.png"))
+        driver.set_window_size(*WINDOW)

@@ -189,3 +189,51 @@ def test_the_pipeline_page_charts_the_recorded_function_latency_over_time(invoke
     assert max(values) == 5000.0  # the console's own (http) request is not the pipeline's
     page = invoker.get("/pipeline").get_data(as_text=True)
     assert "pipeline function latency" in page and "<polyline" in page
+
+
+def test_the_overview_charts_dead_letters_and_retries_over_time(invoker, seeded) -> None:
+
+    series = views.metric_over_time(seeded.services, "dead_letter", by="error_kind")
+    assert set(series) >= {"not_json", "permanent_error", "max_delivery_attempts_exceeded"}
+    assert max(value for _, value in series["permanent_error"]) == 2  # the two of one hour, summed
+    page = invoker.get("/").get_data(as_text=True)
+    over_time = page.split('id="dead-letters-over-time"')[1].split("</div>")[0]
+    assert "dead letters per hour" in over_time and over_time.count("<polyline") == len(series)
+    assert "phase4_precompute" in page.split('id="retries"')[1].split("</div>")[0]
+
+
+def test_the_pipeline_page_charts_fan_in_progress_by_phase_and_the_backlog(invoker, seeded) -> None:
+    from shared.topology.definition import PHASE2_PROCESSORS
+
+    progress = dict(views.fan_in_progress(seeded.services, [PIPELINE_DAY]))
+    label = f"{PIPELINE_DAY} Phase 2→3"
+    assert progress[label] == (len(PHASE2_PROCESSORS) - 1) / len(PHASE2_PROCESSORS)
+    page = invoker.get("/pipeline").get_data(as_text=True)
+    assert label in page.split('id="fan-in-phases"')[1].split("</div>")[0]
+    backlog = views.metric_over_time(seeded.services, "queue_backlog", by="subscription", bucket_minutes=15,
+                                     combine="last")
+    [values] = [[v for _, v in points] for points in backlog.values()]
+    assert values[0] == 40 and 0 in values  # drained
+    assert "queue backlog" in page.split('id="backlog"')[1].split("</div>")[0]
+
+
+def test_the_health_page_charts_each_breaker_state_holding_until_it_changes(invoker, seeded) -> None:
+    from tests.console.seed import BREAKER_PROVIDER
+
+    states = [value for _, value in views.breaker_states(seeded.services)[BREAKER_PROVIDER]]
+    assert states[0] == 2.0 and 1.0 in states  # the earlier outage, 6 h ago, and its probe
+    assert states[-2] == 0.0 and states[-1] == 2.0  # closed since (held, not recorded again); opened just now
+    chart = invoker.get("/health").get_data(as_text=True).split('id="breakers"')[1].split("</div>")[0]
+    assert "circuit breaker state" in chart and BREAKER_PROVIDER in chart and "<polyline" in chart
+
+
+def test_without_points_the_metric_charts_say_no_data(tmp_path) -> None:
+    from shared.bootstrap import Services
+    from shared.config import Settings
+    from shared.console import charts
+
+    services = Services(Settings(home=tmp_path))
+    assert views.metric_over_time(services, "dead_letter", by="error_kind") == {}
+    assert views.breaker_states(services) == {} and views.fan_in_progress(services, [PIPELINE_DAY]) == []
+    assert "no data yet" in charts.line_chart("dead letters", {})
+    assert views.metric_over_time(Services(Settings(backend="gcp", home=tmp_path)), "retry", by="function") == {}

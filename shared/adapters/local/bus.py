@@ -206,8 +206,12 @@ class LocalBus:
     """`MessageBus` in process. Thread-safe: one condition guards all state; handlers run outside it."""
 
     def __init__(self, project: str = "sportsflow-local", *, clock: Clock | None = None,
-                 faults: FaultPlan | None = None) -> None:
+                 faults: FaultPlan | None = None,
+                 backlog_observer: Callable[[Mapping[str, int]], None] | None = None) -> None:
+        """`backlog_observer`: given the pending count of each subscription with a backlog at the
+        start of every drain, and of the same subscriptions at its end (the queue-backlog metric)."""
         self.project = project
+        self.backlog_observer = backlog_observer
         self.clock: Clock = clock or VirtualClock()
         self.faults = FaultInjector(faults or FaultPlan.none())
         self._cond = threading.Condition()
@@ -347,6 +351,7 @@ class LocalBus:
         if self._workers:
             raise RuntimeError("drain() while dispatch threads run: use wait_until_idle()")
         started, before = self.clock.now(), self.counts
+        backlog = self._observe_backlog(None)
         delivered = 0
         while max_deliveries is None or delivered < max_deliveries:
             with self._cond:
@@ -364,7 +369,26 @@ class LocalBus:
             delivered += 1
         with self._cond:
             pending = sum(s.pending for s in self._attached())
+        self._observe_backlog(backlog)
         return DrainSummary.between(before, self.counts, pending, self.clock.now() - started)
+
+    def backlog(self) -> dict[str, int]:
+        """Pending messages of every subscription that has any."""
+        with self._cond:
+            return {name: state.pending for name, state in self._subscriptions.items() if state.pending}
+
+    def _observe_backlog(self, of: Iterable[str] | None) -> list[str]:
+        """Report the backlog (of the subscriptions `of`, else of those with one) to the observer."""
+        if self.backlog_observer is None:
+            return []
+        if of is None:
+            sample = self.backlog()
+        else:
+            with self._cond:
+                sample = {name: self._subscriptions[name].pending for name in of}
+        if sample:
+            self.backlog_observer(sample)
+        return list(sample)
 
     def start(self, workers: int = 4) -> None:
         """Dispatch to attached handlers on `workers` threads until `stop()`."""
