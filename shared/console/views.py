@@ -26,6 +26,7 @@ SYSTEMS = ("rolling_average", "pace_adjusted", "similar_players", "gradient_boos
 # --- pipeline -------------------------------------------------------------------------------------
 
 DATES_PER_PAGE = 7
+CHART_SAMPLE = 5_000  # points a percentile chart reads at most (an even sample of its window)
 
 
 def known_dates(services: "Services") -> list[date]:
@@ -260,15 +261,16 @@ def page_latency(services: "Services") -> list[tuple[str, float]]:
     from datetime import datetime, timedelta, timezone
     from statistics import median
 
-    from shared.metrics.recorder import process_metrics, stores_points
+    from shared.metrics.recorder import ANY_VALUE, process_metrics, stores_points
 
     if not stores_points(services.settings):
         return []
     now = datetime.now(timezone.utc)  # the metrics store's clock
     by_page: dict[str, list[float]] = {}
-    for point in process_metrics(services.settings).points("function_latency_ms", now - timedelta(hours=1), now):
-        if "page" in point.labels:  # the console's page renders, not its HttpFunction invocations
-            by_page.setdefault(point.labels["page"], []).append(point.value)
+    # the console's page renders (labelled with their page), not its HttpFunction invocations
+    for point in process_metrics(services.settings).points("function_latency_ms", now - timedelta(hours=1), now,
+                                                           where={"page": ANY_VALUE}):
+        by_page.setdefault(point.labels["page"], []).append(point.value)
     return sorted(((page, round(median(values), 1)) for page, values in by_page.items()), key=lambda kv: -kv[1])
 
 
@@ -286,11 +288,11 @@ def pipeline_latency(services: "Services", *, hours: int = 24, bucket_minutes: i
         return {}
     now = datetime.now(timezone.utc)  # the metrics store's clock
     buckets: dict[datetime, list[float]] = {}
-    for point in process_metrics(services.settings).points(INVOCATION, now - timedelta(hours=hours), now):
-        if point.labels.get("trigger") == "pubsub":
-            at = point.at.replace(second=0, microsecond=0)
-            at -= timedelta(minutes=at.minute % bucket_minutes)
-            buckets.setdefault(at, []).append(point.value)
+    for point in process_metrics(services.settings).points(INVOCATION, now - timedelta(hours=hours), now,
+                                                           where={"trigger": "pubsub"}, at_most=CHART_SAMPLE):
+        at = point.at.replace(second=0, microsecond=0)
+        at -= timedelta(minutes=at.minute % bucket_minutes)
+        buckets.setdefault(at, []).append(point.value)
     series: dict[str, list[tuple[str, float]]] = {"p50": [], "p95": []}
     for at, values in sorted(buckets.items()):
         cuts = quantiles(values, n=20, method="inclusive") if len(values) > 1 else values * 19

@@ -16,12 +16,13 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -60,10 +61,28 @@ class MetricPoint:
 class Metrics(Protocol):
     def record(self, name: str, value: float = 1.0, *, at: datetime | None = None, **labels: Any) -> None: ...
 
-    def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
-        """Points of `name` with since < at <= until (the embedded store; gcp reads Cloud Monitoring)."""
+    def points(self, name: str, since: datetime, until: datetime, *, where: Mapping[str, Any] | None = None,
+               at_most: int | None = None) -> list[MetricPoint]:
+        """Points of `name` with since < at <= until (the embedded store; gcp reads Cloud Monitoring).
+        `where`: label -> required value (ANY_VALUE: the label is present); `at_most`: a chart's
+        read, an even sample of at most that many points (sums must not sample)."""
 
     def close(self) -> None: ...
+
+
+ANY_VALUE = object()  # points(where={label: ANY_VALUE}): the label is present, whatever its value
+_LABEL = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _checked_label(label: str) -> str:
+    if not _LABEL.match(label):
+        raise ValueError(f"metric label {label!r}: use lowercase letters, digits and _")
+    return label
+
+
+def _matches(labels: dict[str, Any], where: dict[str, Any]) -> bool:
+    return all(label in labels if wanted is ANY_VALUE else labels.get(label) == wanted
+               for label, wanted in where.items())
 
 
 def _checked(name: str) -> str:
@@ -144,18 +163,33 @@ class LocalMetricsStore:
         self._timer = threading.Thread(target=flush_periodically, name="metrics-flush", daemon=True)
         self._timer.start()
 
-    def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
-        """The stored points and this process's buffered ones (a read never forces a write)."""
+    def points(self, name: str, since: datetime, until: datetime, *, where: Mapping[str, Any] | None = None,
+               at_most: int | None = None) -> list[MetricPoint]:
+        """The stored points and this process's buffered ones (a read never forces a write). The
+        labels are filtered in SQL and each distinct label set decoded once: a season's backfill
+        leaves ~100k points a day, which the console's charts read on every page."""
         low, high = since.timestamp(), until.timestamp()
+        where = dict(where or {})
         with self._lock:
-            buffered = [(at, value, labels) for n, at, value, labels in self._buffer if n == name and low < at <= high]
+            buffered = [(at, value, json.loads(_encoded(labels))) for n, at, value, labels in self._buffer
+                        if n == name and low < at <= high]  # as stored
+        buffered = [row for row in buffered if _matches(row[2], where)]
+        sql, params = "SELECT at, value, labels FROM points WHERE name = ? AND at > ? AND at <= ?", [name, low, high]
+        for label, wanted in where.items():
+            sql += f" AND json_extract(labels, ?) {'IS NOT NULL' if wanted is ANY_VALUE else '= ?'}"
+            params += [f'$."{_checked_label(label)}"'] + ([] if wanted is ANY_VALUE else [wanted])
         with self._connect() as conn:
-            rows = conn.execute("SELECT at, value, labels FROM points WHERE name = ? AND at > ? AND at <= ? "
-                                "ORDER BY at", (name, low, high)).fetchall()
+            if at_most:  # the window's count by the (name, at) index: the labels' filter only thins it further
+                stride = -(-conn.execute("SELECT COUNT(*) FROM points WHERE name = ? AND at > ? AND at <= ?",
+                                         (name, low, high)).fetchone()[0] // at_most)
+                if stride > 1:
+                    sql += f" AND rowid % {int(stride)} = 0"
+            rows = conn.execute(sql + " ORDER BY at", params).fetchall()
         conn.close()
-        stored = [(at, value, json.loads(labels)) for at, value, labels in rows]
-        buffered = [(at, value, json.loads(_encoded(labels))) for at, value, labels in buffered]  # as stored
-        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, labels)
+        decoded: dict[str, dict[str, Any]] = {}
+        stored = [(at, value, decoded.get(labels) or decoded.setdefault(labels, json.loads(labels)))
+                  for at, value, labels in rows]
+        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, dict(labels))
                 for at, value, labels in sorted(stored + buffered, key=lambda row: row[0])]
 
     def close(self) -> None:
@@ -173,7 +207,8 @@ class LogMetrics:
         (log.error if name in LOG_EVENTS and name != "validation_finished" else log.info)(
             message, extra={"fields": fields})
 
-    def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
+    def points(self, name: str, since: datetime, until: datetime, *, where: Mapping[str, Any] | None = None,
+               at_most: int | None = None) -> list[MetricPoint]:
         raise NotImplementedError("on gcp the points are in Cloud Monitoring (logging.googleapis.com/user/"
                                   f"sportsflow/{name}); the alert policies of infra/monitoring.tf evaluate them")
 
@@ -191,8 +226,9 @@ class LoggedAndStored:
         self._stored.record(name, value, at=at, **labels)
         self._logged.record(name, value, at=at, **labels)
 
-    def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
-        return self._stored.points(name, since, until)
+    def points(self, name: str, since: datetime, until: datetime, *, where: Mapping[str, Any] | None = None,
+               at_most: int | None = None) -> list[MetricPoint]:
+        return self._stored.points(name, since, until, where=where, at_most=at_most)
 
     def flush(self) -> int:
         return self._stored.flush()

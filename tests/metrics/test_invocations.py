@@ -138,3 +138,28 @@ def test_a_normal_exit_writes_every_buffered_point(tmp_path) -> None:
     subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parents[2])
     with sqlite3.connect(tmp_path / "m.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM points").fetchone()[0] == 7
+
+
+def test_points_filter_labels_in_the_store_and_sample_evenly_when_asked(tmp_path) -> None:
+    """The console's charts read a day of points (a backfill leaves ~100k): the labels are filtered in
+    SQL, stored and buffered points alike, and `at_most` reads an even sample, never the first N."""
+    from shared.metrics.recorder import ANY_VALUE
+
+    store = LocalMetricsStore(tmp_path / "metrics.sqlite", max_buffered=10_000)
+    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    for n in range(1000):
+        store.record(INVOCATION, float(n), at=start + timedelta(seconds=n), function="f", trigger="pubsub")
+        if n % 100 == 0:
+            store.record(INVOCATION, 5.0, at=start + timedelta(seconds=n), page="/pipeline")
+    store.flush()
+    store.record(INVOCATION, 7.0, page="/health")  # still buffered
+    window = (start - timedelta(seconds=1), datetime.now(timezone.utc) + timedelta(seconds=1))
+    pages = store.points(INVOCATION, *window, where={"page": ANY_VALUE})
+    assert [p.labels["page"] for p in pages] == ["/pipeline"] * 10 + ["/health"]
+    pubsub = store.points(INVOCATION, *window, where={"trigger": "pubsub"})
+    assert [p.value for p in pubsub] == [float(n) for n in range(1000)]
+    sample = store.points(INVOCATION, *window, where={"trigger": "pubsub"}, at_most=100)
+    assert 80 <= len(sample) <= 100 and max(p.value for p in sample) > 900  # spread over the window
+    with pytest.raises(ValueError):
+        store.points(INVOCATION, *window, where={"x') OR 1=1 --": 1})
+    store.close()
