@@ -19,7 +19,8 @@ from shared.ports.warehouse import FieldSpec, TableSpec, WarehouseError
 from shared.runtime import crash_points
 
 DAY = date(2025, 1, 15)
-SPEC = TableSpec("bets", "picks", (FieldSpec("game_date", "DATE", "REQUIRED"), FieldSpec("player", "STRING", "REQUIRED"),
+SPEC = TableSpec("bets", "picks", (FieldSpec("game_date", "DATE", "REQUIRED"),
+                                   FieldSpec("player", "STRING", "REQUIRED"),
                                    FieldSpec("points", "INT64"), FieldSpec("box", "JSON")),
                  partition_field="game_date")
 REPO = Path(__file__).resolve().parents[2]
