@@ -146,3 +146,18 @@ def test_rows_committed_by_an_append_are_there_after_a_restart(tmp_path: Path) -
         assert reopened.query("SELECT box FROM bets.picks WHERE player = 'b1-3'") == [{"box": {"i": 3}}]
     finally:
         reopened.close()
+
+
+def test_chaos_never_fires_inside_a_warehouse_transaction() -> None:
+    """The point is for kill tests: a --chaos run neither crashes there nor draws for it, so its
+    seeded crashes are the ones it drew before the point existed."""
+    quiet, reached = crash_points.SeededCrashes(seed=3), crash_points.SeededCrashes(seed=3)
+    always = crash_points.SeededCrashes(seed=3, probability=1.0)
+
+    always.at(crash_points.WAREHOUSE_BATCH_CLAIMED, {"target": "b1"})  # no SimulatedCrash
+    draws = []
+    for injector in (quiet, reached):
+        if injector is reached:
+            injector.at(crash_points.WAREHOUSE_BATCH_CLAIMED, {"target": "b1"})
+        draws.append([injector._random.random() for _ in range(5)])
+    assert draws[0] == draws[1]
