@@ -34,6 +34,7 @@ SETTLEMENT_POINTS_WRITTEN = "settlement.points_written"  # every batch committed
 SETTLEMENT_PROJECTED = "settlement.projected"            # leaderboards refreshed, the outcome not marked applied
 INGESTION_UPSERTED = "ingestion.upserted"    # a snapshot's rows upserted, its settlements not enqueued, not marked
 INGESTION_REPORTED = "ingestion.reported"    # the report stored and announced, the execution not finished
+WAREHOUSE_BATCH_CLAIMED = "warehouse.batch_claimed"  # the embedded warehouse wrote a batch's ledger row, not its rows
 
 POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECORDED, PUBLISH_DELIVERED,
           LEASE_OUTLIVED, FANOUT_CHUNK_PUBLISHED, PREDICTIONS_WRITTEN)
@@ -41,7 +42,9 @@ POINTS = (FANIN_CLAIMED, PROCESSOR_HALF_LOADED, PROCESSOR_LOADED, PROCESSOR_RECO
 SETTLEMENT_POINTS = (SETTLEMENT_BATCH_APPLIED, SETTLEMENT_POINTS_WRITTEN, SETTLEMENT_PROJECTED)
 # The ingestion worker's (shared.ingestion.worker).
 INGESTION_POINTS = (INGESTION_UPSERTED, INGESTION_REPORTED)
-ALL_POINTS = POINTS + SETTLEMENT_POINTS + INGESTION_POINTS
+# Inside one warehouse transaction (shared.adapters.local.warehouse): for kill tests, never --chaos.
+WAREHOUSE_POINTS = (WAREHOUSE_BATCH_CLAIMED,)
+ALL_POINTS = POINTS + SETTLEMENT_POINTS + INGESTION_POINTS + WAREHOUSE_POINTS
 
 
 class SimulatedCrash(BaseException):
@@ -88,6 +91,8 @@ class SeededCrashes:
         self._fired: set[tuple[str, Any]] = set()
 
     def at(self, point: str, context: dict[str, Any]) -> None:
+        if point in WAREHOUSE_POINTS:
+            return  # for kill tests only: a --chaos run draws exactly the crashes it drew before
         if self._random.random() >= self.per_point.get(point, self.probability):
             return
         # Each place dies at most once per subject (processor, trigger target or topic): a crash

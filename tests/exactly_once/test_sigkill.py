@@ -44,7 +44,8 @@ def kills(seed: int, count: int) -> list[str]:
 
 
 PHASE5_KILLS = [f"{crash_points.FANOUT_CHUNK_PUBLISHED}:2", f"{crash_points.PREDICTIONS_WRITTEN}:40",
-                f"{crash_points.PUBLISH_DELIVERED}:150"]
+                f"{crash_points.PUBLISH_DELIVERED}:150",
+                f"{crash_points.WAREHOUSE_BATCH_CLAIMED}:60"]  # inside a player's append: claimed, rows not yet
 
 
 @pytest.mark.parametrize("kill_at", kills(seed=7, count=3) + [f"{crash_points.FANIN_CLAIMED}:1"] + PHASE5_KILLS)

@@ -2,9 +2,13 @@
 in one local file, no server.
 
 Datasets are DuckDB schemas. Appends are idempotent per batch through a ledger table
-(`_sportsflow.applied_batches`) written in the same transaction as the rows. Rows are
-inserted column-wise (one `UNNEST` of a list parameter per column): ~0.5 s for 50k rows,
-where `executemany` takes ~30 s. One connection guarded by a lock serves all threads.
+(`_sportsflow.applied_batches`, primary key (table, batch)) written in the same transaction
+as the rows: the claim is a plain INSERT, so the key's index answers whether the batch was
+applied before (a duplicate key) — `ON CONFLICT DO NOTHING` plans a merge that scans the
+whole ledger and costs 3-4× as much. Rows go in through one cached DuckDB appender per table
+(one statement at its flush, inside the transaction): ~2× faster than an `UNNEST` of list
+parameters for a player's 8 rows and ~4× for 50k rows. One connection guarded by a lock
+serves all threads.
 
 Rows are checked by the port's row contract (`shared.ports.warehouse_rows`).
 """
@@ -15,6 +19,7 @@ import re
 import threading
 from datetime import date, timezone
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -23,6 +28,7 @@ import duckdb
 from shared.adapters.local.bigquery_sql import to_duckdb
 from shared.ports.warehouse import FieldSpec, TableSpec, WarehouseError
 from shared.ports.warehouse_rows import checked_identifier, conform_rows, rows_in_partition
+from shared.runtime import crash_points
 
 DUCKDB_TYPES = {
     "STRING": "VARCHAR",
@@ -34,9 +40,8 @@ DUCKDB_TYPES = {
     "JSON": "JSON",
 }
 _LEDGER = "_sportsflow.applied_batches"
-# One statement both checks and records the batch: no row back means it was applied before.
-_CLAIM_BATCH = (f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) VALUES (?, ?, ?) "
-                "ON CONFLICT DO NOTHING RETURNING 1")
+# One statement both checks and records the batch: a duplicate key means it was applied before.
+_CLAIM_BATCH = f"INSERT INTO {_LEDGER} (table_name, batch_id, row_count) VALUES (?, ?, ?)"
 _TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
 
 
@@ -44,6 +49,10 @@ _TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
 
 class WarehouseInUse(WarehouseError):
     """The embedded warehouse admits one process at a time."""
+
+
+class _AppliedBefore(Exception):
+    """The batch's ledger row is already there (its transaction is rolled back)."""
 
 
 class DuckDBWarehouse:
@@ -60,6 +69,7 @@ class DuckDBWarehouse:
                                  f"{f' (PID {holder.group(1)})' if holder else ''}, e.g. `sportsflow serve` or a "
                                  "running `sportsflow run`: stop it, or use another --home") from None
         self._lock = threading.RLock()
+        self._appenders: dict[TableSpec, duckdb.Appender] = {}
         self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.execute("CREATE SCHEMA IF NOT EXISTS _sportsflow")
         self._connection.execute(
@@ -83,11 +93,13 @@ class DuckDBWarehouse:
 
     def append_rows(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, batch_id: str) -> int:
         conformed = conform_rows(spec, rows)
-        with self._lock, self._transaction():
-            claimed = self._connection.execute(_CLAIM_BATCH, [spec.qualified_name, batch_id, len(conformed)]).fetchone()
-            if not claimed:
-                return 0  # applied before: the ledger row is the one written with its rows
-            self._insert(spec, conformed)
+        try:
+            with self._lock, self._transaction():
+                self._claim(spec, batch_id, len(conformed))
+                crash_points.crash_point(crash_points.WAREHOUSE_BATCH_CLAIMED, target=batch_id)
+                self._insert(spec, conformed)
+        except _AppliedBefore:
+            return 0  # applied before: the ledger row is the one written with its rows
         return len(conformed)
 
     def append_unique(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]) -> int:
@@ -131,16 +143,44 @@ class DuckDBWarehouse:
     def drop_dataset(self, dataset: str) -> None:
         """Delete a dataset and its tables (tests and local resets)."""
         with self._lock:
+            for spec in [spec for spec in self._appenders if spec.dataset == dataset]:
+                self._discard_appender(spec)
             self._connection.execute(f'DROP SCHEMA IF EXISTS "{checked_identifier(dataset)}" CASCADE')
 
     def close(self) -> None:
         with self._lock:
+            for spec in list(self._appenders):
+                self._discard_appender(spec)
             self._connection.close()
 
+    def _claim(self, spec: TableSpec, batch_id: str, row_count: int) -> None:
+        """Write the batch's ledger row; raise _AppliedBefore when its key is there already."""
+        try:
+            self._connection.execute(_CLAIM_BATCH, [spec.qualified_name, batch_id, row_count])
+        except duckdb.ConstraintException as err:
+            if "primary key" not in str(err).lower():
+                raise
+            raise _AppliedBefore(batch_id) from None
+
     def _insert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        """The rows in one statement of the open transaction (the appender's flush)."""
         if not rows:
             return
-        self._connection.execute(_insert_sql(spec), _columns_of(spec, rows))
+        appender = self._appenders.get(spec)
+        if appender is None:
+            appender = self._appenders[spec] = self._connection.appender(
+                _table(spec), columns=[f.name for f in spec.fields])
+        try:
+            appender.append_rows(map(_row_values(spec), rows))
+            appender.flush()
+        except BaseException:
+            self._discard_appender(spec)  # rows it buffered before the failure must never reach a later flush
+            raise
+
+    def _discard_appender(self, spec: TableSpec) -> None:
+        appender = self._appenders.pop(spec, None)
+        if appender is not None:
+            appender.clear()
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._connection)
@@ -170,16 +210,14 @@ def _table(spec: TableSpec) -> str:
 
 
 @lru_cache(maxsize=None)
-def _insert_sql(spec: TableSpec) -> str:
-    """Rows go in column-wise: one list parameter per column, unnested side by side."""
-    names = ", ".join(f'"{f.name}"' for f in spec.fields)
-    columns = ", ".join(f"UNNEST(CAST(? AS {DUCKDB_TYPES[f.type]}[]))" for f in spec.fields)
-    return f"INSERT INTO {_table(spec)} ({names}) SELECT {columns}"
-
-
-def _columns_of(spec: TableSpec, rows: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[_to_duckdb_value(f, row[f.name]) for row in rows] if f.type == "JSON" else [row[f.name] for row in rows]
-            for f in spec.fields]
+def _row_values(spec: TableSpec) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A conformed row as the appender's tuple, in the order of the spec's fields."""
+    if any(f.type == "JSON" for f in spec.fields):
+        return lambda row: tuple(_to_duckdb_value(f, row[f.name]) for f in spec.fields)
+    if len(spec.fields) == 1:
+        name = spec.fields[0].name
+        return lambda row: (row[name],)
+    return itemgetter(*(f.name for f in spec.fields))
 
 
 def _to_duckdb_value(field: FieldSpec, value: Any) -> Any:
