@@ -22,11 +22,10 @@ from shared.config import Settings
 from shared.contracts.envelope import new_id
 from shared.metrics import invocations
 from shared.observability.logging import configure_logging, log_context
-from shared.observability.rate_log import RateLog
 from shared.runtime import auth
 from shared.runtime.handlers import resolve_handler
 from shared.runtime.http_limits import Refusal, Routes, body_refusal
-from shared.runtime.pubsub_function import Handler, PubSubFunction
+from shared.runtime.pubsub_function import Handler, PubSubFunction, invocation_rate_log
 from shared.runtime.rate_limit import CallerRateLimit, rate_limit_per_minute
 from shared.topology import TOPOLOGY
 
@@ -89,9 +88,7 @@ class HttpFunction:
         self._routes = Routes(spec)
         per_minute = rate_limit_per_minute(spec)
         self._rate_limit = CallerRateLimit(per_minute) if per_minute else None
-        self._invocations_log = (RateLog(logging.getLogger("sportsflow.runtime"), "invocations",
-                                         counts_field="outcomes", function=spec.name)
-                                 if spec.invocation_log == "aggregated" else None)
+        self._invocations_log = invocation_rate_log(spec)
 
     def __call__(self, request):
         services = self._services_factory()  # the process's: configures logging once per instance

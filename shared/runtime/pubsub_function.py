@@ -27,6 +27,7 @@ from shared.contracts.errors import InvalidMessage, InvalidMessageKind
 from shared.metrics import invocations
 from shared.metrics.recorder import record_quietly
 from shared.observability.logging import log_context
+from shared.observability.rate_log import RateLog
 from shared.ports.bus import ReceivedMessage
 from shared.runtime.context import FunctionContext
 from shared.runtime.dead_letters import publish_dead_letter
@@ -56,6 +57,15 @@ class Delivery:
     problem: InvalidMessage | None = None  # set when the push body itself could not be unpacked
 
 
+def invocation_rate_log(spec: FunctionSpec) -> RateLog | None:
+    """Functions the topology marks `invocation_log="aggregated"` (called hundreds of times a
+    second) log their invocations as one "invocations" line per 100 or 30 s, by outcome; their
+    per-invocation lines go to DEBUG. None: each invocation logs at INFO."""
+    if spec.invocation_log != "aggregated":
+        return None
+    return RateLog(logging.getLogger("sportsflow.runtime"), "invocations", counts_field="outcomes", function=spec.name)
+
+
 class PubSubFunction:
     def __init__(self, spec: FunctionSpec, topology: Topology, handler: Handler,
                  services_factory: Callable[[], Any], *, topic: str | None = None):
@@ -68,6 +78,8 @@ class PubSubFunction:
         self.model: type[Message] = registry.by_name(topology.topic(self.topic).message_type)
         self._handler = handler
         self._services_factory = services_factory
+        self._invocations_log = invocation_rate_log(spec)
+        self._each_level = logging.INFO if self._invocations_log is None else logging.DEBUG
 
     # --- the core -----------------------------------------------------------------
     def handle(self, delivery: Delivery) -> Outcome:
@@ -78,6 +90,8 @@ class PubSubFunction:
             return result
         finally:
             invocations.record_invocation(self._services_factory, self.spec.name, outcome, started, trigger="pubsub")
+            if self._invocations_log is not None:
+                self._invocations_log.record(outcome)
 
     def _handle(self, delivery: Delivery) -> Outcome:
         with log_context(function=self.spec.name, message_id=_log_id(delivery.message_id),
@@ -97,7 +111,7 @@ class PubSubFunction:
         with log_context(run_id=ctx.run_id, correlation_id=ctx.correlation_id,
                          upstream_run_id=decoded.envelope.run_id):
             started = time.perf_counter()
-            log.info("started", extra={"fields": {"message_type": self.model.MESSAGE_TYPE}})
+            log.log(self._each_level, "started", extra={"fields": {"message_type": self.model.MESSAGE_TYPE}})
             try:
                 self._handler(decoded.message, ctx)
             except PermanentError as err:
@@ -107,7 +121,7 @@ class PubSubFunction:
                 record_quietly(ctx.services.settings, "retry", function=self.spec.name, topic=self.topic,
                                error=type(err).__name__, delivery_attempt=delivery.delivery_attempt)
                 raise
-            log.info("finished", extra={"fields": self._elapsed(started)})
+            log.log(self._each_level, "finished", extra={"fields": self._elapsed(started)})
             return Outcome.HANDLED
 
     def _dead_letter(self, delivery: Delivery, kind: str, reason: str, *, field: str = "") -> Outcome:

@@ -193,7 +193,7 @@ _FUNCTIONS = (
                  access=("documents", "bigquery:read:nba_analytics", "bigquery:read:nba_predictions"),
                  description="serves the predictions projection the workers maintain, cached per version"),
     FunctionSpec(name="live_ingest", phase=6, trigger="topic", trigger_topic="live-provider-events",
-                 concurrency=1, max_instances=20,
+                 concurrency=1, max_instances=20, invocation_log="aggregated",
                  handler="shared.live.ingestion:handle_provider_update",
                  access=("documents",),
                  description="applies a provider event to its match: monotonic on provider_update_time, "

@@ -160,6 +160,7 @@ def test_killed_and_restarted_functions_write_nothing_twice_and_keep_kickoffs(tm
         for start in (1, 2):
             worker_started = [line for line in function.log_lines(start) if line.get("message") == "worker started"]
             assert [line["worker"] for line in worker_started] == [function.name], (function.name, start)
-    invocations = [line for line in ingest.log_lines(2) if line.get("message") == "started"]
-    assert len(invocations) >= len(events) + len(second)  # many invocations, one "worker started"
+    # many invocations (each push above answered 2xx by the restarted process), one "worker started";
+    # live_ingest logs its invocations aggregated, never an INFO line per message
+    assert not [line for line in ingest.log_lines(2) if line.get("message") in ("started", "finished")]
     documents.close()

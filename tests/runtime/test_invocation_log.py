@@ -60,3 +60,24 @@ def test_other_functions_log_each_invocation_started_at_info(services, caplog) -
     _call(function, 3, "/", "POST", {"Authorization": "Bearer good"})
     assert len([r for r in _info_lines(caplog) if r.getMessage() == "started"]) == 3
     assert not [r for r in caplog.records if r.getMessage() == "invocations"]
+
+
+def test_live_ingest_logs_its_pushes_aggregated_never_a_line_per_message(tmp_path, caplog) -> None:
+    """Issue 13: the provider stream's message rate is logged aggregated, never one INFO line per message."""
+    from shared.contracts import encode
+    from shared.live.model import LiveProviderUpdate
+    from shared.runtime import Delivery, PubSubFunction
+
+    caplog.set_level(logging.DEBUG, logger="sportsflow")
+    spec = TOPOLOGY.function("live_ingest")
+    assert spec.invocation_log == "aggregated"
+    services = Services.with_adapters(Settings(home=tmp_path), bus=LocalBus())
+    function = PubSubFunction(spec, TOPOLOGY, lambda message, ctx: None, lambda: services)
+    update = encode(LiveProviderUpdate(match_id="m1", status_id=2, provider_update_time=1), run_id="r",
+                    correlation_id="c")
+    for _ in range(120):
+        function.handle(Delivery(data=update.data, attributes=update.attributes))
+    services.close()
+    aggregated = [r for r in _info_lines(caplog) if r.getMessage() == "invocations"]
+    assert [r.fields["outcomes"] for r in aggregated] == [{"ok": 100}]
+    assert not [r for r in _info_lines(caplog) if r.getMessage() in ("started", "finished")]
