@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from shared.config import EmulatorEndpoints, Settings, emulator_endpoints
+from shared.config import ConfigError, EmulatorEndpoints, Settings, emulator_endpoints
 from shared.ports.bus import MessageBus
 from shared.ports.documents import DocumentStore
 from shared.ports.evidence import EvidenceStore
@@ -115,4 +115,11 @@ class Services:
         """The endpoint of one emulator (None on gcp: the client's defaults). Call it before reading
         `settings.project`: the first call settles the project on the emulators' one."""
         endpoints = self.emulator_endpoints
-        return getattr(endpoints, service) if endpoints is not None else None
+        if endpoints is None:
+            return None
+        endpoint = getattr(endpoints, service)
+        if endpoint is None:  # never fall through to Google's defaults (credentials, production) from an emulator run
+            raise ConfigError(f"the {service} emulator is not among this home's emulators "
+                              f"({self.settings.emulator_env_file}): an `emulators up` that did not finish, or one "
+                              f"started with --only; run `sportsflow emulators down` then `sportsflow emulators up`")
+        return endpoint

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import typer
 from rich.console import Console
 
 from shared.config import ConfigError
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Services
 
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
 
@@ -51,3 +54,16 @@ def home_held(home: Path) -> Iterator[None]:
     from shared.pipeline.home import HomeLock
     with failures_explained(), HomeLock(home):
         yield
+
+
+@contextmanager
+def cli_services(settings) -> Iterator["Services"]:
+    """The command's Services, closed afterwards, with its known failures explained (e.g. the
+    emulator backend without running emulators)."""
+    from shared.bootstrap import Services
+    with failures_explained():
+        services = Services(settings)
+        try:
+            yield services
+        finally:
+            services.close()

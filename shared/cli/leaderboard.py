@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from shared.bootstrap import Services
+from shared.cli.errors import cli_services
 from shared.ports.documents import is_document_id
 from shared.tournaments.leaderboard import Board, Leaderboards
 from shared.tournaments.store import tournament_path
@@ -39,25 +40,19 @@ def _boards(services: Services, tournament: str, league: str | None) -> list[Boa
 def rebuild(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament", "-t"),
             league: str = typer.Option(None, "--league", help="one league's board (default: every board)")):
     """Rebuild the tournament's boards (or one league's) from the standings, the source of truth."""
-    services = Services(ctx.obj)
-    try:
+    with cli_services(ctx.obj) as services:
         leaderboards = Leaderboards(services.documents)
         for board in _boards(services, tournament, league):
             typer.echo(json.dumps(leaderboards.rebuild(board)))
-    finally:
-        services.close()
 
 
 @app.command()
 def check(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament", "-t"),
           league: str = typer.Option(None, "--league")):
     """Exit 1 unless every projection equals a rebuild from the standings (and is current)."""
-    services = Services(ctx.obj)
-    try:
+    with cli_services(ctx.obj) as services:
         leaderboards = Leaderboards(services.documents)
         results = [leaderboards.check(board) for board in _boards(services, tournament, league)]
-    finally:
-        services.close()
     for result in results:
         typer.echo(json.dumps(result.__dict__))
     if not all(r.ok for r in results):
@@ -70,13 +65,10 @@ def show(ctx: typer.Context, tournament: str = typer.Option(..., "--tournament",
          league: str = typer.Option(None, "--league"), page: int = typer.Option(1, min=1),
          page_size: int = typer.Option(50, min=1, max=500)):
     """One page of a board (degraded reads from the standings are flagged with the reason)."""
-    services = Services(ctx.obj)
-    try:
+    with cli_services(ctx.obj) as services:
         board = _boards(services, tournament, league)[0]  # the tournament's own board first
         typer.echo(json.dumps(Leaderboards(services.documents).read(board, page, page_size)
                               .as_dict(), indent=1))
-    finally:
-        services.close()
 
 
 @app.command()

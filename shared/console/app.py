@@ -301,7 +301,7 @@ def _int_arg(request, name: str, default: int) -> int:
     value = request.args.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= 100000:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 100000:
         raise PageError(400, f"{name} must be a positive whole number, got {value[:20]!r}")
     return int(value)
 

@@ -66,6 +66,6 @@ def _field(text: str, name: str, low: int, high: int) -> frozenset[int]:
 
 
 def _number(text: str, name: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise CronError(f"{name}: {text!r} is not a number")
     return int(text)

@@ -136,7 +136,7 @@ def parse_body(text: str) -> Checkpoint:
     if len(lines) < 4 or lines[-1] != "":
         raise CheckpointError("checkpoint body needs origin, size and root lines")
     origin, size, root = lines[0], lines[1], lines[2]
-    if not size.isdigit() or (size != "0" and size.startswith("0")):
+    if not (size.isascii() and size.isdigit()) or (size != "0" and size.startswith("0")):
         raise CheckpointError(f"checkpoint size {size!r} is not a decimal number")
     try:
         root_bytes = base64.b64decode(root, validate=True)

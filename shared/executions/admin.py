@@ -100,7 +100,7 @@ def _list_arguments(args) -> tuple[str | None, str | None, int]:
     status, limit = args.get("status") or None, args.get("limit", "50")
     if status is not None and status not in STATES:
         raise ValueError(f"status must be one of {', '.join(STATES)}, not {status[:40]!r}")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise ValueError(f"limit must be a whole number from 1 to 500, not {limit[:20]!r}")
     return status, args.get("job_type") or None, int(limit)
 

@@ -80,6 +80,13 @@ def _checked_label(label: str) -> str:
     return label
 
 
+def _where_as_stored(where: Mapping[str, Any]) -> dict[str, Any]:
+    """Each wanted label value as the store keeps it (JSON, dates and the like as text); None: the
+    label is absent or null, as in SQL's json_extract."""
+    return {_checked_label(label): value if value is ANY_VALUE else json.loads(_encoded({"v": value}))["v"]
+            for label, value in where.items()}
+
+
 def _matches(labels: dict[str, Any], where: dict[str, Any]) -> bool:
     return all(label in labels if wanted is ANY_VALUE else labels.get(label) == wanted
                for label, wanted in where.items())
@@ -167,30 +174,29 @@ class LocalMetricsStore:
                at_most: int | None = None) -> list[MetricPoint]:
         """The stored points and this process's buffered ones (a read never forces a write). The
         labels are filtered in SQL and each distinct label set decoded once: a season's backfill
-        leaves ~100k points a day, which the console's charts read on every page."""
+        leaves ~100k points a day, which the console's charts read on every page. A buffered point
+        matches `where` exactly as it will once stored (values compared in their stored form)."""
         low, high = since.timestamp(), until.timestamp()
-        where = dict(where or {})
-        with self._lock:
+        wanted = _where_as_stored(where or {})
+        sql, params = "SELECT at, value, labels FROM points WHERE name = ? AND at > ? AND at <= ?", [name, low, high]
+        for label, value in wanted.items():
+            test = "IS NOT NULL" if value is ANY_VALUE else "IS NULL" if value is None else "= ?"
+            sql += f" AND json_extract(labels, ?) {test}"
+            params += [f'$."{_checked_label(label)}"'] + ([] if value is ANY_VALUE or value is None else [value])
+        with self._lock:  # one moment: a flush between the buffer's copy and the SELECT would count its points twice
             buffered = [(at, value, json.loads(_encoded(labels))) for n, at, value, labels in self._buffer
                         if n == name and low < at <= high]  # as stored
-        buffered = [row for row in buffered if _matches(row[2], where)]
-        sql, params = "SELECT at, value, labels FROM points WHERE name = ? AND at > ? AND at <= ?", [name, low, high]
-        for label, wanted in where.items():
-            sql += f" AND json_extract(labels, ?) {'IS NOT NULL' if wanted is ANY_VALUE else '= ?'}"
-            params += [f'$."{_checked_label(label)}"'] + ([] if wanted is ANY_VALUE else [wanted])
-        with self._connect() as conn:
-            if at_most:  # the window's count by the (name, at) index: the labels' filter only thins it further
-                stride = -(-conn.execute("SELECT COUNT(*) FROM points WHERE name = ? AND at > ? AND at <= ?",
-                                         (name, low, high)).fetchone()[0] // at_most)
-                if stride > 1:
-                    sql += f" AND rowid % {int(stride)} = 0"
-            rows = conn.execute(sql + " ORDER BY at", params).fetchall()
-        conn.close()
+            with self._connect() as conn:
+                rows = conn.execute(sql + " ORDER BY at", params).fetchall()
+            conn.close()
+        found = sorted(rows + [row for row in buffered if _matches(row[2], wanted)], key=lambda row: row[0])
+        if at_most and len(found) > at_most:  # an even sample of what matched, stored and buffered alike
+            found = found[::-(-len(found) // at_most)]
         decoded: dict[str, dict[str, Any]] = {}
-        stored = [(at, value, decoded.get(labels) or decoded.setdefault(labels, json.loads(labels)))
-                  for at, value, labels in rows]
-        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value, dict(labels))
-                for at, value, labels in sorted(stored + buffered, key=lambda row: row[0])]
+        return [MetricPoint(name, datetime.fromtimestamp(at, timezone.utc), value,
+                            dict(labels if isinstance(labels, dict) else
+                                 decoded.get(labels) or decoded.setdefault(labels, json.loads(labels))))
+                for at, value, labels in found]
 
     def close(self) -> None:
         self._closed.set()

@@ -96,7 +96,7 @@ class ReplayFixturesSource:
 def open_fixtures_source(spec: str) -> FixturesSource:
     kind, _, argument = spec.partition(":")
     if kind == "synthetic":
-        if argument and not argument.lstrip("-").isdigit():
+        if argument and not (argument.isascii() and argument.lstrip("-").isdigit()):
             raise ValueError(f"synthetic seed must be an integer: {spec!r}")
         return SyntheticFixturesSource(seed=int(argument or 0))
     if kind == "replay" and argument:

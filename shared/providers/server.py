@@ -53,7 +53,7 @@ def open_source(spec: str) -> ProviderSource:
     kind, _, argument = spec.partition(":")
     if kind == "synthetic":
         from shared.providers.synthetic import SyntheticSource
-        if argument and not argument.lstrip("-").isdigit():
+        if argument and not (argument.isascii() and argument.lstrip("-").isdigit()):
             raise ValueError(f"synthetic seed must be an integer: {spec!r}")
         return SyntheticSource(seed=int(argument or 0))
     if kind == "replay" and argument:

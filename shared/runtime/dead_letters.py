@@ -167,7 +167,7 @@ class DeadLetterRecorder:
                     "error_kind": MAX_ATTEMPTS_KIND,
                     "reason": f"not acknowledged after {count or '?'} delivery attempts",
                     "original_data_b64": base64.b64encode(_as_bytes(received.data)).decode(),
-                    "delivery_attempt": int(count) if count.isdigit() and len(count) < 7 else 0}
+                    "delivery_attempt": int(count) if count.isascii() and count.isdigit() and len(count) < 7 else 0}
 
 
 def list_dead_letters(documents: DocumentStore, source_topic: str | None = None, *,

@@ -210,7 +210,7 @@ def _bad_attributes(reason: str) -> InvalidMessage:
 
 def delivery_attempt_of(value: Any, *, lowest: int = 1) -> int:
     """The delivery attempt if `value` is a sane count (an int or its digits), else 1."""
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 6:
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= MAX_DELIVERY_ATTEMPT:
         return value

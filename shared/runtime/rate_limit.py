@@ -43,6 +43,6 @@ def rate_limit_per_minute(spec, env=os.environ) -> int | None:
     override = env.get(RATE_LIMIT_ENV, "").strip()
     if not override or env.get("SPORTSFLOW_BACKEND", "local") == "gcp":
         return spec.rate_limit_per_minute
-    if not override.isdigit():
+    if not (override.isascii() and override.isdigit()):
         raise ValueError(f"{RATE_LIMIT_ENV}={override!r} is not a whole number of requests a minute (0 turns it off)")
     return int(override) or None

@@ -21,6 +21,7 @@ LOCAL_ONLY = {
     "SPORTSFLOW_KILL_AT": "crash-point tests kill a real process",
     "SPORTSFLOW_RATE_LIMIT_PER_MINUTE": "load tests off gcp, whose clients share one dev identity (rate_limit.py)",
     "SPORTSFLOW_SQL_CACHE": "the local DuckDB adapter's SQL translation cache",
+    "SPORTSFLOW_REPLAY_CACHE": "the replay source's parsed-file cache (replayed seasons are local runs only)",
     "SPORTSFLOW_TOOLS_DIR": "where the emulator harness installs its tools",
 }
 # Code that never runs in a deployed function.
