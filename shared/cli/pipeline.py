@@ -153,6 +153,8 @@ def status(ctx: typer.Context,
         predictions_done = predictions_finished(services.documents, day.date())
         no_games = no_games_on(services.documents, day.date())
         ran_dates = _dates_run(services)
+        from shared.pipeline.home import run_command
+        rerun = run_command(services.documents, day.date())
         services.close()
     ran = (no_games is not None or day.date() in ran_dates or state.dead_letters
            or any(p.done or p.failed for p in state.phases) or any(t.claimed_at for t in state.triggers))
@@ -186,13 +188,13 @@ def status(ctx: typer.Context,
                   f"--start {day.date()} --end {day.date()}` recomputes it")
     if not ran:
         held = f"{len(ran_dates)} date(s), {min(ran_dates)}..{max(ran_dates)}" if ran_dates else "no dates"
-        out.print(f"finished: no — nothing has run for {day.date()} in this home (it holds {held}): `sportsflow run "
-                  f"--date {day.date()} --source ...` runs it if the date is inside one of the source's seasons")
+        out.print(f"finished: no — nothing has run for {day.date()} in this home (it holds {held}): `{rerun}` runs "
+                  f"it if the date is inside one of the source's seasons")
         return
     out.print(_predictions_line(predictions.as_json()))
     out.print(f"finished: {'yes' if state.finished else 'no'}" + (
         "" if state.finished or predictions_done else " — Phase 5 predictions are not complete for the current "
-        f"features: `sportsflow run --date {day.date()}` predicts the date again"))
+        f"features: `{rerun}` predicts the date again"))
     out.print(f"dead letters: {len(state.dead_letters)}")
     for letter in state.dead_letters:
         out.print(f"  {letter['source_topic']} · {letter['error_kind']} · {letter['reason']}")

@@ -126,6 +126,20 @@ def recorded_source(documents: "DocumentStore") -> str | None:
     return document.data["source"] if document else None
 
 
+def first_source(documents: "DocumentStore") -> str | None:
+    """The --source the home was first run with, as typed (e.g. "replay:../shared/data")."""
+    document = documents.get(SOURCE_DOCUMENT)
+    return (document.data.get("first") or document.data["source"]) if document else None
+
+
+def run_command(documents: "DocumentStore", day) -> str:
+    """`sportsflow run` for `day` with the --source this home accepts (advice that works as printed)."""
+    import shlex
+    source = first_source(documents)
+    given = "" if source in (None, "synthetic") else f" --source {shlex.quote(source)}"
+    return f"sportsflow run --date {day}{given}"
+
+
 def pin_source(documents: "DocumentStore", source: str, home: Path) -> None:
     """Record `source` as the home's on first use; refuse another one later."""
     wanted = source_spelling(source)
@@ -135,4 +149,4 @@ def pin_source(documents: "DocumentStore", source: str, home: Path) -> None:
         raise HomeSourceMismatch(
             f"home {home} was built from {built_from}, and this command asks for {source}: one home holds one "
             f"source's data. Give it another home (e.g. `--home {home.parent / (home.name + '-other')}`), "
-            f"or run with --source {built_from}")
+            f"or run with --source {first_source(documents)}")

@@ -132,7 +132,9 @@ class ReplaySource:
                 self.__dict__.update(cached)  # what each cached_property would have computed
                 return
             loaded = {name: getattr(self, name) for name in _CACHED}
-            if self._cache:
+            # stored only if the files still hash as before the parse: a file replaced meanwhile (a
+            # pull, an rsync) would otherwise put the new rows under the old content's key
+            if self._cache and files_key(files) == key:
                 self._cache.store(files, key, loaded)
 
     def payload(self, scraper: str, day: date) -> Payload:
